@@ -1,0 +1,17 @@
+# Sourced by the other scripts: makes sure .venv exists with fashionrec installed (plus any extras given).
+# Usage: source build/venv.sh [extra,...]
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="$repo/.venv"
+extras="${1:-}"
+stamp="$venv/.installed${extras:+-$extras}"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+fi
+# Reinstall only when pyproject.toml changed since the last install for these extras.
+if [ ! -f "$stamp" ] || [ "$repo/pyproject.toml" -nt "$stamp" ]; then
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$repo${extras:+[$extras]}" 2>&1 \
+    | grep -v "^WARNING: Location" || true
+  touch "$stamp"
+fi
+export PATH="$venv/bin:$PATH"

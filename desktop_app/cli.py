@@ -1,0 +1,183 @@
+"""fashionrec-cli: index a catalog folder, query it with a photo, inspect or forget its cache."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+
+from .core import store as store_module
+from .core.catalog import catalog_root
+from .core.embedders import DEFAULT_MODEL, MODELS, create_embedder
+from .core.errors import UserError
+from .core.indexer import IndexReport, Progress
+from .core.logs import setup_logging
+from .core.search import DEFAULT_K
+from .core.session import CatalogSession
+from .core.weights import random_weights, resolve_weights
+
+log = logging.getLogger("fashionrec.cli")
+
+
+def _format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}" if minutes >= 60 else f"{minutes}:{secs:02d}"
+
+
+def _embedder(args):
+    weights = None
+    if args.model == "resnet50":
+        if args.random_weights is not None:
+            weights = random_weights(args.random_weights)
+        else:
+            weights = resolve_weights(args.weights)
+    return create_embedder(args.model, weights)
+
+
+def _session(args) -> CatalogSession:
+    embedder = _embedder(args)
+    session = CatalogSession(args.folder, embedder)
+    if session.store.rebuilt_reason:
+        print(f"note: the cache was rebuilt: {session.store.rebuilt_reason}", file=sys.stderr)
+    return session
+
+
+class ProgressLine:
+    """A single self-overwriting progress line on stderr (plain lines when stderr is not a terminal)."""
+
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self._last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        final = p.done == p.total
+        if not final and now - self._last < (0.2 if self.tty else 5.0):
+            return
+        self._last = now
+        percent = 100.0 * p.done / p.total if p.total else 100.0
+        line = (f"indexing {p.done}/{p.total} ({percent:.0f}%)  {p.rate:.1f} img/s  "
+                f"ETA {_format_seconds(p.eta)}  skipped {p.skipped}")
+        self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
+        if final and self.tty:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def print_report(report: IndexReport, out=sys.stdout) -> None:
+    state = "cancelled" if report.cancelled else "done"
+    print(f"{state} in {report.elapsed:.1f} s: {report.files} image files, {report.embedded} embedded, "
+          f"{report.unchanged} unchanged, {len(report.skipped)} skipped, {report.removed} removed; "
+          f"{report.indexed} searchable", file=out)
+    for relpath, reason in report.skipped:
+        print(f"  skipped {relpath}: {reason}", file=out)
+
+
+def cmd_index(args) -> int:
+    with _session(args) as session:
+        print(f"catalog {session.root}\nmodel   {session.embedder.describe()}", file=sys.stderr)
+        report = session.index(batch_size=args.batch_size, progress=ProgressLine(), wait_for_lock=args.wait)
+    print_report(report)
+    if report.files == 0:
+        raise UserError(f"No images found in {session.root} (looked for .jpg .png .webp .bmp .gif .tif).")
+    return 0
+
+
+def cmd_query(args) -> int:
+    args.folder = args.catalog
+    with _session(args) as session:
+        results = session.query(args.image, k=args.k, exclude_self=not args.include_self)
+    if args.json:
+        print(json.dumps([{"rank": r.rank, "path": str(session.path_of(r.relpath)), "distance": round(r.distance, 6)}
+                          for r in results], indent=2))
+    else:
+        for r in results:
+            print(f"{r.rank}. {r.distance:.4f}  {session.path_of(r.relpath)}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    root = catalog_root(args.folder)
+    stores = store_module.list_stores(root)
+    print(f"catalog {root}")
+    if not stores:
+        print("not indexed yet")
+    for entry in stores:
+        print(f"store   {entry['path']} ({entry['bytes'] / 2**20:.1f} MiB)")
+        if "error" in entry:
+            print(f"  {entry['error']}")
+            continue
+        print(f"  {entry['items']} items, {entry['skipped']} skipped; "
+              f"{json.dumps(entry['fingerprint'], sort_keys=True)}")
+    return 0
+
+
+def cmd_forget(args) -> int:
+    root = catalog_root(args.folder)
+    removed = store_module.forget_catalog(root)
+    print(f"{'forgot' if removed else 'nothing cached for'} {root}")
+    return 0
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", choices=MODELS, default=DEFAULT_MODEL, help="embedding algorithm")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--weights", metavar="FILE", help="ResNet50 no-top weights file (.h5)")
+    group.add_argument("--random-weights", metavar="SEED", type=int, nargs="?", const=0,
+                       help="explicit seeded random init instead of ImageNet weights (demos, tests)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fashionrec-cli", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="index (or update the index of) a catalog folder")
+    p.add_argument("folder")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
+    _add_model_options(p)
+    p.set_defaults(run=cmd_index)
+
+    p = sub.add_parser("query", help="the catalog items most similar to a photo")
+    p.add_argument("image")
+    p.add_argument("--catalog", required=True, metavar="FOLDER")
+    p.add_argument("-k", type=int, default=DEFAULT_K)
+    p.add_argument("--json", action="store_true", help="print a JSON list of {rank, path, distance}")
+    p.add_argument("--include-self", action="store_true", help="keep the query file if it is in the catalog")
+    _add_model_options(p)
+    p.set_defaults(run=cmd_query)
+
+    p = sub.add_parser("info", help="what is cached for a catalog folder")
+    p.add_argument("folder")
+    p.set_defaults(run=cmd_info)
+
+    p = sub.add_parser("forget", help="delete the cache of a catalog folder")
+    p.add_argument("folder")
+    p.set_defaults(run=cmd_forget)
+    return parser
+
+
+COMMANDS = ("index", "query", "info", "forget")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging()
+    try:
+        return args.run(args)
+    except UserError as err:
+        print(f"fashionrec: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nfashionrec: interrupted; every finished batch is saved and the next run resumes.",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

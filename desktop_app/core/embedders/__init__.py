@@ -1,0 +1,49 @@
+"""Embedders: one class per algorithm behind one small interface.
+
+An embedder has `name`, `fingerprint` (identifies its vectors: a store never mixes two), `dim`,
+`input_size` (width, height it wants its RGB images at) and `embed(batch) -> (n, dim) float32`,
+rows L2-normalised. Construction is cheap; heavy libraries load on the first `embed`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import UserError
+from ..weights import Weights
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+    input_size: tuple[int, int]
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def describe(self) -> str: ...
+
+    def embed(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+MODELS = ("resnet50",)
+DEFAULT_MODEL = "resnet50"
+
+
+def l2_normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+def create_embedder(model: str = DEFAULT_MODEL, weights: Weights | None = None) -> Embedder:
+    """The embedder for `model`; `weights` is required by models that use them."""
+    if model == "resnet50":
+        from .resnet50 import ResNet50Embedder
+
+        if weights is None:
+            raise UserError("The resnet50 model needs weights (a weights file or --random-weights).")
+        return ResNet50Embedder(weights)
+    raise UserError(f"Unknown model '{model}'. Available: {', '.join(MODELS)}")

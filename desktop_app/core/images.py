@@ -1,0 +1,100 @@
+"""Safe image decoding with Pillow: any readable file becomes an RGB uint8 array, or a one-line reason.
+
+The resize matches `keras.utils.load_img(path, target_size=...)` (nearest neighbour, no aspect
+preservation), so our vectors equal the original per-image recipe's on ordinary RGB photos.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import warnings
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MODEL_SIZE = (224, 224)  # width, height
+MAX_PIXELS = 100_000_000  # larger declared sizes are treated as decompression bombs
+_MAX_FILE_BYTES = 512 * 1024 * 1024
+
+
+class ImageError(Exception):
+    """The file cannot be used as an image; str(err) is a short reason for the person."""
+
+
+def _read_bytes(path: str | os.PathLike) -> bytes:
+    try:
+        size = os.path.getsize(path)
+        if os.path.isdir(path):
+            raise ImageError("is a folder, not an image file")
+        if size == 0:
+            raise ImageError("empty file (0 bytes)")
+        if size > _MAX_FILE_BYTES:
+            raise ImageError(f"file too large ({size // 2**20} MiB)")
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise ImageError("file not found (deleted or moved)") from None
+    except PermissionError:
+        raise ImageError("permission denied") from None
+    except IsADirectoryError:
+        raise ImageError("is a folder, not an image file") from None
+    except OSError as err:
+        raise ImageError(f"cannot read file: {err.strerror or err}") from None
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Every Pillow mode to 8-bit RGB; transparency is composited on white."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        # 16/32-bit greyscale: Pillow's own conversion clips at 255, so scale instead.
+        arr = np.asarray(img, dtype=np.float64)
+        peak = 1.0 if img.mode == "F" and arr.max(initial=0) <= 1.0 else 65535.0
+        img = Image.fromarray(np.clip(arr * (255.0 / peak), 0, 255).astype(np.uint8), "L")
+    if img.mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return img
+
+
+def open_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode the first frame of an image file, upright (EXIF orientation applied), as RGB."""
+    data = _read_bytes(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size
+            if width * height > max_pixels:
+                raise ImageError(f"image too large ({width}×{height} pixels; decompression-bomb guard)")
+            img.seek(0)  # first frame of animations
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            return _to_rgb(img)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError("not an image Pillow can read (unknown or corrupt format)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError("image too large (decompression-bomb guard)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as err:
+        raise ImageError(f"corrupt or truncated image data ({err})") from None
+    except MemoryError:
+        raise ImageError("image too large to decode in memory") from None
+
+
+def load_rgb(
+    path: str | os.PathLike,
+    size: tuple[int, int] = MODEL_SIZE,
+    resample: Image.Resampling = Image.Resampling.NEAREST,
+) -> np.ndarray:
+    """The image at `size` (width, height) as a (height, width, 3) uint8 array."""
+    img = open_rgb(path)
+    if img.size != size:
+        img = img.resize(size, resample)
+    return np.asarray(img, dtype=np.uint8)

@@ -1,0 +1,158 @@
+"""The indexing pipeline: scan → diff against the store → decode (threads, overlapped) → embed → commit.
+
+Progress and cancel are plain callbacks, so the CLI and the GUI's worker thread drive the same code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .catalog import CatalogFile, scan
+from .embedders import Embedder
+from .images import ImageError, load_rgb
+from .store import Embedded, Skipped, Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 16
+
+
+@dataclass
+class Progress:
+    done: int  # files handled this run (embedded or skipped)
+    total: int  # files that need handling this run
+    skipped: int
+    elapsed: float
+
+    @property
+    def rate(self) -> float:
+        """Files per second so far."""
+        return self.done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left, once there is a rate to go by."""
+        return (self.total - self.done) / self.rate if self.rate > 0 else None
+
+
+@dataclass
+class IndexReport:
+    files: int = 0  # image files found in the folder
+    embedded: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped_now: list[tuple[str, str]] = field(default_factory=list)  # newly skipped (relpath, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # all skipped files in the store
+    indexed: int = 0  # items searchable after this run
+    cancelled: bool = False
+    elapsed: float = 0.0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def _decode(root: Path, item: CatalogFile, size: tuple[int, int]) -> tuple[CatalogFile, np.ndarray | str]:
+    """Decode one file; returns its identity as read (it may differ from the scan's) and pixels or a reason."""
+    path = root / item.relpath
+    try:
+        st = os.stat(path)  # identity taken before reading: a later change shows up on the next run
+        item = CatalogFile(item.relpath, st.st_size, st.st_mtime_ns)
+    except OSError:
+        return item, "file not found (deleted or moved)"
+    try:
+        return item, load_rgb(path, size)
+    except ImageError as err:
+        return item, str(err)
+
+
+def _decoded_in_order(root, todo, size, workers, lookahead):
+    """Yield (item, pixels-or-reason) in order while up to `lookahead` files decode in the background."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
+        pending: deque[Future] = deque()
+        items = iter(todo)
+        for item in items:
+            pending.append(pool.submit(_decode, root, item, size))
+            if len(pending) >= lookahead:
+                break
+        while pending:
+            yield pending.popleft().result()
+            nxt = next(items, None)
+            if nxt is not None:
+                pending.append(pool.submit(_decode, root, nxt, size))
+
+
+def index_catalog(
+    store: Store,
+    embedder: Embedder,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: ProgressCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    decode_workers: int | None = None,
+) -> IndexReport:
+    """Bring `store` up to date with its catalog folder. Every finished batch is committed at once."""
+    started = time.perf_counter()
+    report = IndexReport()
+    files = scan(store.root)
+    known = store.identities()
+    present = {f.relpath for f in files}
+    gone = [relpath for relpath in known if relpath not in present]
+    store.remove(gone)
+    todo = [f for f in files if known.get(f.relpath) != (f.size, f.mtime_ns)]
+    report.files, report.removed, report.unchanged = len(files), len(gone), len(files) - len(todo)
+    log.info("index %s: %d files, %d to embed, %d gone", store.root, len(files), len(todo), len(gone))
+
+    workers = decode_workers or min(4, os.cpu_count() or 1)
+    state = Progress(0, len(todo), 0, 0.0)
+    batch_items: list[CatalogFile] = []
+    batch_pixels: list[np.ndarray] = []
+    batch_skipped: list[Skipped] = []
+
+    def flush() -> None:
+        embedded = []
+        if batch_pixels:
+            vectors = embedder.embed(np.stack(batch_pixels))
+            embedded = [Embedded(f.relpath, f.size, f.mtime_ns, v) for f, v in zip(batch_items, vectors)]
+        store.commit_batch(embedded, batch_skipped)
+        report.embedded += len(embedded)
+        report.skipped_now += [(s.relpath, s.reason) for s in batch_skipped]
+        state.done += len(embedded) + len(batch_skipped)
+        state.skipped += len(batch_skipped)
+        state.elapsed = time.perf_counter() - started
+        batch_items.clear(), batch_pixels.clear(), batch_skipped.clear()
+        if progress:
+            progress(state)
+
+    if progress:
+        progress(state)
+    decoded = _decoded_in_order(store.root, todo, embedder.input_size, workers, 3 * batch_size)
+    with contextlib.closing(decoded):  # on cancel, stop the decoder threads before returning
+        for item, pixels in decoded:
+            if isinstance(pixels, str):
+                log.info("skipped %s: %s", item.relpath, pixels)
+                batch_skipped.append(Skipped(item.relpath, item.size, item.mtime_ns, pixels))
+            else:
+                batch_items.append(item)
+                batch_pixels.append(pixels)
+            if len(batch_pixels) >= batch_size:
+                flush()
+                if should_cancel and should_cancel():
+                    report.cancelled = True
+                    break
+    if not report.cancelled and (batch_pixels or batch_skipped):
+        flush()
+
+    report.skipped = store.skipped()
+    report.indexed = store.count()
+    report.elapsed = time.perf_counter() - started
+    return report

@@ -1,0 +1,277 @@
+"""The on-disk cache of one catalog's vectors for one model fingerprint: SQLite in WAL mode.
+
+Layout: <data dir>/catalogs/<folder name>-<hash of its path>/<model>-<hash of fingerprint>.sqlite
+Each batch is committed in its own transaction, so a crash or kill keeps every finished batch.
+Vectors are raw little-endian float32 blobs; nothing read back from disk is ever unpickled or executed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UserError
+from .paths import data_dir
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+VECTOR_DTYPE = np.dtype("<f4")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    relpath TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, vector BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS skipped (
+    relpath TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, reason TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class Embedded:
+    relpath: str
+    size: int
+    mtime_ns: int
+    vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class Skipped:
+    relpath: str
+    size: int
+    mtime_ns: int
+    reason: str
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def catalog_dir(root: Path) -> Path:
+    """The folder holding every store of one catalog (one per model fingerprint)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", root.name)[:40] or "catalog"
+    return data_dir() / "catalogs" / f"{name}-{_short_hash(str(root))}"
+
+
+def forget_catalog(root: Path) -> bool:
+    """Delete every store of a catalog; False when there was none."""
+    folder = catalog_dir(root)
+    if not folder.exists():
+        return False
+    shutil.rmtree(folder)
+    return True
+
+
+def _writable_dir(folder: Path) -> Path:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise UserError(
+            f"Cannot write to the fashionrec data folder {folder} ({err.strerror or err}). "
+            "Free some space or fix its permissions, or point FASHIONREC_DATA_DIR at a writable folder."
+        ) from None
+    return folder
+
+
+class Store:
+    """Vectors and skip reasons of one catalog for one embedder fingerprint."""
+
+    def __init__(self, root: Path, fingerprint: str, dim: int, model_name: str = "model"):
+        self.root = root
+        self.fingerprint = fingerprint
+        self.dim = dim
+        self.folder = _writable_dir(catalog_dir(root))
+        self.path = self.folder / f"{model_name}-{_short_hash(fingerprint)}.sqlite"
+        self.rebuilt_reason: str | None = None  # set when a damaged or foreign store was replaced
+        try:
+            self._db = self._connect_checked()
+        except _UnusableStore as problem:
+            self.rebuilt_reason = str(problem)
+            self._move_aside()
+            self._db = self._connect_checked()
+
+    # -- opening ---------------------------------------------------------------------------------
+    def _connect_checked(self) -> sqlite3.Connection:
+        fresh = not self.path.exists()
+        try:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            if not fresh:
+                status = db.execute("PRAGMA quick_check").fetchone()[0]
+                if status != "ok":
+                    db.close()
+                    raise _UnusableStore(f"the cache failed its integrity check ({status})")
+            db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as err:
+            if "disk is full" in str(err) or "readonly" in str(err):
+                raise _disk_error(err, self.path) from None
+            raise _UnusableStore(f"the cache file is damaged ({err})") from None
+        meta = dict(db.execute("SELECT key, value FROM meta"))
+        expected = {"schema_version": str(SCHEMA_VERSION), "fingerprint": self.fingerprint,
+                    "dim": str(self.dim), "root": str(self.root)}
+        if not meta:
+            with _transaction(db):
+                db.executemany("INSERT INTO meta VALUES (?, ?)", expected.items())
+        elif meta != expected:
+            db.close()
+            raise _UnusableStore("the cache was written by another model or version")
+        return db
+
+    def _move_aside(self) -> None:
+        """Keep a damaged store for inspection instead of deleting it; it is never read again."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(str(self.path) + suffix)
+            if src.exists():
+                src.replace(Path(f"{self.path}.damaged-{stamp}{suffix}"))
+        log.warning("store %s replaced: %s", self.path, self.rebuilt_reason)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- reading -----------------------------------------------------------------------------------
+    def identities(self) -> dict[str, tuple[int, int]]:
+        """relpath → (size, mtime_ns) of every file already handled (embedded or skipped)."""
+        rows = self._db.execute("SELECT relpath, size, mtime_ns FROM items "
+                                "UNION ALL SELECT relpath, size, mtime_ns FROM skipped")
+        return {relpath: (size, mtime) for relpath, size, mtime in rows}
+
+    def count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+
+    def skipped(self) -> list[tuple[str, str]]:
+        return list(self._db.execute("SELECT relpath, reason FROM skipped ORDER BY relpath"))
+
+    def load_vectors(self) -> tuple[list[str], np.ndarray]:
+        """All (relpaths, vectors) sorted by path; vectors as an (n, dim) float32 matrix."""
+        rows = self._db.execute("SELECT relpath, vector FROM items ORDER BY relpath").fetchall()
+        expected = self.dim * VECTOR_DTYPE.itemsize
+        relpaths = [relpath for relpath, _ in rows]
+        if any(len(blob) != expected for _, blob in rows):
+            raise UserError(f"The cache {self.path} holds vectors of the wrong size; run 'forget' and index again.")
+        blob = b"".join(vector for _, vector in rows)
+        vectors = np.frombuffer(blob, dtype=VECTOR_DTYPE).reshape(len(rows), self.dim)
+        return relpaths, vectors.astype(np.float32, copy=False)
+
+    # -- writing -----------------------------------------------------------------------------------
+    def commit_batch(self, embedded: list[Embedded], skipped: list[Skipped]) -> None:
+        """One transaction: all of a batch is on disk, or none of it."""
+        try:
+            with _transaction(self._db):
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)",
+                    [(e.relpath, e.size, e.mtime_ns, _vector_blob(e.vector, self.dim)) for e in embedded])
+                self._db.executemany("DELETE FROM skipped WHERE relpath = ?", [(e.relpath,) for e in embedded])
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO skipped VALUES (?, ?, ?, ?)",
+                    [(s.relpath, s.size, s.mtime_ns, s.reason) for s in skipped])
+                self._db.executemany("DELETE FROM items WHERE relpath = ?", [(s.relpath,) for s in skipped])
+        except sqlite3.OperationalError as err:
+            raise _disk_error(err, self.path) from None
+
+    def remove(self, relpaths: list[str]) -> None:
+        with _transaction(self._db):
+            for table in ("items", "skipped"):
+                self._db.executemany(f"DELETE FROM {table} WHERE relpath = ?", [(r,) for r in relpaths])
+
+    def integrity_ok(self) -> bool:
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # -- locking ------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writer_lock(self, wait: bool = False):
+        """Only one process indexes a catalog at a time; readers are never blocked (WAL)."""
+        with open(self.folder / "index.lock", "a+b") as handle:
+            if not _lock_file(handle, wait):
+                raise UserError(f"The catalog {self.root} is busy: another fashionrec is indexing it. "
+                                "Try again when it has finished.")
+            try:
+                yield
+            finally:
+                _unlock_file(handle)
+
+
+class _UnusableStore(Exception):
+    pass
+
+
+def _vector_blob(vector: np.ndarray, dim: int) -> bytes:
+    vector = np.asarray(vector, dtype=VECTOR_DTYPE)
+    if vector.shape != (dim,):
+        raise ValueError(f"vector of shape {vector.shape}, expected ({dim},)")
+    return vector.tobytes()
+
+
+def _disk_error(err: Exception, path: Path) -> UserError:
+    return UserError(f"Cannot write the cache {path} ({err}). Free some disk space or fix the folder's "
+                     "permissions; nothing indexed so far is lost.")
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection):
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+try:
+    import fcntl
+
+    def _lock_file(handle, wait: bool) -> bool:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock_file(handle) -> None:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+
+except ImportError:  # Windows
+    import msvcrt
+
+    def _lock_file(handle, wait: bool) -> bool:
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock_file(handle) -> None:
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+
+def list_stores(root: Path) -> list[dict]:
+    """What is cached for a catalog: one entry per store file, read without the model."""
+    stores = []
+    for path in sorted(catalog_dir(root).glob("*.sqlite")):
+        entry = {"path": str(path), "bytes": path.stat().st_size}
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+                meta = dict(db.execute("SELECT key, value FROM meta"))
+                entry["fingerprint"] = json.loads(meta.get("fingerprint", "{}"))
+                entry["items"] = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+                entry["skipped"] = db.execute("SELECT COUNT(*) FROM skipped").fetchone()[0]
+        except (sqlite3.DatabaseError, ValueError) as err:
+            entry["error"] = f"unreadable ({err})"
+        stores.append(entry)
+    return stores

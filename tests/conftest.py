@@ -1,0 +1,60 @@
+"""Shared fixtures: a private data dir per test, generated catalogs, one seeded random ResNet50."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_CATALOG = REPO.parent / "shared" / "data" / "fashion-2k"
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """Every test gets its own FASHIONREC_DATA_DIR (stores, settings, logs) and no weights settings."""
+    folder = tmp_path / "fashionrec-data"
+    monkeypatch.setenv("FASHIONREC_DATA_DIR", str(folder))
+    monkeypatch.delenv("FASHIONREC_WEIGHTS", raising=False)
+    return folder
+
+
+def make_image(path: Path, seed: int, size=(60, 80), mode="RGB", fmt=None) -> Path:
+    """A small image with blocky random structure (a distinct pattern per seed)."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 256, size=(4, 3, 3), dtype=np.uint8)
+    img = Image.fromarray(coarse, "RGB").resize(size, Image.Resampling.BILINEAR)
+    if mode != "RGB":
+        img = img.convert(mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, format=fmt)
+    return path
+
+
+@pytest.fixture
+def make_catalog(tmp_path):
+    """make_catalog(n, name="catalog") → a folder of n generated JPEGs named img000.jpg …"""
+
+    def make(n: int, name: str = "catalog", start_seed: int = 0) -> Path:
+        folder = tmp_path / name
+        for i in range(n):
+            make_image(folder / f"img{i:03d}.jpg", seed=start_seed + i)
+        return folder
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def random_embedder():
+    """The real ResNet50 network with explicitly seeded random weights (weights=None), built once."""
+    from desktop_app.core.embedders import create_embedder
+    from desktop_app.core.weights import random_weights
+
+    embedder = create_embedder("resnet50", random_weights(0))
+    embedder.load()
+    return embedder
