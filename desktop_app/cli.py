@@ -8,6 +8,7 @@ import logging
 import sys
 import time
 
+from .core import evaluate
 from .core import store as store_module
 from .core.catalog import catalog_root
 from .core.embedders import DEFAULT_MODEL, MODELS, create_embedder
@@ -30,6 +31,8 @@ def _format_seconds(seconds: float | None) -> str:
 
 def _embedder(args):
     weights = None
+    if args.model != "resnet50" and (args.weights or args.random_weights is not None):
+        raise UserError(f"--weights and --random-weights are for resnet50; {args.model} needs no weights.")
     if args.model == "resnet50":
         if args.random_weights is not None:
             weights = random_weights(args.random_weights)
@@ -49,9 +52,9 @@ def _session(args) -> CatalogSession:
 class ProgressLine:
     """A single self-overwriting progress line on stderr (plain lines when stderr is not a terminal)."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
         self._last = 0.0
 
     def __call__(self, p: Progress) -> None:
@@ -69,7 +72,8 @@ class ProgressLine:
         self.stream.flush()
 
 
-def print_report(report: IndexReport, out=sys.stdout) -> None:
+def print_report(report: IndexReport, out=None) -> None:
+    out = out or sys.stdout
     state = "cancelled" if report.cancelled else "done"
     print(f"{state} in {report.elapsed:.1f} s: {report.files} image files, {report.embedded} embedded, "
           f"{report.unchanged} unchanged, {len(report.skipped)} skipped, {report.removed} removed; "
@@ -117,6 +121,29 @@ def cmd_info(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    with _session(args) as session:
+        labels_path = args.labels or evaluate.find_labels_file(session.root)
+        if labels_path is None:
+            raise UserError(f"No {evaluate.LABELS_FILENAME} in or beside {session.root}; pass --labels FILE.")
+        by_filename = evaluate.load_labels(labels_path, args.field)  # checked before any indexing
+        print(f"catalog {session.root}\nmodel   {session.embedder.describe()}\nlabels  {labels_path}",
+              file=sys.stderr)
+        progress = ProgressLine()
+        report = session.index(progress=lambda p: p.total and progress(p), wait_for_lock=args.wait)
+        if report.embedded or report.removed or report.skipped_now:
+            print_report(report, sys.stderr)
+        relpaths, vectors = session.store.load_vectors()
+        result = evaluate.evaluate(relpaths, vectors, evaluate.match_labels(relpaths, by_filename), args.k,
+                                   args.field)
+    print(f"model: {session.embedder.describe()}")
+    print(evaluate.format_report(result))
+    if args.sheet:
+        rows = evaluate.contact_sheet(result, session.root, args.sheet, args.sheet_rows, args.seed)
+        print(f"contact sheet of {rows} random queries (seed {args.seed}): {args.sheet}")
+    return 0
+
+
 def cmd_forget(args) -> int:
     root = catalog_root(args.folder)
     removed = store_module.forget_catalog(root)
@@ -159,10 +186,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("forget", help="delete the cache of a catalog folder")
     p.add_argument("folder")
     p.set_defaults(run=cmd_forget)
+
+    p = sub.add_parser("eval", help="leave-one-out precision@k / mAP@k of a catalog against a labels CSV")
+    p.add_argument("folder")
+    p.add_argument("--labels", metavar="CSV", help="CSV with a filename column (default: labels.csv in or "
+                   "beside the folder)")
+    p.add_argument("--field", default=evaluate.DEFAULT_FIELD, help="the CSV column that is the label")
+    p.add_argument("-k", type=int, default=DEFAULT_K)
+    p.add_argument("--sheet", metavar="PNG", help="also draw a contact sheet of random queries and results")
+    p.add_argument("--sheet-rows", type=int, default=8, metavar="N", help="queries on the contact sheet")
+    p.add_argument("--seed", type=int, default=0, help="picks the contact sheet's queries")
+    p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
+    _add_model_options(p)
+    p.set_defaults(run=cmd_eval)
     return parser
 
 
-COMMANDS = ("index", "query", "info", "forget")
+COMMANDS = ("index", "query", "info", "forget", "eval")
 
 
 def main(argv: list[str] | None = None) -> int:

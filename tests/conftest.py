@@ -58,3 +58,38 @@ def random_embedder():
     embedder = create_embedder("resnet50", random_weights(0))
     embedder.load()
     return embedder
+
+
+class CountingEmbedder:
+    """A small, fast, real embedder for pipeline tests: the 8×8 RGB thumbnail, L2-normalised.
+
+    It counts the images it embeds, so tests can prove what was (not) re-embedded.
+    """
+
+    name = "tiny"
+    dim = 8 * 8 * 3
+    input_size = (8, 8)
+
+    def __init__(self, tag: str = "v1"):
+        self.tag = tag
+        self.embedded = 0
+        self.batches = 0
+
+    @property
+    def fingerprint(self) -> str:
+        return f"tiny-thumbnail-{self.tag}"
+
+    def describe(self) -> str:
+        return "8×8 thumbnail (tests)"
+
+    def embed(self, batch):
+        from desktop_app.core.embedders import l2_normalise
+
+        self.embedded += len(batch)
+        self.batches += 1
+        return l2_normalise(batch.reshape(len(batch), -1).astype(np.float32) + 1.0)
+
+
+@pytest.fixture
+def counting_embedder() -> CountingEmbedder:
+    return CountingEmbedder()
