@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
 
 DEFAULT_K = 5
 
@@ -24,6 +23,8 @@ class Searcher:
         self.relpaths = list(relpaths)
         self.vectors = np.asarray(vectors, dtype=np.float32)
         self._position = {relpath: i for i, relpath in enumerate(self.relpaths)}
+        from sklearn.neighbors import NearestNeighbors  # ~1 s to import: only when a search is needed
+
         self._knn = NearestNeighbors(algorithm="brute", metric="euclidean")
         if self.relpaths:
             self._knn.fit(self.vectors)
