@@ -1,0 +1,138 @@
+"""Starting the desktop app: `run(argv)` (used by `fashionrec` and `python -m desktop_app`).
+
+    fashionrec [CATALOG_FOLDER] [--model M] [--weights FILE | --random-weights [SEED]]
+
+Hidden options drive the window without a person, for screenshots, timings and the packaged app's
+self-test: --query PHOTO (repeatable; each runs after the previous grid is complete), --screenshot PNG
+(saved once everything asked for is done, then the app quits), --timing (prints timings to stdout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from .. import __version__
+from ..core.embedders import DEFAULT_MODEL, MODELS
+from ..core.errors import UserError
+from ..core.logs import setup_logging
+from ..core.paths import resources_dir
+from ..core.weights import Weights, check_weights_file, random_weights
+from .main_window import MainWindow
+
+STARTED = time.perf_counter()  # as early as this module is imported: the launch measurement's zero
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fashionrec", description="Find look-alike fashion items.")
+    parser.add_argument("catalog", nargs="?", help="catalog folder to open at start")
+    parser.add_argument("--model", choices=MODELS, default=DEFAULT_MODEL)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--weights", metavar="FILE", help="ResNet50 no-top weights file (.h5)")
+    group.add_argument("--random-weights", metavar="SEED", type=int, nargs="?", const=0,
+                       help="explicit random init instead of the ImageNet weights (demo; labelled in the window)")
+    parser.add_argument("--version", action="version", version=f"fashionrec {__version__}")
+    parser.add_argument("--query", action="append", default=[], help=argparse.SUPPRESS)
+    parser.add_argument("--screenshot", help=argparse.SUPPRESS)
+    parser.add_argument("--timing", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def app_icon() -> QIcon:
+    icon = QIcon()
+    for png in sorted((resources_dir() / "icons").glob("fashionrec-*.png")):
+        icon.addFile(str(png))
+    return icon
+
+
+def create_application(argv: list[str]) -> QApplication:
+    """The QApplication with name, icon and style sheet (reused when one exists, as under pytest-qt)."""
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication(argv)
+    QCoreApplication.setOrganizationName("fashionrec")
+    QCoreApplication.setApplicationName("fashionrec")
+    QCoreApplication.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    style = resources_dir() / "style.qss"
+    if style.is_file():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    return app
+
+
+def _weights_from(args) -> Weights | None:
+    """An explicit choice from the command line; None lets the worker look for the file (and ask)."""
+    if args.random_weights is not None:
+        return random_weights(args.random_weights)
+    if args.weights:
+        return Weights(path=check_weights_file(Path(args.weights)), source="--weights")
+    return None
+
+
+class Script:
+    """Runs the hidden --query/--screenshot steps in order, each after the window finished the last one."""
+
+    def __init__(self, window: MainWindow, args):
+        self.window, self.args = window, args
+        self.queries = list(args.query)
+        self.waiting_for_index = bool(args.catalog)
+        window.index_finished.connect(self._after_index)
+        window.grid_ready.connect(lambda _: self._next())
+        window.message_shown.connect(self._after_error)
+
+    def start(self) -> None:
+        if self.args.catalog:
+            self.window.open_catalog(self.args.catalog)
+        else:
+            self._next()
+
+    def _after_index(self, _report) -> None:
+        if self.waiting_for_index:
+            self.waiting_for_index = False
+            self._next()
+
+    def _after_error(self, message: str) -> None:
+        print(f"fashionrec: {message}", file=sys.stderr)
+        if self.args.screenshot:  # unattended: do not wait for a person
+            self._finish(1)
+
+    def _next(self) -> None:
+        if self.queries:
+            self.window.query_image(self.queries.pop(0))
+        elif self.args.screenshot:
+            QTimer.singleShot(300, lambda: self._finish(0))  # let the last thumbnails paint
+
+    def _finish(self, code: int) -> None:
+        if self.args.screenshot:
+            self.window.grab().save(self.args.screenshot)
+            print(f"screenshot saved to {self.args.screenshot}", flush=True)
+        QApplication.instance().exit(code)
+
+
+def run(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    args = build_parser().parse_args(argv[1:])
+    setup_logging()
+    app = create_application(argv)
+    try:
+        weights = _weights_from(args)
+    except UserError as err:
+        QMessageBox.critical(None, "fashionrec", str(err))
+        return 2
+    window = MainWindow(model=args.model, weights=weights, report_timing=args.timing)
+    window.show()
+    if args.timing:
+        QTimer.singleShot(0, lambda: print(f"timing: window visible at epoch {time.time():.3f}, "
+                                           f"{time.perf_counter() - STARTED:.3f} s after importing the app module",
+                                           flush=True))
+    script = Script(window, args)
+    QTimer.singleShot(0, script.start)
+    app.aboutToQuit.connect(window.shut_down)  # quitting without closing the window still joins the worker
+    return app.exec()

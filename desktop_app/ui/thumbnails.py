@@ -1,0 +1,62 @@
+"""Thumbnails decoded at display size on a small thread pool, so a big photo never blocks the window."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QImage, QImageReader
+
+THUMBNAIL_SIZE = QSize(240, 320)  # the largest a result tile shows; smaller tiles scale this down
+
+
+def read_scaled(path: str, bounds: QSize) -> QImage:
+    """The image at `path` fitted into `bounds`; the decoder itself scales (JPEGs decode at 1/2, 1/4…).
+
+    Formats Qt cannot read fall back to Pillow, which the core uses anyway. A null QImage means unreadable.
+    """
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)  # EXIF orientation, as the core applies it
+    size = reader.size()
+    if size.isValid():
+        reader.setScaledSize(size.scaled(bounds, Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    return image if not image.isNull() else _read_with_pillow(path, bounds)
+
+
+def _read_with_pillow(path: str, bounds: QSize) -> QImage:
+    from ..core.images import ImageError, open_rgb
+
+    try:
+        img = open_rgb(path)
+    except ImageError:
+        return QImage()
+    img.thumbnail((bounds.width(), bounds.height()))
+    data = img.tobytes()
+    return QImage(data, img.width, img.height, 3 * img.width, QImage.Format.Format_RGB888).copy()
+
+
+class _Job(QRunnable):
+    def __init__(self, loader: ThumbnailLoader, key: object, path: str, bounds: QSize):
+        super().__init__()
+        self.loader, self.key, self.path, self.bounds = loader, key, path, bounds
+
+    def run(self) -> None:
+        self.loader.loaded.emit(self.key, read_scaled(self.path, self.bounds))
+
+
+class ThumbnailLoader(QObject):
+    """request(key, path) → later `loaded(key, QImage)` on the UI thread (a null image if unreadable)."""
+
+    loaded = Signal(object, QImage)
+
+    def __init__(self, parent: QObject | None = None, threads: int = 2):
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(threads)
+
+    def request(self, key: object, path: str, bounds: QSize = THUMBNAIL_SIZE) -> None:
+        self._pool.start(_Job(self, key, path, bounds))
+
+    def shut_down(self) -> None:
+        """Drop what has not started and wait for the rest: no job may outlive this object."""
+        self._pool.clear()
+        self._pool.waitForDone()

@@ -1,0 +1,221 @@
+"""The desktop window, driven like a person would: real drop events, the worker thread, the real core.
+
+Tests marked heavy run the real ResNet50 (seeded random weights, built once per session) on tiny
+generated catalogs; the rest need no model at all.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+from desktop_app.core import settings, weights
+from desktop_app.core.store import Store
+from desktop_app.ui.dialogs import SkippedDialog, WeightsDialog
+from desktop_app.ui.main_window import MainWindow
+
+INDEX_TIMEOUT_MS = 120_000  # generous: CI shares 2 cores; nothing here asserts speed
+
+
+@pytest.fixture
+def open_window(qtbot):
+    """open_window(embedder=None, batch_size=4) → a shown MainWindow, closed (thread joined) after the test."""
+
+    def make(embedder=None, batch_size: int = 4) -> MainWindow:
+        window = MainWindow(embedder=embedder, batch_size=batch_size)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+
+    return make
+
+
+def drop(target, mime: QMimeData) -> QDropEvent:
+    """A real drag-enter + drop on `target`; Qt hands it up to the first widget that accepts drops."""
+    pos = target.rect().center()
+    enter = QDragEnterEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, enter)
+    event = QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(target, event)
+    return event
+
+
+def file_mime(*paths) -> QMimeData:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    return mime
+
+
+def index(qtbot, window: MainWindow, folder):
+    with qtbot.waitSignal(window.index_finished, timeout=INDEX_TIMEOUT_MS) as finished:
+        window.open_catalog(folder)
+    return finished.args[0]
+
+
+@pytest.mark.heavy
+def test_index_to_100_percent_then_a_dropped_photo_fills_the_grid(qtbot, open_window, make_catalog,
+                                                                  random_embedder):
+    catalog = make_catalog(9)
+    (catalog / "broken.jpg").write_bytes(b"not really a jpeg")
+    window = open_window(random_embedder)
+
+    report = index(qtbot, window, catalog)
+
+    assert (report.embedded, report.cancelled) == (9, False)
+    assert window.progress_bar.value() == window.progress_bar.maximum() == 10  # 9 photos + 1 skipped
+    assert window.count_label.text() == "9 items"
+    assert window.catalog_label.text() == str(catalog.resolve())
+    assert window.demo_banner.isVisible() and "random weights" in window.model_label.text()
+    assert window.recent_catalogs()[0] == str(catalog.resolve())
+    assert list(window.skipped_files) == ["broken.jpg"] and window.skipped_button.isVisible()
+    assert SkippedDialog(window.catalog.root, sorted(window.skipped_files.items())).table.rowCount() == 1
+
+    query = catalog / "img004.jpg"
+    with qtbot.waitSignal(window.grid_ready, timeout=INDEX_TIMEOUT_MS):
+        event = drop(window.grid.viewport(), file_mime(query))  # "anywhere": on the results grid
+    assert event.isAccepted()
+    assert window.grid.count() == 5
+    tiles = [window.grid.item(i) for i in range(5)]
+    assert [t.text().split(".")[0] for t in tiles] == ["1", "2", "3", "4", "5"]
+    paths = [t.toolTip() for t in tiles]
+    assert str(query) not in paths and all(p.startswith(str(catalog.resolve())) for p in paths)
+    assert all(not t.icon().isNull() for t in tiles)
+    assert window.query_caption.text() == "img004.jpg"
+
+    with qtbot.waitSignal(window.grid_ready, timeout=INDEX_TIMEOUT_MS):  # "Find similar to this"
+        window.query_item(window.shown_results()[0].relpath)
+    assert window.grid.count() == 5
+
+    with qtbot.waitSignal(window.grid_ready, timeout=INDEX_TIMEOUT_MS):  # k is adjustable
+        window.k_box.setValue(3)
+    assert window.grid.count() == 3
+
+
+@pytest.mark.heavy
+def test_cancel_stops_early_and_leaves_a_valid_cache_that_resumes(qtbot, open_window, make_catalog,
+                                                                  random_embedder):
+    catalog = make_catalog(24)
+    window = open_window(random_embedder, batch_size=2)
+    window.worker.loading_model.connect(window.worker.cancel)  # cancel as soon as indexing starts
+
+    report = index(qtbot, window, catalog)
+
+    assert report.cancelled and 0 < report.indexed < 24
+    assert not window.progress_row.isVisible()
+    store = Store(catalog.resolve(), random_embedder.fingerprint, random_embedder.dim, random_embedder.name)
+    assert store.integrity_ok() and store.count() == report.indexed
+    store.close()
+
+    window.worker.loading_model.disconnect(window.worker.cancel)
+    with qtbot.waitSignal(window.index_finished, timeout=INDEX_TIMEOUT_MS) as resumed:
+        window.reindex()
+    assert not resumed.args[0].cancelled
+    assert (resumed.args[0].embedded, resumed.args[0].unchanged) == (24 - report.indexed, report.indexed)
+    assert window.count_label.text() == "24 items"
+
+
+@pytest.mark.heavy
+def test_dropped_non_image_shows_a_message_and_keeps_the_results(qtbot, open_window, make_catalog, tmp_path,
+                                                               random_embedder):
+    catalog = make_catalog(6)
+    window = open_window(random_embedder)
+    index(qtbot, window, catalog)
+    with qtbot.waitSignal(window.grid_ready, timeout=INDEX_TIMEOUT_MS):
+        drop(window, file_mime(catalog / "img000.jpg"))
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("shopping list")
+    with qtbot.waitSignal(window.message_shown, timeout=INDEX_TIMEOUT_MS):
+        drop(window, file_mime(notes))
+
+    assert window.notice.isVisible()
+    assert "notes.txt" in window.notice.text() and "not an image" in window.notice.text()
+    assert window.grid.count() == 5  # the earlier results stay
+
+
+@pytest.mark.heavy
+def test_closing_mid_index_cancels_and_joins_the_worker(qtbot, open_window, make_catalog, random_embedder):
+    catalog = make_catalog(30)
+    window = open_window(random_embedder, batch_size=2)
+    window.open_catalog(catalog)
+    qtbot.waitUntil(lambda: window.progress_bar.value() > 0, timeout=INDEX_TIMEOUT_MS)
+
+    window.close()
+
+    assert window._thread.isFinished() and window.worker.session is None
+    store = Store(catalog.resolve(), random_embedder.fingerprint, random_embedder.dim, random_embedder.name)
+    assert store.integrity_ok() and 0 < store.count() < 30
+    store.close()
+
+
+def test_window_opens_without_tensorflow(tmp_path):
+    """Launch through run() as `fashionrec` does; TensorFlow must not be imported to show the window."""
+    shot = tmp_path / "empty.png"
+    code = ("import sys\nfrom desktop_app.ui.app import run\n"
+            f"code = run(['fashionrec', '--random-weights', '--screenshot', {str(shot)!r}])\n"
+            "print('exit', code, 'tensorflow' in sys.modules, 'keras' in sys.modules)")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "exit 0 False False"
+    assert shot.stat().st_size > 0
+
+
+def test_query_without_a_catalog_says_what_to_do(qtbot, open_window, make_catalog):
+    window = open_window()
+    photo = make_catalog(1) / "img000.jpg"
+    with qtbot.waitSignal(window.message_shown, timeout=10_000):
+        drop(window, file_mime(photo))
+    assert "Open a catalog folder first" in window.notice.text()
+    assert window.grid.count() == 0
+
+
+def test_dropping_text_is_refused_with_a_hint(qtbot, open_window):
+    window = open_window()
+    mime = QMimeData()
+    mime.setText("a blue dress")
+    event = drop(window, mime)
+    assert not event.isAccepted()
+    assert "Drop an image file" in window.notice.text()
+
+
+def test_missing_weights_asks_for_the_file(qtbot, open_window, make_catalog, monkeypatch):
+    monkeypatch.setattr("desktop_app.core.weights.keras_cache_path", lambda: make_catalog(0) / "none.h5")
+    monkeypatch.setattr("desktop_app.core.weights._try_download", lambda: None)  # offline, whatever the host
+    window = open_window()
+    asked = []
+    window.ask_for_weights = lambda message: asked.append(message)  # the person cancels the dialog
+    with qtbot.waitSignal(window.message_shown, timeout=10_000):
+        window.open_catalog(make_catalog(2))
+    assert weights.WEIGHTS_FILENAME in asked[0]
+    assert weights.WEIGHTS_FILENAME in window.notice.text()
+    assert window.catalog is None
+
+
+def test_weights_dialog_checks_and_remembers_the_chosen_file(qtbot, tmp_path):
+    dialog = WeightsDialog(weights.missing_weights_message())
+    qtbot.addWidget(dialog)
+    wrong = tmp_path / "notes.h5"
+    wrong.write_bytes(b"plain text")
+    assert not dialog.choose_file(str(wrong))
+    assert "Not a Keras HDF5 weights file" in dialog.problem.text() and dialog.choice is None
+
+    good = tmp_path / weights.WEIGHTS_FILENAME
+    good.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))
+    assert dialog.choose_file(str(good))
+    assert settings.get(weights.SETTING_KEY) == str(good.resolve())
+    assert dialog.choice.path == good.resolve() and not dialog.choice.is_random
+
+    demo = WeightsDialog("missing")
+    qtbot.addWidget(demo)
+    demo.choose_random()
+    assert demo.choice.is_random
