@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UserError
+from .images import os_error_reason
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 
@@ -17,6 +18,7 @@ class CatalogFile:
     relpath: str  # POSIX-style, relative to the catalog root
     size: int
     mtime_ns: int
+    problem: str = ""  # why the file cannot be read at all, found while scanning (it is listed as skipped)
 
 
 def is_image_name(name: str) -> bool:
@@ -38,6 +40,8 @@ def scan(root: Path) -> list[CatalogFile]:
 
     Hidden files and folders (leading dot) are skipped. Symlinked folders are followed once each:
     a folder already visited (same device and inode) is not entered again, so loops end.
+    Image names that cannot be read (broken or looping symlinks, names that are not valid UTF-8) are
+    returned with a `problem`, so the person sees them as skipped instead of silently missing.
     """
     files: list[CatalogFile] = []
     seen_dirs: set[tuple[int, int]] = set()
@@ -55,14 +59,37 @@ def scan(root: Path) -> list[CatalogFile]:
         for name in filenames:
             if name.startswith(".") or not is_image_name(name):
                 continue
-            full = os.path.join(dirpath, name)
-            try:
-                st = os.stat(full)
-            except OSError:  # dangling symlink, or vanished since listing
-                continue
-            if not stat.S_ISREG(st.st_mode):  # e.g. a folder named "x.jpg" is walked, not read
-                continue
-            rel = os.path.relpath(full, root).replace(os.sep, "/")
-            files.append(CatalogFile(rel, st.st_size, st.st_mtime_ns))
+            entry = _catalog_file(root, os.path.join(dirpath, name))
+            if entry:
+                files.append(entry)
     files.sort(key=lambda f: f.relpath)
     return files
+
+
+def _catalog_file(root: Path, full: str) -> CatalogFile | None:
+    """The identity of one image-named directory entry; None for folders, devices and vanished files."""
+    problem = ""
+    try:
+        st = os.stat(full)
+    except OSError as err:  # a broken or looping symlink, or vanished since listing
+        problem = os_error_reason(err, full)
+        try:
+            st = os.lstat(full)
+        except OSError:
+            return None
+    if not problem and not stat.S_ISREG(st.st_mode):  # e.g. a folder named "x.jpg" is walked, not read
+        return None
+    rel = os.path.relpath(full, root).replace(os.sep, "/")
+    if not _is_valid_text(rel):  # the store keeps names as text: record a readable, lossy version
+        rel = os.fsencode(rel).decode("utf-8", "replace")
+        problem = problem or "file name is not valid UTF-8 text; rename the file to index it"
+    return CatalogFile(rel, st.st_size, st.st_mtime_ns, problem)
+
+
+def _is_valid_text(name: str) -> bool:
+    """False for names holding undecodable bytes (Python keeps them as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

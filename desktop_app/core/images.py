@@ -6,6 +6,7 @@ preservation), so our vectors equal the original per-image recipe's on ordinary 
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import struct
@@ -17,10 +18,29 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MODEL_SIZE = (224, 224)  # width, height
 MAX_PIXELS = 100_000_000  # larger declared sizes are treated as decompression bombs
 _MAX_FILE_BYTES = 512 * 1024 * 1024
+# open_rgb enforces MAX_PIXELS itself. Pillow's bomb *warning* would only be noise, and turning it into an
+# error with warnings.catch_warnings() is not thread-safe (decoding runs in threads). Pillow's hard
+# DecompressionBombError (twice its limit) still applies and is caught below.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+warnings.filterwarnings("ignore", "(Possibly )?[Cc]orrupt EXIF", UserWarning)  # we fall back to no rotation
 
 
 class ImageError(Exception):
     """The file cannot be used as an image; str(err) is a short reason for the person."""
+
+
+def os_error_reason(err: OSError, path: str | os.PathLike) -> str:
+    """A short reason for a file that cannot be stat'ed or read."""
+    if err.errno == errno.ENOENT:
+        return "broken symbolic link (its target is missing)" if os.path.islink(path) else \
+            "file not found (deleted or moved)"
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied (the file is not readable)"
+    if err.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if err.errno == errno.EISDIR:
+        return "is a folder, not an image file"
+    return f"cannot read file: {err.strerror or err}"
 
 
 def _read_bytes(path: str | os.PathLike) -> bytes:
@@ -34,14 +54,8 @@ def _read_bytes(path: str | os.PathLike) -> bytes:
             raise ImageError(f"file too large ({size // 2**20} MiB)")
         with open(path, "rb") as f:
             return f.read()
-    except FileNotFoundError:
-        raise ImageError("file not found (deleted or moved)") from None
-    except PermissionError:
-        raise ImageError("permission denied") from None
-    except IsADirectoryError:
-        raise ImageError("is a folder, not an image file") from None
     except OSError as err:
-        raise ImageError(f"cannot read file: {err.strerror or err}") from None
+        raise ImageError(os_error_reason(err, path)) from None
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -66,26 +80,32 @@ def open_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Ima
     """Decode the first frame of an image file, upright (EXIF orientation applied), as RGB."""
     data = _read_bytes(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            width, height = img.size
-            if width * height > max_pixels:
-                raise ImageError(f"image too large ({width}×{height} pixels; decompression-bomb guard)")
-            img.seek(0)  # first frame of animations
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            return _to_rgb(img)
+        img = Image.open(io.BytesIO(data))
+        width, height = img.size
+        if width * height > max_pixels:
+            raise ImageError(f"image too large ({width}×{height} pixels; decompression-bomb guard)")
+        img.seek(0)  # first frame of animations
+        img.load()
+        return _to_rgb(_upright(img))
     except ImageError:
         raise
     except UnidentifiedImageError:
         raise ImageError("not an image Pillow can read (unknown or corrupt format)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError("image too large (decompression-bomb guard)") from None
+    except Image.DecompressionBombError:  # Pillow refuses before telling us the size
+        raise ImageError(f"image too large (over {2 * Image.MAX_IMAGE_PIXELS:,} pixels declared; "
+                         "decompression-bomb guard)") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as err:
         raise ImageError(f"corrupt or truncated image data ({err})") from None
     except MemoryError:
         raise ImageError("image too large to decode in memory") from None
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation; damaged EXIF data leaves the pixels as stored rather than losing them."""
+    try:
+        return ImageOps.exif_transpose(img)
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error):
+        return img
 
 
 def load_rgb(

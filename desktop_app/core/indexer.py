@@ -19,7 +19,7 @@ import numpy as np
 
 from .catalog import CatalogFile, scan
 from .embedders import Embedder
-from .images import ImageError, load_rgb
+from .images import ImageError, load_rgb, os_error_reason
 from .store import Embedded, Skipped, Store
 
 log = logging.getLogger(__name__)
@@ -63,12 +63,14 @@ ProgressCallback = Callable[[Progress], None]
 
 def _decode(root: Path, item: CatalogFile, size: tuple[int, int]) -> tuple[CatalogFile, np.ndarray | str]:
     """Decode one file; returns its identity as read (it may differ from the scan's) and pixels or a reason."""
+    if item.problem:
+        return item, item.problem
     path = root / item.relpath
     try:
         st = os.stat(path)  # identity taken before reading: a later change shows up on the next run
         item = CatalogFile(item.relpath, st.st_size, st.st_mtime_ns)
-    except OSError:
-        return item, "file not found (deleted or moved)"
+    except OSError as err:
+        return item, os_error_reason(err, path)
     try:
         return item, load_rgb(path, size)
     except ImageError as err:
