@@ -96,16 +96,25 @@ class Store:
         self.folder = _writable_dir(catalog_dir(root))
         self.path = self.folder / f"{model_name}-{_short_hash(fingerprint)}.sqlite"
         self.rebuilt_reason: str | None = None  # set when a damaged or foreign store was replaced
+        self._db = self._open()
+
+    # -- opening ---------------------------------------------------------------------------------
+    def _open(self) -> sqlite3.Connection:
+        """The checked store; a damaged or foreign one is moved aside and replaced by a new one."""
         try:
-            self._db = self._connect_checked()
+            return self._connect_checked()
         except _UnusableStore as problem:
             self.rebuilt_reason = str(problem)
             self._move_aside()
-            self._db = self._connect_checked()
+        try:
+            return self._connect_checked()
+        except _UnusableStore as problem:  # even a brand-new file is unusable: the folder is the problem
+            raise UserError(f"Cannot create the cache {self.path}: {problem}.") from None
 
-    # -- opening ---------------------------------------------------------------------------------
     def _connect_checked(self) -> sqlite3.Connection:
+        """Raises _UnusableStore (damaged or foreign: rebuild it) or UserError (the disk or folder)."""
         fresh = not self.path.exists()
+        db = None
         try:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
@@ -113,23 +122,38 @@ class Store:
             if not fresh:
                 status = db.execute("PRAGMA quick_check").fetchone()[0]
                 if status != "ok":
-                    db.close()
                     raise _UnusableStore(f"the cache failed its integrity check ({status})")
             db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as err:
-            if "disk is full" in str(err) or "readonly" in str(err):
-                raise _disk_error(err, self.path) from None
-            raise _UnusableStore(f"the cache file is damaged ({err})") from None
-        meta = dict(db.execute("SELECT key, value FROM meta"))
+            self._check_meta(db)
+            return db
+        except BaseException as err:
+            if db is not None:
+                db.close()
+            if fresh:  # no half-written new store is left behind
+                self._remove_files()
+            if isinstance(err, sqlite3.DatabaseError):
+                if _is_damage(err):
+                    raise _UnusableStore(f"the cache file is damaged ({err})") from None
+                raise _environment_error(err, self.path) from None
+            raise
+
+    def _check_meta(self, db: sqlite3.Connection) -> None:
         expected = {"schema_version": str(SCHEMA_VERSION), "fingerprint": self.fingerprint,
                     "dim": str(self.dim), "root": str(self.root)}
-        if not meta:
+        try:
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+        except sqlite3.OperationalError:  # e.g. a meta table without these columns
+            raise _UnusableStore("the cache file is not in fashionrec's format") from None
+        if not meta:  # a new store (INSERT OR IGNORE: another process may be creating it too)
             with _transaction(db):
-                db.executemany("INSERT INTO meta VALUES (?, ?)", expected.items())
-        elif meta != expected:
-            db.close()
-            raise _UnusableStore("the cache was written by another model or version")
-        return db
+                db.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)", expected.items())
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+        if meta != expected:
+            raise _UnusableStore(_foreign_reason(meta, expected))
+
+    def _remove_files(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(self.path) + suffix).unlink(missing_ok=True)
 
     def _move_aside(self) -> None:
         """Keep a damaged store for inspection instead of deleting it; it is never read again."""
@@ -170,23 +194,29 @@ class Store:
     # -- writing -----------------------------------------------------------------------------------
     def commit_batch(self, embedded: list[Embedded], skipped: list[Skipped]) -> None:
         """One transaction: all of a batch is on disk, or none of it."""
-        try:
-            with _transaction(self._db):
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)",
-                    [(e.relpath, e.size, e.mtime_ns, _vector_blob(e.vector, self.dim)) for e in embedded])
-                self._db.executemany("DELETE FROM skipped WHERE relpath = ?", [(e.relpath,) for e in embedded])
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO skipped VALUES (?, ?, ?, ?)",
-                    [(s.relpath, s.size, s.mtime_ns, s.reason) for s in skipped])
-                self._db.executemany("DELETE FROM items WHERE relpath = ?", [(s.relpath,) for s in skipped])
-        except sqlite3.OperationalError as err:
-            raise _disk_error(err, self.path) from None
+        with self._writing():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)",
+                [(e.relpath, e.size, e.mtime_ns, _vector_blob(e.vector, self.dim)) for e in embedded])
+            self._db.executemany("DELETE FROM skipped WHERE relpath = ?", [(e.relpath,) for e in embedded])
+            self._db.executemany(
+                "INSERT OR REPLACE INTO skipped VALUES (?, ?, ?, ?)",
+                [(s.relpath, s.size, s.mtime_ns, s.reason) for s in skipped])
+            self._db.executemany("DELETE FROM items WHERE relpath = ?", [(s.relpath,) for s in skipped])
 
     def remove(self, relpaths: list[str]) -> None:
-        with _transaction(self._db):
+        with self._writing():
             for table in ("items", "skipped"):
                 self._db.executemany(f"DELETE FROM {table} WHERE relpath = ?", [(r,) for r in relpaths])
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """A write transaction whose failure (disk full, read-only) is told to the person as a UserError."""
+        try:
+            with _transaction(self._db):
+                yield
+        except sqlite3.OperationalError as err:
+            raise _environment_error(err, self.path) from None
 
     def integrity_ok(self) -> bool:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -216,9 +246,31 @@ def _vector_blob(vector: np.ndarray, dim: int) -> bytes:
     return vector.tobytes()
 
 
-def _disk_error(err: Exception, path: Path) -> UserError:
-    return UserError(f"Cannot write the cache {path} ({err}). Free some disk space or fix the folder's "
-                     "permissions; nothing indexed so far is lost.")
+def _is_damage(err: sqlite3.DatabaseError) -> bool:
+    """A damaged file (rebuild it), as opposed to a full disk, a read-only folder or a lock."""
+    name = getattr(err, "sqlite_errorname", "")  # Python 3.11+; the message covers older versions
+    return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or \
+        any(text in str(err) for text in ("malformed", "not a database"))
+
+
+def _environment_error(err: Exception, path: Path) -> UserError:
+    text = str(err)
+    if "full" in text:
+        hint = "Free some disk space and index again"
+    elif "locked" in text or "busy" in text:
+        hint = "Another fashionrec is using it; try again in a moment"
+    else:
+        hint = "Check the folder's permissions, or set FASHIONREC_DATA_DIR to a writable folder"
+    return UserError(f"Cannot use the cache {path} ({text}). {hint}; nothing indexed so far is lost.")
+
+
+def _foreign_reason(meta: dict, expected: dict) -> str:
+    if meta.get("schema_version") != expected["schema_version"]:
+        return (f"the cache was written by another version of fashionrec (cache format "
+                f"{meta.get('schema_version', 'unknown')}, this version uses {expected['schema_version']})")
+    if meta.get("fingerprint") != expected["fingerprint"] or meta.get("dim") != expected["dim"]:
+        return "the cache holds vectors of another model or weights"
+    return "the cache belongs to another catalog folder"
 
 
 @contextlib.contextmanager
@@ -226,10 +278,11 @@ def _transaction(db: sqlite3.Connection):
     db.execute("BEGIN IMMEDIATE")
     try:
         yield
+        db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # SQLite has already rolled back after some errors, e.g. a full disk
+            db.execute("ROLLBACK")
         raise
-    db.execute("COMMIT")
 
 
 try:
