@@ -171,9 +171,12 @@ def test_eval_cli_on_a_catalog_with_a_known_answer(known_catalog, tmp_path, caps
     assert "precision@5 0.600   mAP@5 1.000" in out.out and "indexing" not in out.err  # nothing to re-index
 
 
-def test_eval_cli_finds_labels_csv_beside_the_folder_and_checks_the_field(known_catalog, capsys):
+def test_eval_cli_finds_labels_csv_beside_the_folder_and_checks_the_field(known_catalog, tmp_path, capsys):
     folder, _ = known_catalog  # labels.csv is in the catalog's parent
     assert cli.main(["eval", str(folder), "--model", "colour-texture", "--field", "baseColour", "-k", "2"]) == 0
     assert "precision@2 1.000" in capsys.readouterr().out  # one colour label "x" for every item
     assert cli.main(["eval", str(folder), "--model", "colour-texture", "--field", "usage"]) == 1
     assert "no 'usage' column" in capsys.readouterr().err
+    assert cli.main(["eval", str(folder), "--model", "colour-texture", "--sheet", str(tmp_path / "x.png"),
+                     "--sheet-rows", "0"]) == 1
+    assert "Nothing to draw" in capsys.readouterr().err and not (tmp_path / "x.png").exists()

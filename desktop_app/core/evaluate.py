@@ -296,13 +296,18 @@ def contact_sheet(result: Evaluation, root: Path, out: str | os.PathLike, rows: 
     """A PNG of `rows` random queries (seeded), each followed by its k results: the label under each
     picture, a green border when a result has the query's label, red when not. Returns the rows drawn."""
     candidates = np.flatnonzero(result.scored)
+    if rows < 1 or len(candidates) == 0:
+        raise UserError("Nothing to draw: the contact sheet needs at least 1 row and 1 label shared by 2 items.")
     rng = np.random.default_rng(seed)
     chosen = rng.choice(candidates, size=min(rows, len(candidates)), replace=False)
     cell_w, cell_h = THUMB[0] + 2 * _BORDER + _GAP, THUMB[1] + 2 * _BORDER + _TEXT_HEIGHT + _GAP
     columns = 1 + result.k
     sheet = Image.new("RGB", (columns * cell_w + _GAP, len(chosen) * cell_h + _GAP), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
-    font = ImageFont.load_default(size=11)
+    try:
+        font = ImageFont.load_default(size=11)
+    except TypeError:  # Pillow < 10.1: only the fixed bitmap font
+        font = ImageFont.load_default()
     for row, query in enumerate(chosen):
         items = [query, *result.neighbours[query]]
         for column, item in enumerate(items):
