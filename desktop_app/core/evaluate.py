@@ -34,7 +34,7 @@ LABELS_FILENAME = "labels.csv"
 FILENAME_COLUMN = "filename"
 DEFAULT_FIELD = "articleType"
 LABEL_TEXT_FIELDS = ("articleType", "baseColour")  # shown under thumbnails when the CSV has them
-_QUERY_BLOCK = 1024  # queries per matrix product: memory stays O(block × N)
+_QUERY_BLOCK = 256  # queries per matrix product: memory stays O(block × N), ~100 MB at N = 100k
 
 
 # -- labels ----------------------------------------------------------------------------------------
