@@ -21,6 +21,8 @@ WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/resn
 WEIGHTS_MD5 = "4d473c1dd8becc155b73f8504c6f6626"  # what Keras checks after downloading
 SETTING_KEY = "weights_path"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_RESNET50_WEIGHTED_LAYERS = 106  # 53 convolutions + 53 batch normalisations
+_CLASSIFIER_NAMES = ("predictions", "fc1000", "probs")  # the top layer's name in Keras versions over time
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,40 @@ def check_weights_file(path: Path) -> Path:
             raise UserError(
                 f"Not a Keras HDF5 weights file: {path}. Expected '{WEIGHTS_FILENAME}'."
             )
+    _check_layers(path)
     return path.resolve()
+
+
+def _check_layers(path: Path) -> None:
+    """The common wrong files, told apart in milliseconds instead of after TensorFlow has loaded.
+
+    Keras' legacy loader matches layers by order, so the count of layers holding weights is what must
+    fit. Files h5py cannot open for other reasons are left to Keras, which reports them when loading.
+    """
+    import h5py  # comes with Keras; imported here so that starting the app stays fast
+
+    try:
+        with h5py.File(path, "r") as f:
+            group = f["model_weights"] if "layer_names" not in f.attrs and "model_weights" in f else f
+            names = [_text(n) for n in group.attrs.get("layer_names", [])]
+            weighted = [n for n in names if n in group and len(group[n].attrs.get("weight_names", []))]
+    except OSError as err:
+        if "truncated" in str(err):
+            raise UserError(f"The weights file {path} is incomplete (truncated, e.g. an interrupted download): "
+                            f"{err}. Download '{WEIGHTS_FILENAME}' again.") from None
+        return
+    if not names:
+        raise UserError(f"{path} is an HDF5 file but holds no Keras layer weights. Expected '{WEIGHTS_FILENAME}'.")
+    if len(weighted) == _RESNET50_WEIGHTED_LAYERS + 1 and weighted[-1] in _CLASSIFIER_NAMES:
+        raise UserError(f"{path} holds the ResNet50 weights WITH the ImageNet classification top "
+                        f"(layer '{weighted[-1]}'); fashionrec needs the no-top file '{WEIGHTS_FILENAME}'.")
+    if len(weighted) != _RESNET50_WEIGHTED_LAYERS:
+        raise UserError(f"{path} holds the weights of another network ({len(weighted)} layers with weights; "
+                        f"ResNet50 without top has {_RESNET50_WEIGHTED_LAYERS}). Expected '{WEIGHTS_FILENAME}'.")
+
+
+def _text(name) -> str:
+    return name.decode("utf-8") if isinstance(name, bytes) else str(name)
 
 
 def _candidates(explicit: str | os.PathLike | None):
