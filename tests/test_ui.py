@@ -11,12 +11,11 @@ import subprocess
 import sys
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtWidgets import QApplication
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QMimeData
 
 from desktop_app.core import settings, weights
 from desktop_app.core.store import Store
+from desktop_app.ui.app import deliver_drop, file_mime
 from desktop_app.ui.dialogs import SkippedDialog, WeightsDialog
 from desktop_app.ui.main_window import MainWindow
 
@@ -37,24 +36,6 @@ def open_window(qtbot):
     return make
 
 
-def drop(target, mime: QMimeData) -> QDropEvent:
-    """A real drag-enter + drop on `target`; Qt hands it up to the first widget that accepts drops."""
-    pos = target.rect().center()
-    enter = QDragEnterEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(target, enter)
-    event = QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                       Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(target, event)
-    return event
-
-
-def file_mime(*paths) -> QMimeData:
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    return mime
-
-
 def index(qtbot, window: MainWindow, folder):
     with qtbot.waitSignal(window.index_finished, timeout=INDEX_TIMEOUT_MS) as finished:
         window.open_catalog(folder)
@@ -73,7 +54,7 @@ def test_index_to_100_percent_then_a_dropped_photo_fills_the_grid(qtbot, open_wi
     assert (report.embedded, report.cancelled) == (9, False)
     assert window.progress_bar.value() == window.progress_bar.maximum() == 10  # 9 photos + 1 skipped
     assert window.count_label.text() == "9 items"
-    assert window.catalog_label.text() == str(catalog.resolve())
+    assert window.catalog_label.toolTip() == str(catalog.resolve())
     assert window.demo_banner.isVisible() and "random weights" in window.model_label.text()
     assert window.recent_catalogs()[0] == str(catalog.resolve())
     assert list(window.skipped_files) == ["broken.jpg"] and window.skipped_button.isVisible()
@@ -81,7 +62,7 @@ def test_index_to_100_percent_then_a_dropped_photo_fills_the_grid(qtbot, open_wi
 
     query = catalog / "img004.jpg"
     with qtbot.waitSignal(window.grid_ready, timeout=INDEX_TIMEOUT_MS):
-        event = drop(window.grid.viewport(), file_mime(query))  # "anywhere": on the results grid
+        event = deliver_drop(window.grid.viewport(), file_mime(query))  # "anywhere": on the results grid
     assert event.isAccepted()
     assert window.grid.count() == 5
     tiles = [window.grid.item(i) for i in range(5)]
@@ -130,12 +111,12 @@ def test_dropped_non_image_shows_a_message_and_keeps_the_results(qtbot, open_win
     window = open_window(random_embedder)
     index(qtbot, window, catalog)
     with qtbot.waitSignal(window.grid_ready, timeout=INDEX_TIMEOUT_MS):
-        drop(window, file_mime(catalog / "img000.jpg"))
+        deliver_drop(window, file_mime(catalog / "img000.jpg"))
 
     notes = tmp_path / "notes.txt"
     notes.write_text("shopping list")
     with qtbot.waitSignal(window.message_shown, timeout=INDEX_TIMEOUT_MS):
-        drop(window, file_mime(notes))
+        deliver_drop(window, file_mime(notes))
 
     assert window.notice.isVisible()
     assert "notes.txt" in window.notice.text() and "not an image" in window.notice.text()
@@ -174,7 +155,7 @@ def test_query_without_a_catalog_says_what_to_do(qtbot, open_window, make_catalo
     window = open_window()
     photo = make_catalog(1) / "img000.jpg"
     with qtbot.waitSignal(window.message_shown, timeout=10_000):
-        drop(window, file_mime(photo))
+        deliver_drop(window, file_mime(photo))
     assert "Open a catalog folder first" in window.notice.text()
     assert window.grid.count() == 0
 
@@ -183,7 +164,7 @@ def test_dropping_text_is_refused_with_a_hint(qtbot, open_window):
     window = open_window()
     mime = QMimeData()
     mime.setText("a blue dress")
-    event = drop(window, mime)
+    event = deliver_drop(window, mime)
     assert not event.isAccepted()
     assert "Drop an image file" in window.notice.text()
 

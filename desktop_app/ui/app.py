@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QCoreApplication, QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from .. import __version__
 from ..core.embedders import DEFAULT_MODEL, MODELS
@@ -76,6 +76,24 @@ def _weights_from(args) -> Weights | None:
     return None
 
 
+def file_mime(*paths) -> QMimeData:
+    """What a file manager puts on a drag: file URLs."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    return mime
+
+
+def deliver_drop(target: QWidget, mime: QMimeData) -> QDropEvent:
+    """A real drag-enter then drop on `target`, as Qt delivers them: it hands each event up to the first
+    widget that accepts drops. Used by the unattended script and the tests; returns the drop event."""
+    pos = QPointF(target.rect().center())
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    QApplication.sendEvent(target, QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, buttons, modifiers))
+    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, buttons, modifiers)
+    QApplication.sendEvent(target, drop)
+    return drop
+
+
 class Script:
     """Runs the hidden --query/--screenshot steps in order, each after the window finished the last one."""
 
@@ -104,8 +122,8 @@ class Script:
             self._finish(1)
 
     def _next(self) -> None:
-        if self.queries:
-            self.window.query_image(self.queries.pop(0))
+        if self.queries:  # dropped on the result grid, as a person would drop a photo from a file manager
+            deliver_drop(self.window.grid.viewport(), file_mime(self.queries.pop(0)))
         elif self.args.screenshot:
             QTimer.singleShot(300, lambda: self._finish(0))  # let the last thumbnails paint
 
@@ -118,9 +136,11 @@ class Script:
 
 def run(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
-    args = build_parser().parse_args(argv[1:])
-    setup_logging()
+    ours = QApplication.instance() is None
     app = create_application(argv)
+    # Qt takes its own options (-platform, -qwindowgeometry …) out of the arguments of the app it creates
+    args = build_parser().parse_args((app.arguments() if ours else argv)[1:])
+    setup_logging()
     try:
         weights = _weights_from(args)
     except UserError as err:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QMimeData, QSettings, QSize, Qt, QThread, QUrl, Signa
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
                                QLineEdit, QListWidget, QListWidgetItem, QMainWindow, QMenu, QProgressBar,
-                               QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..core.embedders import DEFAULT_MODEL, MODELS, Embedder
 from ..core.indexer import Progress
@@ -38,6 +38,12 @@ def _clock(seconds: float | None) -> str:
         return "--:--"
     whole = int(seconds + 0.5)
     return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}" if whole >= 3600 else f"{whole // 60}:{whole % 60:02d}"
+
+
+def _elide_path(path: str, keep: int = 2) -> str:
+    """The last `keep` folders of a path, for the status bar (the tooltip has all of it)."""
+    parts = Path(path).parts
+    return path if len(parts) <= keep + 1 else str(Path("…", *parts[-keep:]))
 
 
 def window_settings() -> QSettings:
@@ -279,7 +285,6 @@ class MainWindow(QMainWindow):
         self.skipped_button.hide()
         for widget in (self.catalog_label, self.count_label, self.skipped_button, self.model_label):
             self.statusBar().addPermanentWidget(widget)
-        self.catalog_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.statusBar().setSizeGripEnabled(True)
 
     def _connect_worker(self) -> None:
@@ -433,10 +438,11 @@ class MainWindow(QMainWindow):
         self.catalog = info
         self.skipped_files.clear()
         self._remember_recent(info.root)
-        self.catalog_label.setText(info.root)
+        self.catalog_label.setText(_elide_path(info.root))
         self.catalog_label.setToolTip(info.root)
+        self.setWindowTitle(f"{Path(info.root).name} — fashionrec")
         self._show_count(info.items)
-        self.model_label.setText(info.model)
+        self.model_label.setText(info.model_name + (" · random weights (demo)" if info.random_weights else ""))
         self.model_label.setToolTip(info.model)
         self.demo_banner.setVisible(info.random_weights)
         self.model_label.setProperty("demo", info.random_weights)
@@ -455,6 +461,7 @@ class MainWindow(QMainWindow):
     def _on_progress(self, p: Progress) -> None:
         self.progress_bar.setRange(0, max(p.total, 1))
         self.progress_bar.setValue(p.done if p.total else 1)
+        self.progress_bar.setFormat("%v / %m" if p.total else "nothing new to index")
         self.progress_label.setText(f"{p.rate:.1f} img/s · ETA {_clock(p.eta)} · {p.skipped} skipped")
 
     def _on_skipped(self, relpath: str, reason: str) -> None:
@@ -472,8 +479,8 @@ class MainWindow(QMainWindow):
                 "Update index (F5) continues where it stopped.")
         else:
             self.statusBar().showMessage(
-                f"Indexed in {report.elapsed:.1f} s: {report.embedded} new, {report.unchanged} unchanged, "
-                f"{report.removed} removed, {len(report.skipped_now)} skipped.", 15000)
+                f"Index up to date ({report.elapsed:.1f} s): {report.embedded} new, {report.unchanged} unchanged, "
+                f"{report.removed} removed, {len(report.skipped_now)} newly skipped", 15000)
         if report.files == 0:
             self.show_message(f"No photos found in {self.catalog.root if self.catalog else 'this folder'} "
                               "(looked for .jpg .png .webp .bmp .gif .tif files).")

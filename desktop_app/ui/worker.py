@@ -28,6 +28,7 @@ MODELS_WITH_WEIGHTS = ("resnet50",)  # as in the CLI: only ResNet50 needs a weig
 class CatalogInfo:
     root: str
     items: int
+    model_name: str
     model: str  # embedder.describe()
     random_weights: bool
     rebuilt_reason: str | None
@@ -146,7 +147,7 @@ class CatalogWorker(QObject):
         self.session = session
         self.labels = find_labels(session.root) or {}
         weights = getattr(embedder, "weights", None)
-        self.opened.emit(CatalogInfo(str(session.root), session.store.count(), embedder.describe(),
+        self.opened.emit(CatalogInfo(str(session.root), session.store.count(), embedder.name, embedder.describe(),
                                      bool(weights is not None and weights.is_random),
                                      session.store.rebuilt_reason))
 
