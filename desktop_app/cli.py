@@ -7,11 +7,15 @@ import json
 import logging
 import sys
 import time
+from pathlib import Path
 
 from .core import evaluate
 from .core import store as store_module
+from .core.bench import DEFAULT_N as BENCH_DEFAULT_N
+from .core.bench import run_bench
 from .core.catalog import catalog_root
 from .core.embedders import DEFAULT_MODEL, MODELS, create_embedder
+from .core.embedders.resnet50 import BACKEND_ENV, BACKENDS, DEFAULT_BACKEND
 from .core.errors import UserError
 from .core.indexer import IndexReport, Progress
 from .core.logs import setup_logging
@@ -38,7 +42,7 @@ def _embedder(args):
             weights = random_weights(args.random_weights)
         else:
             weights = resolve_weights(args.weights)
-    return create_embedder(args.model, weights)
+    return create_embedder(args.model, weights, args.backend)
 
 
 def _session(args) -> CatalogSession:
@@ -151,8 +155,20 @@ def cmd_forget(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    if args.model != "resnet50":
+        raise UserError("The bench measures the resnet50 model (the seed recipe); use --model resnet50.")
+    if args.weights is None and args.random_weights is None:
+        args.random_weights = 0  # speed does not depend on the weights' values
+    run_bench(_embedder(args), images=args.images, n=args.n, batch_size=args.batch_size,
+              compare_backends=args.compare_backends)
+    return 0
+
+
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=MODELS, default=DEFAULT_MODEL, help="embedding algorithm")
+    parser.add_argument("--backend", choices=BACKENDS, default=None,
+                        help=f"how resnet50 runs (default: ${BACKEND_ENV} or {DEFAULT_BACKEND}, the fastest)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--weights", metavar="FILE", help="ResNet50 no-top weights file (.h5)")
     group.add_argument("--random-weights", metavar="SEED", type=int, nargs="?", const=0,
@@ -187,6 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder")
     p.set_defaults(run=cmd_forget)
 
+    p = sub.add_parser("bench", help="measure indexing and query speed on this machine (a few minutes)")
+    p.add_argument("--images", metavar="DIR", type=Path,
+                   help="photos to index (default: the fashion-2k sample when present, else generated)")
+    p.add_argument("-n", type=int, default=BENCH_DEFAULT_N, help="how many photos (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--compare-backends", action="store_true", help="also time the backends not in use")
+    _add_model_options(p)
+    p.set_defaults(run=cmd_bench)
+
     p = sub.add_parser("eval", help="leave-one-out precision@k / mAP@k of a catalog against a labels CSV")
     p.add_argument("folder")
     p.add_argument("--labels", metavar="CSV", help="CSV with a filename column (default: labels.csv in or "
@@ -202,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COMMANDS = ("index", "query", "info", "forget", "eval")
+COMMANDS = ("index", "query", "info", "forget", "eval", "bench")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,14 +38,16 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
-def create_embedder(model: str = DEFAULT_MODEL, weights: Weights | None = None) -> Embedder:
-    """The embedder for `model`; `weights` is required by models that use them."""
+def create_embedder(model: str = DEFAULT_MODEL, weights: Weights | None = None,
+                    backend: str | None = None) -> Embedder:
+    """The embedder for `model`; `weights` is required by models that use them. `backend` picks how
+    resnet50 runs (see resnet50.BACKENDS; None: FASHIONREC_BACKEND or the fastest)."""
     if model == "resnet50":
         from .resnet50 import ResNet50Embedder
 
         if weights is None:
             raise UserError("The resnet50 model needs weights (a weights file or --random-weights).")
-        return ResNet50Embedder(weights)
+        return ResNet50Embedder(weights, backend)
     if model == "colour-texture":
         from .colour_texture import ColourTextureEmbedder
 
