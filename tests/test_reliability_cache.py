@@ -85,6 +85,20 @@ def test_a_healthy_cache_is_never_rebuilt(make_catalog):
         assert session.store.rebuilt_reason is None and session.index().embedded == 0
 
 
+def test_forget_is_refused_while_the_catalog_is_being_indexed(make_catalog, capsys):
+    folder = make_catalog(3)
+    store_path = _indexed_store(folder)
+    with CatalogSession(folder, CountingEmbedder()) as session, session.store.writer_lock():
+        assert cli.main(["forget", str(folder)]) == 1
+        assert capsys.readouterr().err.splitlines() == [
+            f"fashionrec: The catalog {folder.resolve()} is busy: another fashionrec is indexing it. "
+            "Try again when it has finished."]
+        assert store_path.exists()
+    assert cli.main(["forget", str(folder)]) == 0
+    assert not list(store_path.parent.glob("*.sqlite*"))
+    assert cli.main(["info", str(folder)]) == 0 and "not indexed yet" in capsys.readouterr().out
+
+
 # -- nothing read from disk is ever executed ----------------------------------------------------------
 
 UNSAFE_MODULES = {"pickle", "cPickle", "_pickle", "cloudpickle", "dill", "joblib", "shelve", "marshal"}

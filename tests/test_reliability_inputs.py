@@ -340,3 +340,21 @@ def test_bad_query_through_the_cli_is_one_line(make_catalog, tmp_path, monkeypat
 def test_load_rgb_reasons_are_image_errors_not_crashes(tmp_path):
     with pytest.raises(ImageError, match="is a folder"):
         load_rgb(tmp_path)
+
+
+def test_an_unexpected_decoder_error_skips_only_that_file(make_catalog, monkeypatch, caplog):
+    folder = make_catalog(5)
+    real_load = indexer.load_rgb
+
+    def buggy_for_one_file(path, size):
+        if Path(path).name == "img002.jpg":
+            raise ZeroDivisionError("division by zero")  # as a Pillow plugin bug on a fuzzed file might
+        return real_load(path, size)
+
+    monkeypatch.setattr(indexer, "load_rgb", buggy_for_one_file)
+    with CatalogSession(folder, CountingEmbedder()) as session:
+        report = session.index(batch_size=2)
+    assert report.indexed == 4
+    assert report.skipped == [("img002.jpg", "unexpected decoder error (ZeroDivisionError: division by zero); "
+                                             "details are in the log")]
+    assert "Traceback" in caplog.text and "img002.jpg" in caplog.text

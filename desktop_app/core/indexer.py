@@ -75,6 +75,9 @@ def _decode(root: Path, item: CatalogFile, size: tuple[int, int]) -> tuple[Catal
         return item, load_rgb(path, size)
     except ImageError as err:
         return item, str(err)
+    except Exception as err:  # noqa: BLE001 - a decoder bug on one odd file must not stop the whole run
+        log.exception("unexpected error decoding %s", path)
+        return item, f"unexpected decoder error ({type(err).__name__}: {err}); details are in the log"
 
 
 def _decoded_in_order(root, todo, size, workers, lookahead):

@@ -27,6 +27,7 @@ from .paths import data_dir
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+_LOCK_NAME = "index.lock"
 VECTOR_DTYPE = np.dtype("<f4")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,12 +65,33 @@ def catalog_dir(root: Path) -> Path:
 
 
 def forget_catalog(root: Path) -> bool:
-    """Delete every store of a catalog; False when there was none."""
+    """Delete every store of a catalog; False when there was none. Refused while it is being indexed.
+
+    The lock file stays (deleting it would let a second process lock a new file at the same time).
+    """
     folder = catalog_dir(root)
     if not folder.exists():
         return False
-    shutil.rmtree(folder)
+    with catalog_lock(root):
+        for path in folder.iterdir():
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.name != _LOCK_NAME:
+                path.unlink()
     return True
+
+
+@contextlib.contextmanager
+def catalog_lock(root: Path, wait: bool = False):
+    """Only one process indexes (or forgets) a catalog at a time; readers are never blocked (WAL)."""
+    with open(_writable_dir(catalog_dir(root)) / _LOCK_NAME, "a+b") as handle:
+        if not _lock_file(handle, wait):
+            raise UserError(f"The catalog {root} is busy: another fashionrec is indexing it. "
+                            "Try again when it has finished.")
+        try:
+            yield
+        finally:
+            _unlock_file(handle)
 
 
 def _writable_dir(folder: Path) -> Path:
@@ -224,15 +246,9 @@ class Store:
     # -- locking ------------------------------------------------------------------------------------
     @contextlib.contextmanager
     def writer_lock(self, wait: bool = False):
-        """Only one process indexes a catalog at a time; readers are never blocked (WAL)."""
-        with open(self.folder / "index.lock", "a+b") as handle:
-            if not _lock_file(handle, wait):
-                raise UserError(f"The catalog {self.root} is busy: another fashionrec is indexing it. "
-                                "Try again when it has finished.")
-            try:
-                yield
-            finally:
-                _unlock_file(handle)
+        """This catalog's `catalog_lock`: held while indexing."""
+        with catalog_lock(self.root, wait):
+            yield
 
 
 class _UnusableStore(Exception):
