@@ -20,7 +20,7 @@ from conftest import CountingEmbedder, make_image
 from desktop_app import cli
 from desktop_app.core import indexer
 from desktop_app.core.errors import UserError
-from desktop_app.core.images import ImageError, load_rgb
+from desktop_app.core.images import ImageError, UnreadableFile, load_rgb
 from desktop_app.core.session import CatalogSession
 
 RUNNING_AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -151,7 +151,9 @@ def test_bad_input_corpus_is_indexed_with_a_specific_reason_per_skipped_file(tmp
     assert_corpus_result(set(relpaths), dict(report.skipped), good, bad)
     assert embedder.embedded == len(good)  # the loop through the folder symlink added nothing twice
     assert np.array_equal(vectors[relpaths.index("rotated.jpg")], vectors[relpaths.index("upright.png")])
-    assert (again.embedded, again.unchanged, len(again.skipped_now)) == (0, len(good) + len(bad), 0)
+    retried = {name for name, reason in bad.items() if reason == "permission denied"}  # may be fixed by now
+    assert (again.embedded, again.unchanged) == (0, len(good) + len(bad) - len(retried))
+    assert {relpath for relpath, _ in again.skipped_now} == retried
 
 
 def test_the_cli_lists_each_skipped_file_with_its_reason(tmp_path, monkeypatch, capsys):
@@ -298,6 +300,49 @@ def test_file_changed_after_it_was_read_is_embedded_again_next_run(make_catalog,
     assert (second.embedded, second.removed, second.unchanged) == (1, 1, 1)
     assert relpaths == ["img000.jpg", "img001.jpg"]
     assert np.array_equal(vectors[1], _tiny_vector(folder / "img001.jpg"))
+
+
+def test_a_file_missing_during_a_run_is_indexed_once_it_is_back(make_catalog, tmp_path, monkeypatch):
+    """A drive unplugged mid-run, a sync client moving files: the same file (same size and mtime)
+    coming back must be indexed, not remembered as skipped forever."""
+    folder = make_catalog(4)
+    real_scan = indexer.scan
+
+    def scan_then_unplug(root):
+        files = real_scan(root)
+        os.rename(folder / "img002.jpg", tmp_path / "img002.jpg")  # rename keeps size and mtime
+        return files
+
+    monkeypatch.setattr(indexer, "scan", scan_then_unplug)
+    with CatalogSession(folder, CountingEmbedder()) as session:
+        first = session.index()
+        monkeypatch.setattr(indexer, "scan", real_scan)
+        os.rename(tmp_path / "img002.jpg", folder / "img002.jpg")
+        back = session.index()
+    assert dict(first.skipped) == {"img002.jpg": "file not found (deleted or moved)"}
+    assert (back.embedded, back.skipped, back.indexed) == (1, [], 4)
+
+
+def test_an_unreadable_file_is_tried_again_after_its_permissions_are_fixed(make_catalog, monkeypatch):
+    """chmod does not change a file's mtime, so an access failure must not be remembered by identity.
+    (Simulated: we run as root in CI, and root reads chmod-000 files.)"""
+    folder = make_catalog(3)
+    real_load = indexer.load_rgb
+
+    def permission_denied(path, size):
+        if Path(path).name == "img001.jpg":
+            raise UnreadableFile("permission denied (the file is not readable)")
+        return real_load(path, size)
+
+    monkeypatch.setattr(indexer, "load_rgb", permission_denied)
+    with CatalogSession(folder, CountingEmbedder()) as session:
+        first = session.index()
+        still = session.index()
+        monkeypatch.setattr(indexer, "load_rgb", real_load)  # the person fixed the permissions
+        fixed = session.index()
+    assert dict(first.skipped) == {"img001.jpg": "permission denied (the file is not readable)"}
+    assert dict(still.skipped_now) == dict(first.skipped) and still.unchanged == 2
+    assert (fixed.embedded, fixed.skipped, fixed.indexed) == (1, [], 3)
 
 
 # -- bad query files ------------------------------------------------------------------------------------

@@ -10,6 +10,10 @@ from pathlib import Path
 from .errors import UserError
 from .images import os_error_reason
 
+# The mtime recorded for a file that could not be read: it never equals a real one, so an incremental
+# run tries the file again (after its permissions are fixed, or a drive is back) instead of trusting
+# an identity that says nothing about the content.
+UNREAD_MTIME = -1
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 
 

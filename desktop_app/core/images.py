@@ -29,6 +29,10 @@ class ImageError(Exception):
     """The file cannot be used as an image; str(err) is a short reason for the person."""
 
 
+class UnreadableFile(ImageError):
+    """The file could not be read at all (missing, no permission...): nothing is known about its content."""
+
+
 def os_error_reason(err: OSError, path: str | os.PathLike) -> str:
     """A short reason for a file that cannot be stat'ed or read."""
     if err.errno == errno.ENOENT:
@@ -55,7 +59,7 @@ def _read_bytes(path: str | os.PathLike) -> bytes:
         with open(path, "rb") as f:
             return f.read()
     except OSError as err:
-        raise ImageError(os_error_reason(err, path)) from None
+        raise UnreadableFile(os_error_reason(err, path)) from None
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

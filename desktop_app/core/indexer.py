@@ -11,15 +11,15 @@ import os
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from .catalog import CatalogFile, scan
+from .catalog import UNREAD_MTIME, CatalogFile, scan
 from .embedders import Embedder
-from .images import ImageError, load_rgb, os_error_reason
+from .images import ImageError, UnreadableFile, load_rgb, os_error_reason
 from .store import Embedded, Skipped, Store
 
 log = logging.getLogger(__name__)
@@ -70,9 +70,11 @@ def _decode(root: Path, item: CatalogFile, size: tuple[int, int]) -> tuple[Catal
         st = os.stat(path)  # identity taken before reading: a later change shows up on the next run
         item = CatalogFile(item.relpath, st.st_size, st.st_mtime_ns)
     except OSError as err:
-        return item, os_error_reason(err, path)
+        return replace(item, mtime_ns=UNREAD_MTIME), os_error_reason(err, path)
     try:
         return item, load_rgb(path, size)
+    except UnreadableFile as err:
+        return replace(item, mtime_ns=UNREAD_MTIME), str(err)
     except ImageError as err:
         return item, str(err)
     except Exception as err:  # noqa: BLE001 - a decoder bug on one odd file must not stop the whole run
