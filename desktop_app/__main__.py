@@ -1,4 +1,5 @@
-"""`python -m desktop_app`: opens the desktop app; with a CLI subcommand, runs the CLI instead."""
+"""`python -m desktop_app`: opens the desktop app; with a CLI subcommand, runs the CLI instead;
+`--self-test` runs desktop_app.selftest."""
 
 import sys
 
@@ -6,6 +7,10 @@ import sys
 def main() -> int:
     from .cli import COMMANDS
 
+    if sys.argv[1:] == ["--self-test"]:  # the packaged app's unattended check (build/build.sh runs it)
+        from .selftest import main as self_test
+
+        return self_test()
     if len(sys.argv) > 1 and sys.argv[1] in COMMANDS:
         from .cli import main as cli_main
 

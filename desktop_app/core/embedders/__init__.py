@@ -7,6 +7,7 @@ rows L2-normalised. Construction is cheap; heavy libraries load on the first `em
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Protocol
 
 import numpy as np
@@ -47,6 +48,10 @@ def create_embedder(model: str = DEFAULT_MODEL, weights: Weights | None = None,
 
         if weights is None:
             raise UserError("The resnet50 model needs weights (a weights file or --random-weights).")
+        if importlib.util.find_spec("tensorflow") is None:  # the packaged app: the model converted at build time
+            from .litert import LiteRTResNet50Embedder
+
+            return LiteRTResNet50Embedder(weights)
         return ResNet50Embedder(weights, backend)
     if model == "colour-texture":
         from .colour_texture import ColourTextureEmbedder

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Build the one-folder app dist/fashionrec/ from fashionrec.spec, then run its self-test.
+#   bash build/build.sh [--no-self-test]
+# 1. TensorFlow (installed in .venv) builds ResNet50 and converts it to .tflite: the seeded random init
+#    (self-test, demos) and resources/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5 when present.
+# 2. PyInstaller bundles the app without TensorFlow (work dir build/work/, output dist/; both git-ignored).
+# 3. dist/fashionrec/fashionrec --self-test (offscreen) must pass.
+source "$(dirname "$0")/venv.sh" build
+cd "$repo"
+export TF_CPP_MIN_LOG_LEVEL=2
+models=build/work/models
+weights=resources/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5
+started=$SECONDS
+
+rm -rf "$models" && mkdir -p build/work
+weights_files=()
+[ -f "$weights" ] && weights_files+=("$weights")
+# TensorFlow's converter is chatty: its output goes to a log, shown only when it fails.
+if ! python -m desktop_app.core.embedders.litert "$models" "${weights_files[@]}" >build/work/convert.log 2>&1; then
+  cat build/work/convert.log
+  exit 1
+fi
+grep "^converted" build/work/convert.log
+
+FASHIONREC_CONVERTED_MODELS="$models" pyinstaller --noconfirm --clean --log-level WARN \
+  --workpath build/work --distpath dist fashionrec.spec
+echo "built dist/fashionrec in $((SECONDS - started)) s: $(du -sh dist/fashionrec | cut -f1)"
+
+if [ "${1:-}" != "--no-self-test" ]; then
+  QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}" dist/fashionrec/fashionrec --self-test
+fi

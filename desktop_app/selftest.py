@@ -1,0 +1,159 @@
+"""`fashionrec --self-test`: proves a build works end to end, unattended, and says what it checked.
+
+In a temporary data dir it generates a small catalog, indexes it with seeded random ResNet50 weights and
+runs a 5-NN query, first through the core (what the CLI uses), then through the real main window
+(offscreen, its worker thread, its thumbnail grid). The query photo is a resized copy of one catalog item
+saved outside the catalog, so the right first answer is known. One summary line; exit 0 only if all passed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+CATALOG_SIZE = 12
+K = 5
+SEED = 0
+TWIN = 5  # the catalog item the query photo is a copy of
+WINDOW_TIMEOUT_MS = 180_000
+
+
+class SelfTestFailure(Exception):
+    pass
+
+
+def make_catalog(folder: Path, count: int = CATALOG_SIZE) -> list[Path]:
+    """`count` 60×80 JPEGs, each a distinct blocky colour pattern (as the tests' make_image)."""
+    folder.mkdir(parents=True)
+    paths = []
+    for i in range(count):
+        coarse = np.random.default_rng(i).integers(0, 256, size=(4, 3, 3), dtype=np.uint8)
+        path = folder / f"item{i:02d}.jpg"
+        Image.fromarray(coarse, "RGB").resize((60, 80), Image.Resampling.BILINEAR).save(path, quality=95)
+        paths.append(path)
+    return paths
+
+
+def make_query(item: Path, target: Path) -> Path:
+    """The item at twice its size, as PNG: another file, the same picture."""
+    with Image.open(item) as img:
+        img.resize((img.width * 2, img.height * 2), Image.Resampling.BICUBIC).save(target)
+    return target
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise SelfTestFailure(message)
+
+
+def check_results(where: str, relpaths: list[str]) -> None:
+    check(len(relpaths) == K, f"{where}: expected {K} results, got {len(relpaths)}: {relpaths}")
+    check(len(set(relpaths)) == K, f"{where}: repeated results {relpaths}")
+    check(relpaths[0] == f"item{TWIN:02d}.jpg", f"{where}: the query's twin item{TWIN:02d}.jpg is not first: {relpaths}")
+
+
+def check_core(catalog: Path, query: Path, embedder) -> list[str]:
+    """Index and query through CatalogSession, as the CLI does; returns the result relpaths."""
+    from .core.session import CatalogSession
+
+    with CatalogSession(catalog, embedder) as session:
+        report = session.index(batch_size=8)
+        check(not report.cancelled and report.embedded == CATALOG_SIZE and not report.skipped,
+              f"core index: expected {CATALOG_SIZE} embedded and none skipped, got {report}")
+        vectors = session.store.load_vectors()[1]
+        check(vectors.shape == (CATALOG_SIZE, embedder.dim), f"core: stored vectors have shape {vectors.shape}")
+        check(bool(np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)), "core: vectors not L2-normalised")
+        relpaths = [r.relpath for r in session.query(query, K)]
+    check_results("core query", relpaths)
+    return relpaths
+
+
+def check_window(catalog: Path, query: Path, embedder) -> tuple[list[str], float]:
+    """Open the real main window, let it index the catalog and show the grid for the query photo."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .ui.app import create_application
+    from .ui.main_window import MainWindow
+
+    started = time.perf_counter()
+    app = create_application([sys.argv[0]])
+    window = MainWindow(embedder=embedder, batch_size=8)
+    outcome: dict = {}
+
+    def finish(**result) -> None:
+        if not outcome:
+            outcome.update(result)
+            QApplication.instance().exit(0)
+
+    def after_index(report) -> None:
+        if report.embedded == CATALOG_SIZE:
+            window.query_image(query)
+        else:
+            finish(error=f"window: expected {CATALOG_SIZE} embedded, got {report}")
+
+    window.index_finished.connect(after_index)
+    window.grid_ready.connect(lambda _seconds: finish(results=window.shown_results()))
+    window.message_shown.connect(lambda text: text and finish(error=f"window showed: {text}"))
+    window.show()
+    QTimer.singleShot(0, lambda: window.open_catalog(catalog))
+    QTimer.singleShot(WINDOW_TIMEOUT_MS, lambda: finish(error=f"window: no results after {WINDOW_TIMEOUT_MS // 1000} s"))
+    app.exec()
+    visible = window.isVisible()
+    tiles = window.grid.count()
+    window.close()  # joins the worker thread
+    check("error" not in outcome, outcome.get("error", ""))
+    check(visible, "window: the main window was not visible")
+    relpaths = [item.relpath for item in outcome["results"]]
+    check_results("window query", relpaths)
+    check(tiles == K, f"window: the grid shows {tiles} tiles, not {K}")
+    return relpaths, time.perf_counter() - started
+
+
+def run_checks(workdir: Path) -> str:
+    from .core.embedders import create_embedder
+    from .core.paths import resources_dir
+    from .core.weights import random_weights
+
+    check(resources_dir().is_dir(), f"resources folder missing: {resources_dir()}")
+    catalog = workdir / "catalog"
+    items = make_catalog(catalog)
+    query = make_query(items[TWIN], workdir / "query.png")
+    embedder = create_embedder("resnet50", random_weights(SEED))
+
+    started = time.perf_counter()
+    core = check_core(catalog, query, embedder)
+    core_seconds = time.perf_counter() - started
+    os.environ["FASHIONREC_DATA_DIR"] = str(workdir / "window-data")  # the window indexes from scratch too
+    window, window_seconds = check_window(catalog, query, embedder)
+    check(window == core, f"window results {window} differ from core results {core}")
+    build = "frozen" if getattr(sys, "frozen", False) else "from source"
+    return (f"{build}, {type(embedder).__name__} ({embedder.describe()}); {CATALOG_SIZE} generated images indexed, "
+            f"{K}-NN query via core ({core_seconds:.1f} s) and main window ({window_seconds:.1f} s) agree: "
+            f"{', '.join(core)}; resources at {resources_dir()}")
+
+
+def main() -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="fashionrec-selftest-") as tmp:
+        workdir = Path(tmp)
+        os.environ["FASHIONREC_DATA_DIR"] = str(workdir / "core-data")  # never touch the person's real data
+        try:
+            summary = run_checks(workdir)
+        except SelfTestFailure as failure:
+            print(f"fashionrec self-test FAILED: {failure}", flush=True)
+            return 1
+        except Exception:  # noqa: BLE001 - any other error is a failure too, with its traceback
+            traceback.print_exc()
+            print("fashionrec self-test FAILED: unexpected error (traceback above)", flush=True)
+            return 1
+    print(f"fashionrec self-test passed in {time.perf_counter() - started:.1f} s: {summary}", flush=True)
+    return 0
