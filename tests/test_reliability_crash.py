@@ -1,4 +1,4 @@
-"""Reliability (issue 7): `fashionrec-cli index` killed with SIGKILL mid-run, and two instances at once.
+"""Reliability (issue 7): `fashionrec-cli index` killed with SIGKILL or Ctrl+C mid-run; two instances at once.
 
 These start real CLI processes (python -m desktop_app.cli) with --random-weights on generated images;
 the one that embeds imports TensorFlow and runs ResNet50, hence `heavy`.
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, make_image
+from conftest import REPO, CountingEmbedder, make_image
+from desktop_app import cli
 from desktop_app.core.catalog import scan
 from desktop_app.core.session import CatalogSession
 from desktop_app.core.store import catalog_dir
@@ -119,3 +120,25 @@ def test_second_instance_says_busy_or_waits_with_wait(make_catalog, tmp_path, ra
     assert busy.returncode == 1 and busy.stdout == ""
     assert busy.stderr.splitlines()[-1] == f"fashionrec: The catalog {folder.resolve()} {BUSY_MESSAGE}"
     assert "0 embedded, 4 unchanged" in log.read_text()
+
+
+class InterruptedEmbedder(CountingEmbedder):
+    """Ctrl+C arrives while the third batch is being embedded."""
+
+    def embed(self, batch):
+        if self.batches == 2:
+            raise KeyboardInterrupt
+        return super().embed(batch)
+
+
+def test_ctrl_c_mid_batch_keeps_the_finished_batches(make_catalog, monkeypatch, capsys):
+    folder = make_catalog(20)
+    monkeypatch.setattr(cli, "_embedder", lambda args: InterruptedEmbedder())
+    assert cli.main(["index", str(folder), "--random-weights", "--batch-size", "4"]) == 130
+    assert capsys.readouterr().err.splitlines()[-1] == \
+        "fashionrec: interrupted; every finished batch is saved and the next run resumes."
+    embedder = CountingEmbedder()
+    with CatalogSession(folder, embedder) as session:
+        assert session.store.count() == 8 and session.store.integrity_ok()
+        report = session.index(batch_size=4)
+    assert (report.embedded, report.unchanged, report.indexed) == (12, 8, 20) and embedder.embedded == 12
