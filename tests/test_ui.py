@@ -12,6 +12,7 @@ import sys
 
 import pytest
 from PySide6.QtCore import QMimeData
+from PySide6.QtGui import QGuiApplication, QImage
 
 from desktop_app.core import settings, weights
 from desktop_app.core.store import Store
@@ -24,10 +25,11 @@ INDEX_TIMEOUT_MS = 120_000  # generous: CI shares 2 cores; nothing here asserts 
 
 @pytest.fixture
 def open_window(qtbot):
-    """open_window(embedder=None, batch_size=4) → a shown MainWindow, closed (thread joined) after the test."""
+    """open_window(embedder=None, batch_size=4, model=None) → a shown MainWindow, closed (thread joined)
+    after the test."""
 
-    def make(embedder=None, batch_size: int = 4) -> MainWindow:
-        window = MainWindow(embedder=embedder, batch_size=batch_size)
+    def make(embedder=None, batch_size: int = 4, model: str | None = None) -> MainWindow:
+        window = MainWindow(model=model, embedder=embedder, batch_size=batch_size)
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)
@@ -200,3 +202,37 @@ def test_weights_dialog_checks_and_remembers_the_chosen_file(qtbot, tmp_path):
     qtbot.addWidget(demo)
     demo.choose_random()
     assert demo.choice.is_random
+
+
+def test_weight_free_model_indexes_and_answers_drops_and_pastes(qtbot, open_window, make_catalog, tmp_path):
+    """The whole flow with the colour-texture descriptor (no TensorFlow): quick enough for every run."""
+    catalog = make_catalog(8)
+    window = open_window(model="colour-texture")
+    assert window.model_box.currentText() == "colour-texture"
+
+    report = index(qtbot, window, catalog)
+    assert report.embedded == 8 and not window.demo_banner.isVisible()
+    with qtbot.waitSignal(window.grid_ready, timeout=30_000):
+        deliver_drop(window, file_mime(catalog / "img002.jpg"))
+    assert window.grid.count() == 5
+
+    image = QImage(str(catalog / "img005.jpg"))
+    clipboard_mime = QMimeData()
+    clipboard_mime.setImageData(image)
+    QGuiApplication.clipboard().setMimeData(clipboard_mime)
+    with qtbot.waitSignal(window.grid_ready, timeout=30_000):
+        window.paste_action.trigger()
+    assert window.grid.count() == 5
+    assert window.shown_results()[0].relpath == "img005.jpg"  # the pasted pixels are that item's
+    assert window.query_caption.text().startswith("pasted-")
+
+
+def test_the_model_box_chooses_the_model_that_indexes(qtbot, open_window, make_catalog):
+    catalog = make_catalog(3)
+    window = open_window()
+    assert window.model == "resnet50"
+    window.model_box.setCurrentText("colour-texture")
+    assert window.model == "colour-texture"
+    index(qtbot, window, catalog)
+    assert window.model_label.text() == "colour-texture"
+    assert window.count_label.text() == "3 items"

@@ -71,12 +71,15 @@ class ResultGrid(QListWidget):
         self._fit_tiles()
 
     def _fit_tiles(self) -> None:
-        per_row = 5
-        tile = max(120, min(240, (self.viewport().width() - 8) // per_row - 2 * self.spacing()))
+        """Five tiles fill the width; a tall text-free photo area, but never taller than the view."""
+        text_height = 3 * self.fontMetrics().height() + 16
+        by_width = (self.viewport().width() - 8) // 5 - 2 * self.spacing()
+        by_height = (self.viewport().height() - text_height - 24) * 3 // 4 + 16
+        tile = max(120, min(by_width, by_height, 400))
         icon = QSize(tile - 16, (tile - 16) * 4 // 3)  # catalog photos are portrait 3:4
         if icon != self.iconSize():
             self.setIconSize(icon)
-            self.setGridSize(QSize(tile, icon.height() + 3 * self.fontMetrics().height() + 16))
+            self.setGridSize(QSize(tile, icon.height() + text_height))
 
 
 class MainWindow(QMainWindow):
@@ -540,7 +543,7 @@ class MainWindow(QMainWindow):
             tile.setData(RELPATH_ROLE, item.relpath)
             tile.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             self.grid.addItem(tile)
-            self.thumbnails.request(("result", token, item.rank - 1), item.path)
+            self.thumbnails.request(("result", token, item.rank - 1), item.path, self.grid.iconSize())
         query = self.query_caption.text()
         self.results_title.setText(f"The {len(items)} most similar to {query}" if items else "No results.")
         if not items:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader
 
-THUMBNAIL_SIZE = QSize(240, 320)  # the largest a result tile shows; smaller tiles scale this down
 
 
 def read_scaled(path: str, bounds: QSize) -> QImage:
@@ -53,7 +52,7 @@ class ThumbnailLoader(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
 
-    def request(self, key: object, path: str, bounds: QSize = THUMBNAIL_SIZE) -> None:
+    def request(self, key: object, path: str, bounds: QSize) -> None:
         self._pool.start(_Job(self, key, path, bounds))
 
     def shut_down(self) -> None:
