@@ -39,3 +39,19 @@ def test_k_larger_than_catalog_and_empty_catalog():
     relpaths, vectors = _random_catalog(n=3)
     assert len(Searcher(relpaths, vectors).search(vectors[0], k=5)) == 3
     assert Searcher([], np.zeros((0, 16), np.float32)).search(vectors[0]) == []
+
+
+def test_matrix_product_search_equals_sklearn_brute_force_with_near_duplicates():
+    """The per-query matrix product plus exact re-ranking returns scikit-learn's neighbours and distances,
+    also for copies and near-copies of catalog items, where float32 rounding matters most."""
+    rng = np.random.default_rng(3)
+    relpaths, vectors = _random_catalog(n=3000, dim=256, seed=2)
+    near_duplicates = l2_normalise(vectors[5:10] + 1e-4 * rng.normal(size=(5, 256)))
+    queries = np.concatenate([l2_normalise(rng.normal(size=(10, 256))), vectors[:5], near_duplicates])
+    searcher = Searcher(relpaths, vectors)
+    sklearn_knn = NearestNeighbors(algorithm="brute", metric="euclidean").fit(vectors)
+    for query in queries:
+        distances, indices = sklearn_knn.kneighbors([query], n_neighbors=5)
+        results = searcher.search(query, k=5)
+        assert [r.relpath for r in results] == [relpaths[i] for i in indices[0]]
+        assert np.allclose([r.distance for r in results], distances[0], atol=1e-5)
