@@ -116,10 +116,10 @@ def test_real_no_top_weights_load_through_the_weights_option(keras_weights_files
     from desktop_app.core.weights import resolve_weights
 
     embedder = create_embedder("resnet50", resolve_weights(keras_weights_files["notop"], allow_download=False))
-    with CatalogSession(folder, embedder) as session:  # the same store the CLI filled, not re-embedded
+    with CatalogSession(folder, embedder) as session:  # the store the CLI filled (the network is not built)
         assert session.store.count() == 3 and session.index().embedded == 0
         relpaths, stored = session.store.load_vectors()
-        assert len(session.query(folder / "img001.jpg", k=2)) == 2
+        assert len(session.query_item("img001.jpg", k=2)) == 2
 
     pixels = np.stack([load_rgb(folder / relpath) for relpath in relpaths])
     features = keras_weights_files["model"](preprocess(pixels), training=False).numpy().max(axis=(1, 2))
