@@ -235,4 +235,5 @@ def test_the_model_box_chooses_the_model_that_indexes(qtbot, open_window, make_c
     assert window.model == "colour-texture"
     index(qtbot, window, catalog)
     assert window.model_label.text() == "colour-texture"
+    assert [a.text() for a in window.recent_menu.actions()] == [str(catalog.resolve())]
     assert window.count_label.text() == "3 items"

@@ -355,7 +355,6 @@ class MainWindow(QMainWindow):
         self.notice.setText(text)
         self.notice.setVisible(bool(text))
         if text:
-            self.statusBar().showMessage(text.split("\n")[0], 10000)
             self.message_shown.emit(text)
 
     def choose_catalog(self) -> None:
@@ -452,6 +451,8 @@ class MainWindow(QMainWindow):
         self.model_label.style().polish(self.model_label)
         if info.rebuilt_reason:
             self.show_message(f"The cache of this catalog was rebuilt: {info.rebuilt_reason}.")
+        if not self._results and not self._query_pending:
+            self.results_title.setText("Drop a photo to see the most similar items of this catalog.")
         self._set_indexing(True)
         self.progress_label.setText("Looking for new and changed photos…")
         self.catalog_opened.emit(info)
@@ -500,7 +501,7 @@ class MainWindow(QMainWindow):
     def _on_weights_needed(self, message: str, folder: str) -> None:
         choice = self.ask_for_weights(message)
         if choice is None:
-            self.show_message(message)
+            self.show_message(f"{message}\nOpen the catalog again to choose the file in the app.")
             return
         self.weights = choice
         self.open_catalog(folder)
