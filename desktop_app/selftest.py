@@ -117,7 +117,8 @@ def check_window(catalog: Path, query: Path, embedder) -> tuple[list[str], float
     return relpaths, time.perf_counter() - started
 
 
-def run_checks(workdir: Path) -> str:
+def run_checks(workdir: Path, embedder=None) -> str:
+    """All checks in `workdir`; `embedder` defaults to ResNet50 with seeded random weights."""
     from .core.embedders import create_embedder
     from .core.paths import resources_dir
     from .core.weights import random_weights
@@ -126,7 +127,7 @@ def run_checks(workdir: Path) -> str:
     catalog = workdir / "catalog"
     items = make_catalog(catalog)
     query = make_query(items[TWIN], workdir / "query.png")
-    embedder = create_embedder("resnet50", random_weights(SEED))
+    embedder = embedder or create_embedder("resnet50", random_weights(SEED))
 
     started = time.perf_counter()
     core = check_core(catalog, query, embedder)

@@ -33,17 +33,10 @@ def converted_model_name(weights: Weights) -> str:
 
 def convert(weights: Weights, folder: Path) -> Path:
     """Build the Keras network for `weights` and write it as a float32 .tflite file (needs TensorFlow)."""
-    import tensorflow as tf
+    from .resnet50 import _write_atomically, build_keras_model, convert_to_tflite
 
-    from .resnet50 import build_keras_model
-
-    model = build_keras_model(weights)
-    flatbuffer = tf.lite.TFLiteConverter.from_keras_model(model).convert()
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / converted_model_name(weights)
-    partial = target.with_suffix(".partial")
-    partial.write_bytes(flatbuffer)
-    os.replace(partial, target)
+    _write_atomically(target, convert_to_tflite(build_keras_model(weights)))
     return target
 
 
