@@ -233,6 +233,8 @@ COMMANDS = ("index", "query", "info", "forget", "eval", "bench")
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging()
+    if hasattr(sys.stdout, "reconfigure"):  # file names any console can show (e.g. cp1252 when redirected)
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         return args.run(args)
     except UserError as err:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import CountingEmbedder, make_image
+from conftest import REPO, CountingEmbedder, make_image
 from desktop_app import cli
 from desktop_app.core import indexer
 from desktop_app.core.errors import UserError
@@ -403,3 +405,15 @@ def test_an_unexpected_decoder_error_skips_only_that_file(make_catalog, monkeypa
     assert report.skipped == [("img002.jpg", "unexpected decoder error (ZeroDivisionError: division by zero); "
                                              "details are in the log")]
     assert "Traceback" in caplog.text and "img002.jpg" in caplog.text
+
+
+def test_unicode_names_on_a_console_that_cannot_show_them(tmp_path):
+    """E.g. Windows with output redirected (cp1252): the report must not die on a file name."""
+    (tmp_path / "catalog").mkdir()
+    (tmp_path / "catalog" / "名前 broken.jpg").write_text("not an image")  # skipped: no network needed
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    result = subprocess.run([sys.executable, "-m", "desktop_app.cli", "index", str(tmp_path / "catalog"),
+                             "--random-weights"], capture_output=True, text=True, encoding="ascii",
+                            errors="strict", env=env, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "  skipped \\u540d\\u524d broken.jpg: not an image Pillow can read" in result.stdout
