@@ -1,0 +1,87 @@
+"""The bench command: its inputs and helpers, and one tiny end-to-end run (figures printed, never judged)."""
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import make_image
+from desktop_app import cli
+from desktop_app.core import bench, indexer
+from desktop_app.core.catalog import scan
+from desktop_app.core.errors import UserError
+from desktop_app.core.images import load_rgb
+
+
+def test_generated_images_when_there_is_no_sample_catalog(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "DEFAULT_IMAGES", tmp_path / "absent")
+    folder, source = bench.prepare_catalog(None, 6, tmp_path / "work")
+    files = scan(folder)
+    assert len(files) == 6 and "6 generated" in source
+    pixels = [load_rgb(folder / f.relpath).tobytes() for f in files]
+    assert len(set(pixels)) == 6  # all decodable, all different
+
+
+def test_catalog_of_the_first_n_photos_of_a_folder(tmp_path):
+    for i in range(5):
+        make_image(tmp_path / "photos" / f"p{i}.jpg", seed=i)
+    folder, _ = bench.prepare_catalog(tmp_path / "photos", 3, tmp_path / "work")
+    assert sorted(p.read_bytes() for p in folder.iterdir()) == sorted(
+        (tmp_path / "photos" / f"p{i}.jpg").read_bytes() for i in range(3))
+    with pytest.raises(UserError, match="has only 5 images"):
+        bench.prepare_catalog(tmp_path / "photos", 9, tmp_path / "work2")
+
+
+def test_counted_decodes_counts_indexer_decodes_and_restores(tmp_path, counting_embedder):
+    from desktop_app.core.session import CatalogSession
+
+    for i in range(3):
+        make_image(tmp_path / "c" / f"p{i}.jpg", seed=i)
+    original = indexer.load_rgb
+    with CatalogSession(tmp_path / "c", counting_embedder) as session, bench.counted_decodes() as decodes:
+        session.index()
+        assert decodes[0] == 3
+        session.index()
+        assert decodes[0] == 3  # unchanged files are not decoded again
+    assert indexer.load_rgb is original
+
+
+def test_reopen_of_a_synthesised_indexed_catalog_decodes_nothing(tmp_path, counting_embedder):
+    photos = [make_image(tmp_path / f"src{i}.jpg", seed=i) for i in range(3)]
+    bench.synthesise_indexed_catalog(photos, 25, tmp_path / "big", counting_embedder)
+    seconds, decodes, items = bench.reopen(tmp_path / "big", counting_embedder)
+    assert (decodes, items, counting_embedder.embedded) == (0, 25, 0)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_peak_rss_follows_a_big_allocation():
+    bench.reset_peak_rss()
+    before = bench.peak_rss()
+    block = np.ones(64 * 2**20, np.uint8)  # 64 MiB, touched
+    assert bench.peak_rss() >= before + 60 * 2**20 and block.sum() > 0
+
+
+def test_bench_command_line():
+    args = cli.build_parser().parse_args(["bench", "--images", "x", "-n", "7", "--backend", "keras"])
+    assert (args.images, args.n, args.backend, args.run) == (Path("x"), 7, "keras", cli.cmd_bench)
+    assert "bench" in cli.COMMANDS
+
+
+@pytest.mark.heavy
+def test_tiny_bench_prints_every_figure_and_leaves_the_data_dir_alone(tmp_path, random_embedder, data_dir):
+    for i in range(4):
+        make_image(tmp_path / "photos" / f"p{i}.jpg", seed=i)
+    out, log = io.StringIO(), io.StringIO()
+    rows = bench.run_bench(random_embedder, images=tmp_path / "photos", n=4, knn_sizes=(100, 300),
+                           reopen_size=40, out=out, log=log)
+    text = out.getvalue()
+    for figure in ("seed loop", "raw forward", "our index pipeline", "ratio ours / seed loop",
+                   "ratio ours / raw forward", "peak RSS", "query latency median", "query latency p95",
+                   "re-open, 4 items, 0 decodes", "re-open, 40 items, 0 decodes", "k-NN, 100 items",
+                   "k-NN, 300 items"):
+        assert figure in text, figure
+    assert all(row.value for row in rows)
+    assert not (data_dir / "catalogs").exists()  # the bench's stores went to a temporary data dir
+    assert os.environ["FASHIONREC_DATA_DIR"] == str(data_dir)
