@@ -3,7 +3,8 @@
 In a temporary data dir it generates a small catalog, indexes it with seeded random ResNet50 weights and
 runs a 5-NN query, first through the core (what the CLI uses), then through the real main window
 (offscreen, its worker thread, its thumbnail grid). The query photo is a resized copy of one catalog item
-saved outside the catalog, so the right first answer is known. One summary line; exit 0 only if all passed.
+saved outside the catalog, so the right first answer is known. When a ResNet50 weights file was bundled,
+the app must also find it by itself and run its converted model. One summary line; exit 0 only if all passed.
 """
 
 from __future__ import annotations
@@ -117,6 +118,24 @@ def check_window(catalog: Path, query: Path, embedder) -> tuple[list[str], float
     return relpaths, time.perf_counter() - started
 
 
+def check_bundled_weights(image: Path) -> str:
+    """When a weights file was bundled, the app must choose it on its own and run its converted model."""
+    from .core.embedders import create_embedder
+    from .core.images import load_rgb
+    from .core.paths import resources_dir
+    from .core.weights import WEIGHTS_FILENAME, resolve_weights
+
+    if not (resources_dir() / WEIGHTS_FILENAME).is_file():
+        return "no weights file bundled"
+    os.environ.pop("FASHIONREC_WEIGHTS", None)  # the bundled file, not a person's override
+    weights = resolve_weights(allow_download=False)
+    check(weights.source == "bundled with the app", f"the bundled weights were not chosen: {weights.describe()}")
+    vector = create_embedder("resnet50", weights).embed(load_rgb(image)[np.newaxis])
+    check(vector.shape == (1, 2048) and abs(float(np.linalg.norm(vector)) - 1) < 1e-3,
+          f"bundled weights: bad vector of shape {vector.shape}")
+    return f"bundled weights {weights.path.name} found and run"
+
+
 def run_checks(workdir: Path, embedder=None) -> str:
     """All checks in `workdir`; `embedder` defaults to ResNet50 with seeded random weights."""
     from .core.embedders import create_embedder
@@ -135,10 +154,11 @@ def run_checks(workdir: Path, embedder=None) -> str:
     os.environ["FASHIONREC_DATA_DIR"] = str(workdir / "window-data")  # the window indexes from scratch too
     window, window_seconds = check_window(catalog, query, embedder)
     check(window == core, f"window results {window} differ from core results {core}")
+    bundled = check_bundled_weights(query)
     build = "frozen" if getattr(sys, "frozen", False) else "from source"
     return (f"{build}, {type(embedder).__name__} ({embedder.describe()}); {CATALOG_SIZE} generated images indexed, "
             f"{K}-NN query via core ({core_seconds:.1f} s) and main window ({window_seconds:.1f} s) agree: "
-            f"{', '.join(core)}; resources at {resources_dir()}")
+            f"{', '.join(core)}; {bundled}; resources at {resources_dir()}")
 
 
 def main() -> int:
