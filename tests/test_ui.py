@@ -237,3 +237,11 @@ def test_the_model_box_chooses_the_model_that_indexes(qtbot, open_window, make_c
     assert window.model_label.text() == "colour-texture"
     assert [a.text() for a in window.recent_menu.actions()] == [str(catalog.resolve())]
     assert window.count_label.text() == "3 items"
+
+
+def test_application_has_the_icon_and_style_from_resources(qapp):
+    from desktop_app.ui.app import create_application
+
+    app = create_application(["fashionrec"])
+    assert not app.windowIcon().isNull() and app.windowIcon().availableSizes()
+    assert "dropZone" in app.styleSheet()

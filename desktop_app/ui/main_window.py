@@ -37,7 +37,8 @@ def _clock(seconds: float | None) -> str:
     if seconds is None:
         return "--:--"
     whole = int(seconds + 0.5)
-    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}" if whole >= 3600 else f"{whole // 60}:{whole % 60:02d}"
+    hours, minutes = divmod(whole // 60, 60)
+    return f"{hours}:{minutes:02d}:{whole % 60:02d}" if hours else f"{minutes}:{whole % 60:02d}"
 
 
 def _elide_path(path: str, keep: int = 2) -> str:
@@ -515,7 +516,7 @@ class MainWindow(QMainWindow):
         self.query_image_label.setText("Loading…")
         self.query_caption.setText(caption)
         self.query_caption.setToolTip(path)
-        self.thumbnails.request(("query", self._token), path, QUERY_PREVIEW)
+        self.thumbnails.request(("query", self._token), path, self._device_pixels(QUERY_PREVIEW))
         waiting = " (after indexing finishes)" if self.indexing else ""
         self.results_title.setText(f"Searching{waiting}…")
 
@@ -544,7 +545,8 @@ class MainWindow(QMainWindow):
             tile.setData(RELPATH_ROLE, item.relpath)
             tile.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             self.grid.addItem(tile)
-            self.thumbnails.request(("result", token, item.rank - 1), item.path, self.grid.iconSize())
+            self.thumbnails.request(("result", token, item.rank - 1), item.path,
+                                    self._device_pixels(self.grid.iconSize()))
         query = self.query_caption.text()
         self.results_title.setText(f"The {len(items)} most similar to {query}" if items else "No results.")
         if not items:
@@ -558,11 +560,11 @@ class MainWindow(QMainWindow):
             if image.isNull():
                 self.query_image_label.setText("(no preview: not an image Qt can show)")
             else:
-                self.query_image_label.setPixmap(QPixmap.fromImage(image))
+                self.query_image_label.setPixmap(self._screen_pixmap(image))
             return
         tile = self.grid.item(key[2])
         if tile is not None and not image.isNull():
-            tile.setIcon(QPixmap.fromImage(image))
+            tile.setIcon(self._screen_pixmap(image))
         self._thumbs_pending -= 1
         if self._thumbs_pending == 0:
             self._grid_complete()
@@ -587,6 +589,15 @@ class MainWindow(QMainWindow):
         menu.exec(self.grid.viewport().mapToGlobal(position))
 
     # -- small helpers ------------------------------------------------------------------------------------
+    def _device_pixels(self, size: QSize) -> QSize:
+        """Thumbnails are decoded at the screen's real pixel size, so they stay sharp on high-DPI screens."""
+        return size * self.devicePixelRatioF()
+
+    def _screen_pixmap(self, image: QImage) -> QPixmap:
+        pixmap = QPixmap.fromImage(image)
+        pixmap.setDevicePixelRatio(self.devicePixelRatioF())
+        return pixmap
+
     def _show_query_placeholder(self) -> None:
         self.query_image_label.setText("Drop a photo here")
         self.query_caption.setText("")
