@@ -27,12 +27,12 @@ BATCH = 8
 BUSY_MESSAGE = "is busy: another fashionrec is indexing it. Try again when it has finished."
 
 
-def _cli(folder: Path, *extra: str, log: Path | None = None) -> subprocess.Popen:
+def _cli(folder: Path, *extra: str, log: Path) -> subprocess.Popen:
+    """`fashionrec-cli index` in the background, its output (stdout and stderr) going to `log`."""
     command = [sys.executable, "-m", "desktop_app.cli", "index", str(folder), "--random-weights",
                "--batch-size", str(BATCH), *extra]
-    out = open(log, "w") if log else subprocess.PIPE  # noqa: SIM115 - closed by the child's exit
-    return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT if log else subprocess.PIPE,
-                            text=True, cwd=REPO, env=dict(os.environ))
+    with open(log, "w") as out:  # the child keeps its own copy of the handle
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=dict(os.environ))
 
 
 def _stored_count(folder: Path) -> int:
