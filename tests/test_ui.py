@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from PySide6.QtCore import QMimeData
+from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QGuiApplication, QImage
 
 from desktop_app.core import settings, weights
@@ -104,6 +104,22 @@ def test_cancel_stops_early_and_leaves_a_valid_cache_that_resumes(qtbot, open_wi
     assert not resumed.args[0].cancelled
     assert (resumed.args[0].embedded, resumed.args[0].unchanged) == (24 - report.indexed, report.indexed)
     assert window.count_label.text() == "24 items"
+
+
+@pytest.mark.heavy
+def test_photo_dropped_while_indexing_is_answered_after_esc_stops_it(qtbot, open_window, make_catalog,
+                                                                    random_embedder):
+    catalog = make_catalog(40)
+    window = open_window(random_embedder, batch_size=2)
+    window.open_catalog(catalog)
+    qtbot.waitUntil(lambda: window.progress_bar.value() >= 8, timeout=INDEX_TIMEOUT_MS)
+    deliver_drop(window, file_mime(catalog / "img001.jpg"))
+    assert "once indexing finishes" in window.results_title.text()
+
+    with qtbot.waitSignal(window.index_finished, timeout=INDEX_TIMEOUT_MS) as finished:
+        qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert finished.args[0].cancelled and 6 <= finished.args[0].indexed < 40
+    qtbot.waitUntil(lambda: window.grid.count() == 5, timeout=INDEX_TIMEOUT_MS)
 
 
 @pytest.mark.heavy

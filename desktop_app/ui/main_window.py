@@ -517,8 +517,11 @@ class MainWindow(QMainWindow):
         self.query_caption.setText(caption)
         self.query_caption.setToolTip(path)
         self.thumbnails.request(("query", self._token), path, self._device_pixels(QUERY_PREVIEW))
-        waiting = " (after indexing finishes)" if self.indexing else ""
-        self.results_title.setText(f"Searching{waiting}…")
+        if self.indexing:  # the worker answers after the index run; cancelling ends that run sooner
+            self.results_title.setText("Searching once indexing finishes… (Esc: stop indexing and search "
+                                       "what is indexed so far)")
+        else:
+            self.results_title.setText("Searching…")
 
     def _rerun_query(self) -> None:
         last = getattr(self, "_last_query", None)
