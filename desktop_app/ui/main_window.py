@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         self._token = 0  # identifies the newest query; older answers and thumbnails are ignored
         self._query_started = 0.0
         self._query_pending = False
+        self._last_query = None  # (query method, its argument): re-run when k changes
         self._thumbs_pending = 0
         self._paste_dir: str | None = None
         self._settings = window_settings()
@@ -440,6 +441,7 @@ class MainWindow(QMainWindow):
     def _on_opened(self, info: CatalogInfo) -> None:
         self.catalog = info
         self.skipped_files.clear()
+        self._show_skipped_count()
         self._remember_recent(info.root)
         self.catalog_label.setText(_elide_path(info.root))
         self.catalog_label.setToolTip(info.root)
@@ -524,9 +526,8 @@ class MainWindow(QMainWindow):
             self.results_title.setText("Searching…")
 
     def _rerun_query(self) -> None:
-        last = getattr(self, "_last_query", None)
-        if last is not None:
-            method, argument = last
+        if self._last_query is not None:
+            method, argument = self._last_query
             method(argument)
 
     def _on_results(self, token: int, items: list[ResultItem]) -> None:
