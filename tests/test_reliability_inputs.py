@@ -261,8 +261,8 @@ def test_files_deleted_or_replaced_between_scan_and_decode(make_catalog, monkeyp
     folder = make_catalog(6)
     real_scan = indexer.scan
 
-    def scan_then_change_files(root):
-        files = real_scan(root)
+    def scan_then_change_files(root, *more):
+        files = real_scan(root, *more)
         (folder / "img001.jpg").unlink()
         _rewrite(folder / "img002.jpg", seed=50)
         (folder / "img003.jpg").write_bytes(b"replaced by a broken download")
@@ -313,8 +313,8 @@ def test_a_file_missing_during_a_run_is_indexed_once_it_is_back(make_catalog, tm
     folder = make_catalog(4)
     real_scan = indexer.scan
 
-    def scan_then_unplug(root):
-        files = real_scan(root)
+    def scan_then_unplug(root, *more):
+        files = real_scan(root, *more)
         os.rename(folder / "img002.jpg", tmp_path / "img002.jpg")  # rename keeps size and mtime
         return files
 
@@ -348,6 +348,45 @@ def test_an_unreadable_file_is_tried_again_after_its_permissions_are_fixed(make_
     assert dict(first.skipped) == {"img001.jpg": "permission denied (the file is not readable)"}
     assert dict(still.skipped_now) == dict(first.skipped) and still.unchanged == 2
     assert (fixed.embedded, fixed.skipped, fixed.indexed) == (1, [], 3)
+
+
+def test_an_unplugged_or_emptied_catalog_folder_never_wipes_the_cache(make_catalog, tmp_path):
+    folder = make_catalog(5)
+    with CatalogSession(folder, CountingEmbedder()) as session:
+        session.index()
+        os.rename(folder, tmp_path / "elsewhere")  # the drive is gone while the app is open
+        with pytest.raises(UserError, match="is not available .* Its cache was kept"):
+            session.index()
+        folder.mkdir()  # an empty mount point where the drive used to be
+        with pytest.raises(UserError, match="has no images now .* The cache of its 5 items was kept"):
+            session.index()
+        folder.rmdir()
+        os.rename(tmp_path / "elsewhere", folder)  # plugged in again
+        back = session.index()
+    assert (back.embedded, back.unchanged, back.removed, back.indexed) == (0, 5, 0, 5)
+
+
+def test_an_unreadable_subfolder_is_listed_and_its_cache_kept(make_catalog, monkeypatch):
+    """A network share or a subfolder without permission (simulated: root can list anything)."""
+    folder = make_catalog(3)
+    for i in range(2):
+        make_image(folder / "summer" / f"dress{i}.jpg", seed=20 + i)
+    with CatalogSession(folder, CountingEmbedder()) as session:
+        assert session.index().indexed == 5
+        real_scandir = os.scandir
+
+        def scandir(path="."):
+            if os.fspath(path).endswith("summer"):
+                raise PermissionError(13, "Permission denied", os.fspath(path))
+            return real_scandir(path)
+
+        monkeypatch.setattr(os, "scandir", scandir)
+        blocked = session.index()
+        monkeypatch.setattr(os, "scandir", real_scandir)
+        readable = session.index()
+    assert (blocked.removed, blocked.indexed) == (0, 5)  # summer/*.jpg stay searchable
+    assert blocked.skipped == [("summer", "folder could not be read (Permission denied)")]
+    assert (readable.embedded, readable.unchanged, readable.skipped, readable.indexed) == (0, 5, [], 5)
 
 
 # -- bad query files ------------------------------------------------------------------------------------

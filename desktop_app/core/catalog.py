@@ -39,17 +39,24 @@ def catalog_root(folder: str | os.PathLike) -> Path:
     return path.resolve()
 
 
-def scan(root: Path) -> list[CatalogFile]:
+def scan(root: Path, unreadable_folders: list[tuple[str, str]] | None = None) -> list[CatalogFile]:
     """All image files under root, recursively, sorted by relative path.
 
     Hidden files and folders (leading dot) are skipped. Symlinked folders are followed once each:
     a folder already visited (same device and inode) is not entered again, so loops end.
     Image names that cannot be read (broken or looping symlinks, names that are not valid UTF-8) are
     returned with a `problem`, so the person sees them as skipped instead of silently missing.
+    Folders that cannot be listed are added to `unreadable_folders` as (relpath, reason).
     """
     files: list[CatalogFile] = []
     seen_dirs: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+
+    def note_unreadable(err: OSError) -> None:
+        if unreadable_folders is not None:
+            rel = os.path.relpath(err.filename or root, root).replace(os.sep, "/")
+            unreadable_folders.append((rel, f"folder could not be read ({err.strerror or err})"))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=note_unreadable):
         try:
             st = os.stat(dirpath)
         except OSError:

@@ -19,6 +19,7 @@ import numpy as np
 
 from .catalog import UNREAD_MTIME, CatalogFile, scan
 from .embedders import Embedder
+from .errors import UserError
 from .images import ImageError, UnreadableFile, load_rgb, os_error_reason
 from .store import Embedded, Skipped, Store
 
@@ -98,6 +99,26 @@ def _decoded_in_order(root, todo, size, workers, lookahead):
                 pending.append(pool.submit(_decode, root, nxt, size))
 
 
+def _scan_changes(store: Store) -> tuple[list[CatalogFile], list[str], list[Skipped]]:
+    """The folder's files, the stored files that are really gone, and skip records for unreadable folders.
+
+    The cache never drops files on the word of a folder that could not be read: a missing or empty
+    catalog (an unplugged drive) is an error, and what was cached under an unreadable folder is kept.
+    """
+    if not store.root.is_dir():
+        raise UserError(f"The catalog folder {store.root} is not available (moved, deleted, or on a drive that "
+                        "is not connected). Its cache was kept.")
+    unreadable: list[tuple[str, str]] = []
+    files = scan(store.root, unreadable)
+    if not files and not unreadable and store.count():
+        raise UserError(f"The catalog folder {store.root} has no images now (a drive not connected?). The cache "
+                        f"of its {store.count()} items was kept; to drop it, use forget.")
+    present = {f.relpath for f in files} | {folder for folder, _ in unreadable}
+    gone = [relpath for relpath in store.identities() if relpath not in present
+            and not any(folder == "." or relpath.startswith(folder + "/") for folder, _ in unreadable)]
+    return files, gone, [Skipped(folder, 0, UNREAD_MTIME, reason) for folder, reason in unreadable]
+
+
 def index_catalog(
     store: Store,
     embedder: Embedder,
@@ -110,11 +131,12 @@ def index_catalog(
     """Bring `store` up to date with its catalog folder. Every finished batch is committed at once."""
     started = time.perf_counter()
     report = IndexReport()
-    files = scan(store.root)
-    known = store.identities()
-    present = {f.relpath for f in files}
-    gone = [relpath for relpath in known if relpath not in present]
+    files, gone, unreadable_folders = _scan_changes(store)
     store.remove(gone)
+    if unreadable_folders:
+        store.commit_batch([], unreadable_folders)
+        report.skipped_now += [(s.relpath, s.reason) for s in unreadable_folders]
+    known = store.identities()
     todo = [f for f in files if known.get(f.relpath) != (f.size, f.mtime_ns)]
     report.files, report.removed, report.unchanged = len(files), len(gone), len(files) - len(todo)
     log.info("index %s: %d files, %d to embed, %d gone", store.root, len(files), len(todo), len(gone))
