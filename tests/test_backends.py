@@ -96,3 +96,19 @@ def test_tflite_model_is_converted_once_then_loaded_from_the_cache():
     assert fresh._keras_model is None  # loading from the cache needs no Keras model at all
     empty = fresh.forward(np.zeros((0, 224, 224, 3), np.float32))
     assert empty.shape == (0, 2048)
+
+
+@pytest.mark.heavy
+@pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
+def test_both_tflite_runtimes_give_bit_identical_vectors(sample_batch):
+    """Why the interpreter in use (ai-edge-litert or TensorFlow's own) is not part of the fingerprint."""
+    pytest.importorskip("ai_edge_litert")
+    import tensorflow as tf
+
+    embedder = create_embedder("resnet50", random_weights(0), "tflite")
+    embedder.load()
+    assert resnet50.interpreter_class().__module__.startswith("ai_edge_litert")
+    path, batch = resnet50.tflite_cache_path(embedder.weights), resnet50.preprocess(sample_batch[:4])
+    litert = resnet50.TFLiteForward(path)(batch)
+    tensorflow_lite = resnet50.TFLiteForward(path, interpreter=tf.lite.Interpreter)(batch)
+    assert np.array_equal(litert, tensorflow_lite)
