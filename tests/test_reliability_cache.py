@@ -16,6 +16,7 @@ import pytest
 
 from conftest import REPO, CountingEmbedder
 from desktop_app import cli
+from desktop_app.core import store as store_module
 from desktop_app.core.errors import UserError
 from desktop_app.core.session import CatalogSession
 from desktop_app.core.store import Store, catalog_dir
@@ -76,6 +77,20 @@ def test_damaged_or_foreign_cache_is_detected_told_and_rebuilt(make_catalog, mon
     reopened = Store(folder.resolve(), CountingEmbedder().fingerprint, CountingEmbedder.dim, "tiny")
     assert reopened.rebuilt_reason is None and reopened.integrity_ok() and reopened.count() == 10
     reopened.close()
+
+
+def test_only_the_latest_damaged_copy_is_kept(make_catalog, monkeypatch):
+    folder = make_catalog(4)
+    stamps, real_strftime = iter(["first", "second", "third"]), store_module.time.strftime
+    monkeypatch.setattr(store_module.time, "strftime",  # a new stamp per rebuild (logging uses it too)
+                        lambda fmt, *args: next(stamps) if fmt == "%Y%m%d-%H%M%S" else real_strftime(fmt, *args))
+    for _ in range(3):  # e.g. going back and forth between two app versions
+        store_path = _indexed_store(folder)
+        _set_meta("schema_version", "0")(store_path)
+    with CatalogSession(folder, CountingEmbedder()) as session:
+        assert session.store.rebuilt_reason
+    kept = {p.name.removeprefix(store_path.name) for p in store_path.parent.glob("*.damaged-*")}
+    assert kept and {name.split("-")[1] for name in kept} == {"third"}
 
 
 def test_a_healthy_cache_is_never_rebuilt(make_catalog):

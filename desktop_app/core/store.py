@@ -178,7 +178,12 @@ class Store:
             Path(str(self.path) + suffix).unlink(missing_ok=True)
 
     def _move_aside(self) -> None:
-        """Keep a damaged store for inspection instead of deleting it; it is never read again."""
+        """Keep the latest damaged store for inspection instead of deleting it; it is never read again.
+
+        Older damaged copies are deleted, so flipping between app versions cannot fill the disk.
+        """
+        for older in self.folder.glob(f"{self.path.name}.damaged-*"):
+            older.unlink()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         for suffix in ("", "-wal", "-shm"):
             src = Path(str(self.path) + suffix)
