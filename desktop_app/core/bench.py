@@ -25,7 +25,7 @@ import numpy as np
 from . import indexer
 from .catalog import scan
 from .embedders import l2_normalise
-from .embedders.resnet50 import BACKENDS, ResNet50Embedder, build_keras_model, preprocess
+from .embedders.resnet50 import BACKENDS, ResNet50Embedder, build_keras_model, library_version, preprocess
 from .errors import UserError
 from .images import load_rgb
 from .search import Searcher
@@ -371,18 +371,16 @@ def run_bench(
     log=sys.stderr,
 ) -> list[Row]:
     """Every figure, printed to `out` as measured (progress notes go to `log`); returns the rows.
-    Our pipeline runs first, so its peak memory is not inflated by the seed loop's Keras model."""
+    Our pipeline runs first, so its peak memory is not inflated by the seed loop's Keras model
+    (nor by TensorFlow itself, which the tflite backend with a cached model never imports)."""
     if n < 2:
         raise UserError("The bench needs at least 2 images (-n 2).")
     bench = Bench(out, log)
     started = time.perf_counter()
-    import keras
-    import tensorflow as tf
-
     print(f"fashionrec bench, {time.strftime('%Y-%m-%d %H:%M %Z')}", file=out)
     print(f"machine  {machine_description()}", file=out)
-    print(f"software Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}",
-          file=out)
+    print(f"software Python {platform.python_version()}, TensorFlow {library_version('tensorflow', 'tensorflow-cpu')}"
+          f", Keras {library_version('keras')}, ai-edge-litert {library_version('ai-edge-litert')}", file=out)
     print(f"model    {embedder.describe()}, batch {batch_size}", file=out)
     with tempfile.TemporaryDirectory(prefix="fashionrec-bench-") as tmp:
         workdir = Path(tmp)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
 import json
 import logging
 import os
@@ -108,13 +109,20 @@ def model_cache_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME)) / "models"
 
 
+def library_version(*distributions: str) -> str:
+    """The installed version of the first of these packages found, read without importing it."""
+    for name in distributions:
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            return importlib.metadata.version(name)
+    return "none"
+
+
 def tflite_cache_path(weights: Weights) -> Path:
     """Where the converted model of these weights lives; library versions are part of the key
-    (the random init, the converter and the file format may change with them)."""
-    import keras
-    import tensorflow as tf
-
-    key = f"{weights.tag()}-{PREPROCESSING}-tf{tf.__version__}-keras{keras.__version__}"
+    (the random init, the converter and the file format may change with them). Finding it imports
+    no TensorFlow: with ai-edge-litert, a cached model runs without TensorFlow ever loading."""
+    tensorflow = library_version("tensorflow", "tensorflow-cpu")
+    key = f"{weights.tag()}-{PREPROCESSING}-tf{tensorflow}-keras{library_version('keras')}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return model_cache_dir() / f"resnet50-gmp-{digest}.tflite"
 
