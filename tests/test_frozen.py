@@ -106,3 +106,23 @@ def test_bundled_model_on_litert_matches_keras(packaged_app, tmp_path):
     cosine = np.sum(lite_vectors * keras_vectors, axis=1)
     assert cosine.min() >= 0.9999, cosine
     assert bundled.embed(batch[:1]).shape == (1, 2048)  # another batch size on the same interpreter
+
+
+def test_without_tensorflow_resnet50_runs_on_litert(monkeypatch, tmp_path):
+    """The packaged app has no TensorFlow: create_embedder picks the converted model, and says what it lacks."""
+    import importlib.util
+
+    from desktop_app.core.embedders.litert import LiteRTResNet50Embedder
+    from desktop_app.core.errors import UserError
+    from desktop_app.core.weights import random_weights
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "tensorflow" else real_find_spec(name, *a))
+    embedder = create_embedder("resnet50", random_weights(3))
+    assert isinstance(embedder, LiteRTResNet50Embedder)
+    assert '"runtime": "litert"' in embedder.fingerprint  # never mixed with the Keras/TF backends' vectors
+    with pytest.raises(UserError, match="needs TensorFlow"):
+        create_embedder("resnet50", random_weights(3), backend="keras")
+    with pytest.raises(UserError, match="no converted model"):
+        LiteRTResNet50Embedder(random_weights(3), folder=tmp_path).embed(np.zeros((1, 224, 224, 3), np.uint8))

@@ -51,6 +51,9 @@ def create_embedder(model: str = DEFAULT_MODEL, weights: Weights | None = None,
         if importlib.util.find_spec("tensorflow") is None:  # the packaged app: the model converted at build time
             from .litert import LiteRTResNet50Embedder
 
+            if backend is not None:
+                raise UserError(f"The '{backend}' backend needs TensorFlow, which this packaged build leaves out; "
+                                "it runs the converted model on LiteRT (leave out --backend).")
             return LiteRTResNet50Embedder(weights)
         return ResNet50Embedder(weights, backend)
     if model == "colour-texture":
