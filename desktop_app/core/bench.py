@@ -4,7 +4,7 @@ Indexing: the seed project's per-image loop, the raw forward pass of our backend
 and our whole `index` pipeline (scan, threaded decode, batched embed, SQLite writes) on the same
 photos. Then query latency, k-NN latency on synthetic catalogs, re-open time of unchanged catalogs
 (counting decodes to prove there are none) and peak memory while indexing.
-Stores go to a temporary data dir; the converted model stays cached in the real one.
+Stores go to a temporary data dir; the converted model stays in the user cache dir, as in normal use.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class Row:
     def line(self) -> str:
         verdict = "" if self.met is None else ("  ok" if self.met else "  MISSED")
         target = f"(target {self.target})" if self.target else ""
-        return f"  {self.label:<52} {self.value:>14}  {target}{verdict}"
+        return f"  {self.label:<58} {self.value:>24}  {target}{verdict}"
 
 
 class Bench:
