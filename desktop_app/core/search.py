@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +16,22 @@ class Result:
     rank: int  # 1-based
     relpath: str
     distance: float
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    try:  # threadpoolctl comes with scikit-learn
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController().select(user_api="blas")
+
+
+def _single_blas_thread():
+    """The matrix-vector product is memory-bound: one thread reads nearly as fast as two, and does not
+    wait for the other core (milliseconds when it is busy, e.g. indexing in the background)."""
+    controller = _blas_controller()
+    return controller.limit(limits=1) if controller else contextlib.nullcontext()
 
 
 class Searcher:
@@ -49,7 +67,9 @@ class Searcher:
 
     def _nearest(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Indices and distances of the n nearest vectors, nearest first."""
-        approximate = self._squared_norms - 2.0 * (self.vectors @ query)  # + |q|², the same for all rows
+        with _single_blas_thread():
+            products = self.vectors @ query
+        approximate = self._squared_norms - 2.0 * products  # + |q|², the same for all rows
         margin = min(n + 16, len(approximate))  # float32 rounding may swap near-ties: re-rank a few more
         if margin < len(approximate):
             candidates = np.argpartition(approximate, margin - 1)[:margin]
