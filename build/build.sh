@@ -22,7 +22,7 @@ if ! python -m desktop_app.core.embedders.litert "$models" "${weights_files[@]}"
 fi
 grep "^converted" build/work/convert.log
 
-FASHIONREC_CONVERTED_MODELS="$models" pyinstaller --noconfirm --clean --log-level WARN \
+FASHIONREC_CONVERTED_MODELS="$repo/$models" pyinstaller --noconfirm --clean --log-level WARN \
   --workpath build/work --distpath dist fashionrec.spec
 echo "built dist/fashionrec in $((SECONDS - started)) s: $(du -sh dist/fashionrec | cut -f1)"
 
