@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CATALOG = REPO.parent / "shared" / "data" / "fashion-2k"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clipboard_emptied_before_exit():
+    """What a test leaves on the clipboard is deleted by Qt's own exit handler after Python has shut down:
+    a segfault (exit code 139) after every test passed. Empty it while Python still runs."""
+    yield
+    if "PySide6.QtGui" in sys.modules:
+        from PySide6.QtGui import QGuiApplication
+
+        if QGuiApplication.instance() is not None:
+            QGuiApplication.clipboard().clear()
 
 
 @pytest.fixture(autouse=True)
