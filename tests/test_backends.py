@@ -11,7 +11,7 @@ from desktop_app.core.embedders import create_embedder
 from desktop_app.core.embedders import resnet50
 from desktop_app.core.errors import UserError
 from desktop_app.core.images import load_rgb
-from desktop_app.core.weights import random_weights
+from desktop_app.core.weights import Weights, random_weights
 
 
 def test_backend_comes_from_argument_then_environment_then_default(monkeypatch):
@@ -112,3 +112,16 @@ def test_both_tflite_runtimes_give_bit_identical_vectors(sample_batch):
     litert = resnet50.TFLiteForward(path)(batch)
     tensorflow_lite = resnet50.TFLiteForward(path, interpreter=tf.lite.Interpreter)(batch)
     assert np.array_equal(litert, tensorflow_lite)
+
+
+@pytest.mark.heavy
+def test_conversion_of_a_bad_weights_file_is_a_clear_error(tmp_path, monkeypatch):
+    """The conversion runs in a child process; its reason reaches the person, and nothing is cached."""
+    monkeypatch.setenv(resnet50.CACHE_DIR_ENV, str(tmp_path / "models"))
+    bogus = tmp_path / "weights.h5"
+    bogus.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)  # passes the magic check, is no HDF5 file
+    embedder = create_embedder("resnet50", Weights(path=bogus, source="test"), "tflite")
+    with pytest.raises(UserError, match="Could not convert the model for the tflite backend: Could not load "
+                                        "ResNet50 weights from"):
+        embedder.load()
+    assert not list((tmp_path / "models").glob("*.tflite"))

@@ -22,6 +22,8 @@ import importlib.metadata
 import json
 import logging
 import os
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -134,6 +136,32 @@ def convert_to_tflite(model) -> bytes:
 
     frozen = convert_variables_to_constants_v2(_keras_function(model).get_concrete_function())
     return tf.lite.TFLiteConverter.from_concrete_functions([frozen]).convert()
+
+
+def convert_to_file(weights: Weights, path: Path) -> None:
+    try:
+        _write_atomically(path, convert_to_tflite(build_keras_model(weights)))
+    except OSError as err:
+        raise UserError(f"Cannot save the converted model to {path} ({err.strerror or err}). "
+                        "Free some disk space, or use --backend keras.") from None
+
+
+def convert_in_child_process(weights: Weights, path: Path) -> None:
+    """Converting needs TensorFlow and peaks near 2 GB, which the allocator keeps afterwards: a child
+    process converts, so the process that then indexes stays small (~0.5 GB). A frozen app converts
+    in-process (it cannot run `python -m`)."""
+    if getattr(sys, "frozen", False):
+        convert_to_file(weights, path)
+        return
+    source = ["--random-seed", str(weights.random_seed)] if weights.is_random else ["--weights", str(weights.path)]
+    child = subprocess.run([sys.executable, "-m", __name__, str(path), *source], capture_output=True, text=True)
+    if child.returncode != 0 or not path.is_file():
+        said = [line for line in child.stderr.splitlines() if line.startswith(_CHILD_ERROR)]
+        reason = said[-1][len(_CHILD_ERROR):] if said else f"exit code {child.returncode}: {child.stderr[-300:]}"
+        raise UserError(f"Could not convert the model for the tflite backend: {reason}")
+
+
+_CHILD_ERROR = "conversion failed: "
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -262,12 +290,7 @@ class ResNet50Embedder:
         if path.is_file():
             self.load_report = f"TFLite model loaded from cache {path}"
         else:
-            try:
-                _write_atomically(path, convert_to_tflite(self.keras_model()))
-            except OSError as err:
-                raise UserError(f"Cannot save the converted model to {path} ({err.strerror or err}). "
-                                "Free some disk space, or use --backend keras.") from None
-            self._keras_model = None  # not needed any more: free its memory
+            convert_in_child_process(self.weights, path)
             self.load_report = (f"converted to TFLite in {time.perf_counter() - started:.1f} s "
                                 f"(once; cached as {path})")
         return TFLiteForward(path)
@@ -280,3 +303,26 @@ class ResNet50Embedder:
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
         return l2_normalise(self.forward(preprocess(batch)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m desktop_app.core.embedders.resnet50 OUT.tflite (--random-seed N | --weights FILE)`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=convert_in_child_process.__doc__)
+    parser.add_argument("out", type=Path)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--random-seed", type=int)
+    source.add_argument("--weights", type=Path)
+    args = parser.parse_args(argv)
+    weights = Weights(random_seed=args.random_seed) if args.weights is None else Weights(path=args.weights)
+    try:
+        convert_to_file(weights, args.out)
+    except UserError as err:
+        print(f"{_CHILD_ERROR}{err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
