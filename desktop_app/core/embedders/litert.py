@@ -3,6 +3,7 @@
 The packaged app carries no TensorFlow (its library alone is ~600 MB): `build/build.sh` builds the network
 with TensorFlow (`convert`, the Keras recipe of resnet50.py), bundles the .tflite file in resources/models/,
 and the frozen app runs it with `ai-edge-litert` (~60 MB). Preprocessing is resnet50.py's, unchanged.
+A weights file chosen at run time is written into the bundled template instead (tflite_patch.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 from ..errors import UserError
 from ..paths import resources_dir
 from ..weights import Weights
-from . import l2_normalise
+from . import l2_normalise, tflite_patch
 from .resnet50 import PREPROCESSING, preprocess
 
 RUNTIME = "litert"
@@ -72,15 +73,23 @@ class LiteRTResNet50Embedder:
         if self._interpreter is not None:
             return
         if not self.model_path.is_file():
+            self.model_path = self._model_from_template()
+        from ai_edge_litert.interpreter import Interpreter
+
+        self._interpreter = Interpreter(model_path=str(self.model_path), num_threads=os.cpu_count() or 1)
+        self._batch = 0
+
+    def _model_from_template(self) -> Path:
+        """A weights file converted at build time is bundled; any other is written into the bundled
+        template (tflite_patch.py) once, into the user cache."""
+        folder = self.model_path.parent
+        if self.weights.is_random or not tflite_patch.has_template(folder):
             raise UserError(
                 f"This build of fashionrec runs ResNet50 converted ahead of time and has no converted model "
                 f"for {self.weights.describe()} (looked for {self.model_path}). Rebuild it with that weights "
                 f"file in resources/, or run fashionrec from source with TensorFlow."
             )
-        from ai_edge_litert.interpreter import Interpreter
-
-        self._interpreter = Interpreter(model_path=str(self.model_path), num_threads=os.cpu_count() or 1)
-        self._batch = 0
+        return tflite_patch.patched_model_path(self.weights, folder)
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:

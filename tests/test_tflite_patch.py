@@ -1,0 +1,98 @@
+"""A weights file chosen at run time runs on LiteRT without TensorFlow: its constants written into the template.
+
+The template is built once here as build/build.sh builds it (TensorFlow converts it, ~20 s). The weights file
+is another network's: seeded random kernels with random biases and batch-norm statistics (a fresh init has
+zeros and ones there, which would not test the batch-norm fold), saved in Keras' legacy HDF5 layout.
+"""
+
+from __future__ import annotations
+
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import make_image
+from desktop_app.core.embedders import tflite_patch
+from desktop_app.core.embedders.litert import LiteRTResNet50Embedder
+from desktop_app.core.errors import UserError
+from desktop_app.core.images import load_rgb
+from desktop_app.core.weights import WEIGHTS_FILENAME, Weights, random_weights
+
+pytestmark = pytest.mark.heavy
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    tflite_patch.build_template(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def other_weights(tmp_path_factory):
+    """(a no-top weights file unlike the template's, the Keras network it holds)."""
+    from keras.src.legacy.saving import legacy_h5_format
+
+    from desktop_app.core.embedders.resnet50 import build_keras_model
+
+    model = build_keras_model(random_weights(7))
+    tflite_patch.randomise_biases_and_statistics(model, np.random.default_rng(7))
+    path = tmp_path_factory.mktemp("weights") / WEIGHTS_FILENAME
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, model.layers[0])
+    return path
+
+
+def _images(folder, count=4):
+    return np.stack([load_rgb(make_image(folder / f"{i}.jpg", seed=i), (224, 224)) for i in range(count)])
+
+
+def test_a_weights_file_written_into_the_template_gives_the_keras_vectors(template, other_weights, tmp_path,
+                                                                         monkeypatch):
+    from desktop_app.core.embedders.resnet50 import ResNet50Embedder
+
+    monkeypatch.setenv("FASHIONREC_CACHE_DIR", str(tmp_path / "cache"))
+    weights = Weights(path=other_weights, source="test")
+    batch = _images(tmp_path)
+    embedder = LiteRTResNet50Embedder(weights, folder=template)
+    started = time.perf_counter()
+    embedder.load()
+    print(f"patched in {time.perf_counter() - started:.2f} s → {embedder.model_path.name}")
+    assert embedder.model_path.parent == tmp_path / "cache" and weights.tag() in embedder.model_path.name
+
+    patched = embedder.embed(batch)
+    keras = ResNet50Embedder(weights, backend="keras").embed(batch)  # Keras loads the same file itself
+    cosine = np.sum(patched * keras, axis=1)
+    print("1 - cosine per image:", 1 - cosine)
+    assert cosine.min() >= 0.9999, cosine
+    # not the template's own weights, nor another random init: the vectors are this file's
+    template_keras = ResNet50Embedder(random_weights(0), backend="keras").embed(batch)
+    assert np.sum(patched * template_keras, axis=1).max() < 0.99
+
+    again = LiteRTResNet50Embedder(weights, folder=template)
+    again.load()  # the cached model, not patched twice
+    assert again.model_path == embedder.model_path
+    assert np.allclose(again.embed(batch[:1]), patched[:1], atol=1e-6)
+
+
+def test_weights_that_do_not_fit_are_refused_clearly(template, tmp_path, monkeypatch):
+    monkeypatch.setenv("FASHIONREC_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "same-count.h5"
+    with h5py.File(path, "w") as f:  # 106 weighted layers (the weights check passes) of the wrong shapes
+        f.attrs["layer_names"] = [f"layer{i}".encode() for i in range(106)]
+        for i in range(106):
+            group = f.create_group(f"layer{i}")
+            group.attrs["weight_names"] = [b"w"]
+            group.create_dataset("w", data=np.zeros(4, np.float32))
+    embedder = LiteRTResNet50Embedder(Weights(path=path, source="test"), folder=template)
+    with pytest.raises(UserError, match=r"does not fit ResNet50: its weighted layer #1 'layer0' has arrays of "
+                                        r"shapes \[\(4,\)\], ResNet50's 'conv1_conv' needs \[\(7, 7, 3, 64\), \(64,\)\]"):
+        embedder.load()
+    assert not (tmp_path / "cache").exists()  # nothing half-made is left behind
+
+
+def test_random_weights_still_need_a_converted_model(template):
+    with pytest.raises(UserError, match="no converted model"):
+        LiteRTResNet50Embedder(random_weights(3), folder=template).load()
