@@ -2,7 +2,8 @@
 # Build the one-folder app dist/fashionrec/ from fashionrec.spec, then run its self-test.
 #   bash build/build.sh [--no-self-test]
 # 1. TensorFlow (installed in .venv) builds ResNet50 and converts it to .tflite: the seeded random init
-#    (self-test, demos) and resources/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5 when present.
+#    (self-test, demos) and resources/resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5 when present,
+#    plus the template (~0.1 MB) into which the app writes any other weights file chosen at run time.
 # 2. PyInstaller bundles the app without TensorFlow (work dir build/work/, output dist/; both git-ignored).
 # 3. dist/fashionrec/fashionrec --self-test (offscreen) must pass.
 source "$(dirname "$0")/venv.sh" build
@@ -16,11 +17,13 @@ rm -rf "$models" && mkdir -p build/work
 weights_files=()
 [ -f "$weights" ] && weights_files+=("$weights")
 # TensorFlow's converter is chatty: its output goes to a log, shown only when it fails.
-if ! python -m desktop_app.core.embedders.litert "$models" "${weights_files[@]}" >build/work/convert.log 2>&1; then
+# The template lets the app run a weights file chosen at run time (desktop_app/core/embedders/tflite_patch.py).
+if ! { python -m desktop_app.core.embedders.litert "$models" "${weights_files[@]}" &&
+       python -m desktop_app.core.embedders.tflite_patch "$models"; } >build/work/convert.log 2>&1; then
   cat build/work/convert.log
   exit 1
 fi
-grep "^converted" build/work/convert.log
+grep -E "^(converted|template)" build/work/convert.log
 
 FASHIONREC_CONVERTED_MODELS="$repo/$models" pyinstaller --noconfirm --clean --log-level WARN \
   --workpath build/work --distpath dist fashionrec.spec

@@ -136,6 +136,25 @@ def check_bundled_weights(image: Path) -> str:
     return f"bundled weights {weights.path.name} found and run"
 
 
+def check_weights_chosen_at_run_time(image: Path, workdir: Path) -> str:
+    """Any other weights file the person chooses must run too: written into the bundled template (frozen app)."""
+    from .core.embedders import create_embedder, tflite_patch
+    from .core.embedders.litert import models_dir
+    from .core.images import load_rgb
+    from .core.weights import resolve_weights
+
+    if not tflite_patch.has_template(models_dir()):
+        return "no model template bundled"
+    os.environ["FASHIONREC_CACHE_DIR"] = str(workdir / "model-cache")  # not the person's cache
+    path = tflite_patch.write_random_weights_file(workdir / "chosen-weights.h5", models_dir())
+    started = time.perf_counter()
+    embedder = create_embedder("resnet50", resolve_weights(path, allow_download=False))
+    vector = embedder.embed(load_rgb(image)[np.newaxis])
+    check(vector.shape == (1, 2048) and abs(float(np.linalg.norm(vector)) - 1) < 1e-3,
+          f"weights chosen at run time: bad vector of shape {vector.shape}")
+    return f"a weights file chosen at run time made into a model and run ({time.perf_counter() - started:.1f} s)"
+
+
 def run_checks(workdir: Path, embedder=None) -> str:
     """All checks in `workdir`; `embedder` defaults to ResNet50 with seeded random weights."""
     from .core.embedders import create_embedder
@@ -155,10 +174,11 @@ def run_checks(workdir: Path, embedder=None) -> str:
     window, window_seconds = check_window(catalog, query, embedder)
     check(window == core, f"window results {window} differ from core results {core}")
     bundled = check_bundled_weights(query)
+    chosen = check_weights_chosen_at_run_time(query, workdir)
     build = "frozen" if getattr(sys, "frozen", False) else "from source"
     return (f"{build}, {type(embedder).__name__} ({embedder.describe()}); {CATALOG_SIZE} generated images indexed, "
             f"{K}-NN query via core ({core_seconds:.1f} s) and main window ({window_seconds:.1f} s) agree: "
-            f"{', '.join(core)}; {bundled}; resources at {resources_dir()}")
+            f"{', '.join(core)}; {bundled}; {chosen}; resources at {resources_dir()}")
 
 
 def main() -> int:

@@ -1,8 +1,9 @@
 """A weights file chosen at run time runs on LiteRT without TensorFlow: its constants written into the template.
 
-The template is built once here as build/build.sh builds it (TensorFlow converts it, ~20 s). The weights file
-is another network's: seeded random kernels with random biases and batch-norm statistics (a fresh init has
-zeros and ones there, which would not test the batch-norm fold), saved in Keras' legacy HDF5 layout.
+The template is built once here as build/build.sh builds it (TensorFlow converts it, ~20 s). The weights files
+are other networks': seeded random kernels with random biases and batch-norm statistics (a fresh init has
+zeros and ones there, which would not test the batch-norm fold), saved by Keras' legacy HDF5 writer, or by
+the packaged self-test's writer; Keras loading the same file gives the reference vectors.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ def template(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def other_weights(tmp_path_factory):
-    """(a no-top weights file unlike the template's, the Keras network it holds)."""
+def keras_written_weights(tmp_path_factory):
+    """A no-top weights file unlike the template's, written by Keras."""
     from keras.src.legacy.saving import legacy_h5_format
 
     from desktop_app.core.embedders.resnet50 import build_keras_model
@@ -43,6 +44,13 @@ def other_weights(tmp_path_factory):
     with h5py.File(path, "w") as f:
         legacy_h5_format.save_weights_to_hdf5_group(f, model.layers[0])
     return path
+
+
+@pytest.fixture(params=["written by Keras", "written from the map (self-test)"])
+def other_weights(request, template, tmp_path):
+    if request.param == "written by Keras":
+        return request.getfixturevalue("keras_written_weights")
+    return tflite_patch.write_random_weights_file(tmp_path / WEIGHTS_FILENAME, template, seed=5)
 
 
 def _images(folder, count=4):
@@ -65,7 +73,7 @@ def test_a_weights_file_written_into_the_template_gives_the_keras_vectors(templa
     patched = embedder.embed(batch)
     keras = ResNet50Embedder(weights, backend="keras").embed(batch)  # Keras loads the same file itself
     cosine = np.sum(patched * keras, axis=1)
-    print("1 - cosine per image:", 1 - cosine)
+    print("1 - cosine per image:", 1 - cosine, "max |difference|:", np.abs(patched - keras).max())
     assert cosine.min() >= 0.9999, cosine
     # not the template's own weights, nor another random init: the vectors are this file's
     template_keras = ResNet50Embedder(random_weights(0), backend="keras").embed(batch)

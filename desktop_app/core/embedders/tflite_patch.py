@@ -132,7 +132,36 @@ def patched_model_path(weights: Weights, folder: Path) -> Path:
     return target
 
 
+def write_random_weights_file(path: Path, folder: Path, seed: int = 0) -> Path:
+    """A no-top ResNet50 weights file of seeded random values in Keras' legacy HDF5 layout, written without
+    Keras from the template's map (the packaged app's self-test runs one)."""
+    import h5py
+
+    rng = np.random.default_rng(seed)
+    layers: dict[int, tuple[str, dict[str, np.ndarray]]] = {}
+    for entry in json.loads(template_files(folder)[1].read_text())["convolutions"]:
+        out_channels, height, width, in_channels = entry["kernel_shape"]
+        kernel = rng.normal(0, np.sqrt(2 / (height * width * in_channels)), (height, width, in_channels, out_channels))
+        layers[entry["conv_index"]] = (entry["conv"], {"kernel": kernel, "bias": rng.normal(0, 0.1, out_channels)})
+        statistics = random_statistics(rng, out_channels)
+        layers[entry["bn_index"]] = (entry["bn"], dict(zip(("gamma", "beta", "moving_mean", "moving_variance"),
+                                                           statistics)))
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = [layers[i][0].encode() for i in sorted(layers)]
+        for name, arrays in (layers[i] for i in sorted(layers)):
+            group = f.create_group(name)
+            group.attrs["weight_names"] = [f"{name}/{key}".encode() for key in arrays]
+            for key, values in arrays.items():
+                group.create_dataset(f"{name}/{key}", data=values.astype(np.float32))
+    return path
+
+
 # -- build time: TensorFlow ---------------------------------------------------------------------------------
+
+def random_statistics(rng: np.random.Generator, n: int) -> list[np.ndarray]:
+    """Batch-norm gamma, beta, moving mean and variance for `n` channels: random, distinct, sane."""
+    return [rng.uniform(0.5, 1.5, n), rng.normal(0, 0.1, n), rng.normal(0, 0.1, n), rng.uniform(0.5, 1.5, n)]
+
 
 def randomise_biases_and_statistics(model, rng: np.random.Generator) -> None:
     """Distinct random convolution biases and batch-norm statistics (a fresh init has zeros and ones)."""
@@ -140,9 +169,7 @@ def randomise_biases_and_statistics(model, rng: np.random.Generator) -> None:
 
     for layer in model.layers[0].layers:
         if isinstance(layer, keras.layers.BatchNormalization):
-            n = layer.gamma.shape[0]
-            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.1, n), rng.normal(0, 0.1, n),
-                               rng.uniform(0.5, 1.5, n)])
+            layer.set_weights(random_statistics(rng, layer.gamma.shape[0]))
         elif isinstance(layer, keras.layers.Conv2D):
             kernel, bias = layer.get_weights()
             layer.set_weights([kernel, rng.normal(0, 0.1, bias.shape)])
