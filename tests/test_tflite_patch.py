@@ -104,3 +104,16 @@ def test_weights_that_do_not_fit_are_refused_clearly(template, tmp_path, monkeyp
 def test_random_weights_still_need_a_converted_model(template):
     with pytest.raises(UserError, match="no converted model"):
         LiteRTResNet50Embedder(random_weights(3), folder=template).load()
+
+
+def test_a_damaged_template_is_reported_not_run(template, tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("FASHIONREC_CACHE_DIR", str(tmp_path / "cache"))
+    damaged = tmp_path / "models"
+    shutil.copytree(template, damaged)
+    skeleton, _ = tflite_patch.template_files(damaged)
+    skeleton.write_bytes(skeleton.read_bytes()[:-100])
+    weights = Weights(path=tflite_patch.write_random_weights_file(tmp_path / "w.h5", template), source="test")
+    with pytest.raises(UserError, match="template in .* is damaged: reinstall fashionrec"):
+        LiteRTResNet50Embedder(weights, folder=damaged).load()

@@ -4,7 +4,7 @@ Every ResNet50 weights file converts to the same TFLite graph; only the constant
 convolutions has a kernel and a bias with its batch normalisation folded in (the converter does that fold).
 So at build time (TensorFlow available) `build_template` converts one network and records where each
 convolution's kernel and bias bytes lie in the .tflite file; at run time `patch` computes those constants
-from any .h5 file with numpy and h5py and writes them in. About 0.2 MB is bundled, not a second 94 MB model:
+from any .h5 file with numpy and h5py and writes them in. Under 0.1 MB is bundled, not a second 94 MB model:
 the template is kept as its "skeleton" (the file minus the patched bytes) plus a JSON map of the cut-outs.
 
 The template is not the seed-0 model: with random init every bias is zero, and the converter merges equal
@@ -34,6 +34,14 @@ def template_files(folder: Path) -> tuple[Path, Path]:
 
 def has_template(folder: Path) -> bool:
     return all(path.is_file() for path in template_files(folder))
+
+
+def read_map(folder: Path) -> dict:
+    patch_map = json.loads(template_files(folder)[1].read_text())
+    if patch_map.get("format") != MAP_FORMAT:
+        raise UserError(f"The model template in {folder} has format {patch_map.get('format')}, this fashionrec "
+                        f"reads format {MAP_FORMAT}: reinstall fashionrec.")
+    return patch_map
 
 
 def fold(kernel, bias, gamma, beta, mean, variance, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
@@ -98,9 +106,8 @@ def patched_constants(path: Path, patch_map: dict) -> list[tuple[int, bytes]]:
 
 def patch(path: Path, folder: Path) -> bytes:
     """The .tflite file of the weights in `path`: the template in `folder` with that file's constants."""
-    skeleton_path, map_path = template_files(folder)
-    patch_map = json.loads(map_path.read_text())
-    skeleton = memoryview(skeleton_path.read_bytes())
+    patch_map = read_map(folder)
+    skeleton = memoryview(template_files(folder)[0].read_bytes())
     constants = sorted(patched_constants(path, patch_map))
     if len(skeleton) + sum(len(data) for _, data in constants) != patch_map["file_size"]:
         raise UserError(f"The bundled model template in {folder} is damaged: reinstall fashionrec.")
@@ -120,7 +127,7 @@ def patched_model_path(weights: Weights, folder: Path) -> Path:
     """The model for `weights` made from the template in `folder`, in the user cache (made once, ~1 s)."""
     from .resnet50 import _write_atomically, model_cache_dir
 
-    template_id = json.loads(template_files(folder)[1].read_text())["template_id"]
+    template_id = read_map(folder)["template_id"]
     target = model_cache_dir() / f"resnet50-gmp-{weights.tag()}-template-{template_id}.tflite"
     if not target.is_file():
         data = patch(weights.path, folder)
@@ -139,7 +146,7 @@ def write_random_weights_file(path: Path, folder: Path, seed: int = 0) -> Path:
 
     rng = np.random.default_rng(seed)
     layers: dict[int, tuple[str, dict[str, np.ndarray]]] = {}
-    for entry in json.loads(template_files(folder)[1].read_text())["convolutions"]:
+    for entry in read_map(folder)["convolutions"]:
         out_channels, height, width, in_channels = entry["kernel_shape"]
         kernel = rng.normal(0, np.sqrt(2 / (height * width * in_channels)), (height, width, in_channels, out_channels))
         layers[entry["conv_index"]] = (entry["conv"], {"kernel": kernel, "bias": rng.normal(0, 0.1, out_channels)})
