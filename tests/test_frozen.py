@@ -71,6 +71,7 @@ def test_packaged_app_passes_its_self_test(packaged_app):
     summary = run.stdout.strip().splitlines()[-1]
     assert summary.startswith("fashionrec self-test passed")
     assert "frozen, LiteRTResNet50Embedder" in summary  # the converted model, found inside the bundle
+    assert "weights file chosen at run time made into a model" in summary  # the bundled template works
     print(summary)
 
 
