@@ -1,4 +1,4 @@
 #!/usr/bin/env bash
 # Set up (first time only) and open the fashionrec desktop app. Arguments go to the app.
-source "$(dirname "$0")/venv.sh"
+source "$(dirname "$0")/venv.sh" ""
 exec fashionrec "$@"

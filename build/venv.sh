@@ -1,5 +1,6 @@
 # Sourced by the other scripts: makes sure .venv exists with fashionrec installed (plus any extras given).
-# Usage: source build/venv.sh [extra,...]
+# Usage: source build/venv.sh "[extra,...]"   (always pass the argument, even empty: without one, bash
+# hands the sourcing script's own arguments to this file)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$repo/.venv"
@@ -10,8 +11,9 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 # Reinstall only when pyproject.toml changed since the last install for these extras.
 if [ ! -f "$stamp" ] || [ "$repo/pyproject.toml" -nt "$stamp" ]; then
+  # pip's notes about the machine's local package folders are noise; its exit status still counts.
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$repo${extras:+[$extras]}" 2>&1 \
-    | grep -v "^WARNING: Location" || true
+    | { grep -v "^WARNING: Location" || true; }
   touch "$stamp"
 fi
 export PATH="$venv/bin:$PATH"
