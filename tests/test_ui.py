@@ -261,3 +261,17 @@ def test_application_has_the_icon_and_style_from_resources(qapp):
     app = create_application(["fashionrec"])
     assert not app.windowIcon().isNull() and app.windowIcon().availableSizes()
     assert "dropZone" in app.styleSheet()
+
+
+def test_unwritable_data_folder_is_a_dialog_not_a_crash(qtbot, open_window, make_catalog, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("FASHIONREC_DATA_DIR", str(blocker / "data"))  # cannot be created, even by root
+    catalog = make_catalog(3)
+    window = open_window(model="colour-texture")
+    with qtbot.waitSignal(window.message_shown, timeout=10_000) as shown:
+        window.open_catalog(catalog)
+    assert "Cannot write to the fashionrec data folder" in shown.args[0]
+    qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible(), timeout=5_000)
+    assert "Cannot write to the fashionrec data folder" in window.error_box.text()
+    assert window.catalog is None or not window.indexing

@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, QSettings, QSize, Qt, QThread, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QMainWindow, QMenu, QProgressBar,
+                               QLineEdit, QListWidget, QListWidgetItem, QMainWindow, QMenu, QMessageBox, QProgressBar,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..core.embedders import DEFAULT_MODEL, MODELS, Embedder
@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         self._token = 0  # identifies the newest query; older answers and thumbnails are ignored
         self._query_started = 0.0
         self._query_pending = False
+        self.error_box: QMessageBox | None = None  # the last catalog-level error shown as a dialog
         self._last_query = None  # (query method, its argument): re-run when k changes
         self._thumbs_pending = 0
         self._paste_dir: str | None = None
@@ -496,10 +497,15 @@ class MainWindow(QMainWindow):
     def _on_error(self, message: str) -> None:
         if self.indexing:
             self._set_indexing(False)
-        if self._query_pending:
+        from_query = self._query_pending
+        if from_query:
             self._query_pending = False
             self.results_title.setText("No results: see the message above.")
         self.show_message(message)
+        if not from_query:  # the catalog itself cannot be used (data folder, disk, busy): worth a dialog
+            self.error_box = QMessageBox(QMessageBox.Icon.Warning, "fashionrec", message,
+                                         QMessageBox.StandardButton.Ok, self)
+            self.error_box.open()  # window-modal, without blocking the event loop
 
     def _on_weights_needed(self, message: str, folder: str) -> None:
         choice = self.ask_for_weights(message)
