@@ -9,7 +9,6 @@ A weights file chosen at run time is written into the bundled template instead (
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from ..errors import UserError
 from ..paths import resources_dir
 from ..weights import Weights
 from . import l2_normalise, tflite_patch
-from .resnet50 import PREPROCESSING, preprocess
+from .resnet50 import PREPROCESSING, TFLiteForward, preprocess
 
 RUNTIME = "litert"
 
@@ -49,8 +48,7 @@ class LiteRTResNet50Embedder:
     def __init__(self, weights: Weights, folder: Path | None = None):
         self.weights = weights
         self.model_path = (folder or models_dir()) / converted_model_name(weights)
-        self._interpreter = None
-        self._batch = 0
+        self._forward: TFLiteForward | None = None
         self._lock = threading.Lock()
 
     @property
@@ -70,14 +68,11 @@ class LiteRTResNet50Embedder:
             self._load_locked()
 
     def _load_locked(self) -> None:
-        if self._interpreter is not None:
+        if self._forward is not None:
             return
         if not self.model_path.is_file():
             self.model_path = self._model_from_template()
-        from ai_edge_litert.interpreter import Interpreter
-
-        self._interpreter = Interpreter(model_path=str(self.model_path), num_threads=os.cpu_count() or 1)
-        self._batch = 0
+        self._forward = TFLiteForward(self.model_path)  # ai-edge-litert's interpreter, as the tflite backend
 
     def _model_from_template(self) -> Path:
         """A weights file converted at build time is bundled; any other is written into the bundled
@@ -94,15 +89,7 @@ class LiteRTResNet50Embedder:
     def embed(self, batch: np.ndarray) -> np.ndarray:
         with self._lock:
             self._load_locked()
-            interpreter = self._interpreter
-            inputs = interpreter.get_input_details()[0]["index"]
-            if len(batch) != self._batch:  # the converted graph has a dynamic batch dimension
-                interpreter.resize_tensor_input(inputs, [len(batch), 224, 224, 3])
-                interpreter.allocate_tensors()
-                self._batch = len(batch)
-            interpreter.set_tensor(inputs, preprocess(batch))
-            interpreter.invoke()
-            features = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+            features = self._forward(preprocess(batch))
         return l2_normalise(features)
 
 
