@@ -35,13 +35,10 @@ def _format_seconds(seconds: float | None) -> str:
 
 def _embedder(args):
     weights = None
-    if args.model != "resnet50" and (args.weights or args.random_weights is not None):
-        raise UserError(f"--weights and --random-weights are for resnet50; {args.model} needs no weights.")
-    if args.model == "resnet50":
-        if args.random_weights is not None:
-            weights = random_weights(args.random_weights)
-        else:
-            weights = resolve_weights(args.weights)
+    if args.random_weights is not None:
+        weights = random_weights(args.random_weights)
+    elif args.weights:
+        weights = resolve_weights(args.weights)
     return create_embedder(args.model, weights, args.backend)
 
 
@@ -69,7 +66,7 @@ class ProgressLine:
         self._last = now
         percent = 100.0 * p.done / p.total if p.total else 100.0
         line = (f"indexing {p.done}/{p.total} ({percent:.0f}%)  {p.rate:.1f} img/s  "
-                f"ETA {_format_seconds(p.eta)}  skipped {p.skipped}")
+                f"ETA {_format_seconds(p.eta)}  skipped {p.skipped_count}")
         self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
         if final and self.tty:
             self.stream.write("\n")
@@ -80,9 +77,9 @@ def print_report(report: IndexReport, out=None) -> None:
     out = out or sys.stdout
     state = "cancelled" if report.cancelled else "done"
     print(f"{state} in {report.elapsed:.1f} s: {report.files} image files, {report.embedded} embedded, "
-          f"{report.unchanged} unchanged, {len(report.skipped)} skipped, {report.removed} removed; "
+          f"{report.unchanged} unchanged, {len(report.all_skipped)} skipped, {report.removed} removed; "
           f"{report.indexed} searchable", file=out)
-    for relpath, reason in report.skipped:
+    for relpath, reason in report.all_skipped:
         print(f"  skipped {relpath}: {reason}", file=out)
 
 
@@ -135,7 +132,7 @@ def cmd_eval(args) -> int:
               file=sys.stderr)
         progress = ProgressLine()
         report = session.index(progress=lambda p: p.total and progress(p), wait_for_lock=args.wait)
-        if report.embedded or report.removed or report.skipped_now:
+        if report.embedded or report.removed or report.newly_skipped:
             print_report(report, sys.stderr)
         relpaths, vectors = session.store.load_vectors()
         result = evaluate.evaluate(relpaths, vectors, evaluate.match_labels(relpaths, by_filename), args.k,

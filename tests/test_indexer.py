@@ -47,13 +47,13 @@ def test_broken_files_are_skipped_with_reason_and_not_retried_until_changed(make
     with _session(folder, counting_embedder) as session:
         report = session.index()
         assert report.embedded == 5
-        assert [relpath for relpath, _ in report.skipped] == ["broken.jpg"]
-        assert "corrupt" in report.skipped[0][1] or "not an image" in report.skipped[0][1]
+        assert [relpath for relpath, _ in report.all_skipped] == ["broken.jpg"]
+        assert "corrupt" in report.all_skipped[0][1] or "not an image" in report.all_skipped[0][1]
         again = session.index()
-        assert (again.embedded, again.unchanged, len(again.skipped_now)) == (0, 6, 0)
+        assert (again.embedded, again.unchanged, len(again.newly_skipped)) == (0, 6, 0)
         make_image(folder / "broken.jpg", seed=1)  # fixed by the person
         fixed = session.index()
-    assert (fixed.embedded, fixed.skipped, fixed.indexed) == (1, [], 6)
+    assert (fixed.embedded, fixed.all_skipped, fixed.indexed) == (1, [], 6)
 
 
 def test_cancel_keeps_finished_batches_and_resumes(make_catalog, counting_embedder):

@@ -93,7 +93,7 @@ def test_kill_9_mid_index_loses_at_most_a_batch_and_resumes(tmp_path, random_emb
         assert committed_before_kill <= kept < total and kept % BATCH == 0  # whole batches, none lost
         report = session.index(batch_size=BATCH, progress=lambda p: embedder_runs.append(p.total))
         relpaths, vectors = store.load_vectors()
-        skipped = store.skipped()
+        skipped = store.skipped_files()
 
     assert embedder_runs[0] == total - kept  # only the rest was even scheduled
     assert (report.embedded, report.unchanged, report.indexed) == (total - kept, kept, total)

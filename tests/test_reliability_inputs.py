@@ -153,12 +153,12 @@ def test_bad_input_corpus_is_indexed_with_a_specific_reason_per_skipped_file(tmp
         again = session.index(batch_size=4)
 
     assert not report.cancelled
-    assert_corpus_result(set(relpaths), dict(report.skipped), good, bad)
+    assert_corpus_result(set(relpaths), dict(report.all_skipped), good, bad)
     assert embedder.embedded == len(good)  # the loop through the folder symlink added nothing twice
     assert np.array_equal(vectors[relpaths.index("rotated.jpg")], vectors[relpaths.index("upright.png")])
     retried = {name for name, reason in bad.items() if reason == "permission denied"}  # may be fixed by now
     assert (again.embedded, again.unchanged) == (0, len(good) + len(bad) - len(retried))
-    assert {relpath for relpath, _ in again.skipped_now} == retried
+    assert {relpath for relpath, _ in again.newly_skipped} == retried
 
 
 def test_the_cli_lists_each_skipped_file_with_its_reason(tmp_path, monkeypatch, capsys):
@@ -273,14 +273,14 @@ def test_files_deleted_or_replaced_between_scan_and_decode(make_catalog, monkeyp
         report = session.index(batch_size=2)
         monkeypatch.setattr(indexer, "scan", real_scan)
         relpaths, vectors = session.store.load_vectors()
-        assert dict(report.skipped) == {"img001.jpg": "file not found (deleted or moved)",
+        assert dict(report.all_skipped) == {"img001.jpg": "file not found (deleted or moved)",
                                         "img003.jpg": "not an image Pillow can read (unknown or corrupt format)"}
         assert relpaths == ["img000.jpg", "img002.jpg", "img004.jpg", "img005.jpg"]
         assert np.array_equal(vectors[1], _tiny_vector(folder / "img002.jpg"))  # the new content
 
         truth = session.index(batch_size=2)
     assert (truth.embedded, truth.removed, truth.indexed) == (0, 1, 4)
-    assert dict(truth.skipped) == {"img003.jpg": "not an image Pillow can read (unknown or corrupt format)"}
+    assert dict(truth.all_skipped) == {"img003.jpg": "not an image Pillow can read (unknown or corrupt format)"}
 
 
 def test_file_changed_after_it_was_read_is_embedded_again_next_run(make_catalog, monkeypatch):
@@ -324,8 +324,8 @@ def test_a_file_missing_during_a_run_is_indexed_once_it_is_back(make_catalog, tm
         monkeypatch.setattr(indexer, "scan", real_scan)
         os.rename(tmp_path / "img002.jpg", folder / "img002.jpg")
         back = session.index()
-    assert dict(first.skipped) == {"img002.jpg": "file not found (deleted or moved)"}
-    assert (back.embedded, back.skipped, back.indexed) == (1, [], 4)
+    assert dict(first.all_skipped) == {"img002.jpg": "file not found (deleted or moved)"}
+    assert (back.embedded, back.all_skipped, back.indexed) == (1, [], 4)
 
 
 def test_an_unreadable_file_is_tried_again_after_its_permissions_are_fixed(make_catalog, monkeypatch):
@@ -345,9 +345,9 @@ def test_an_unreadable_file_is_tried_again_after_its_permissions_are_fixed(make_
         still = session.index()
         monkeypatch.setattr(indexer, "load_rgb", real_load)  # the person fixed the permissions
         fixed = session.index()
-    assert dict(first.skipped) == {"img001.jpg": "permission denied (the file is not readable)"}
-    assert dict(still.skipped_now) == dict(first.skipped) and still.unchanged == 2
-    assert (fixed.embedded, fixed.skipped, fixed.indexed) == (1, [], 3)
+    assert dict(first.all_skipped) == {"img001.jpg": "permission denied (the file is not readable)"}
+    assert dict(still.newly_skipped) == dict(first.all_skipped) and still.unchanged == 2
+    assert (fixed.embedded, fixed.all_skipped, fixed.indexed) == (1, [], 3)
 
 
 def test_an_unplugged_or_emptied_catalog_folder_never_wipes_the_cache(make_catalog, tmp_path):
@@ -385,8 +385,8 @@ def test_an_unreadable_subfolder_is_listed_and_its_cache_kept(make_catalog, monk
         monkeypatch.setattr(os, "scandir", real_scandir)
         readable = session.index()
     assert (blocked.removed, blocked.indexed) == (0, 5)  # summer/*.jpg stay searchable
-    assert blocked.skipped == [("summer", "folder could not be read (Permission denied)")]
-    assert (readable.embedded, readable.unchanged, readable.skipped, readable.indexed) == (0, 5, [], 5)
+    assert blocked.all_skipped == [("summer", "folder could not be read (Permission denied)")]
+    assert (readable.embedded, readable.unchanged, readable.all_skipped, readable.indexed) == (0, 5, [], 5)
 
 
 # -- bad query files ------------------------------------------------------------------------------------
@@ -444,7 +444,7 @@ def test_an_unexpected_decoder_error_skips_only_that_file(make_catalog, monkeypa
     with CatalogSession(folder, CountingEmbedder()) as session:
         report = session.index(batch_size=2)
     assert report.indexed == 4
-    assert report.skipped == [("img002.jpg", "unexpected decoder error (ZeroDivisionError: division by zero); "
+    assert report.all_skipped == [("img002.jpg", "unexpected decoder error (ZeroDivisionError: division by zero); "
                                              "details are in the log")]
     assert "Traceback" in caplog.text and "img002.jpg" in caplog.text
 

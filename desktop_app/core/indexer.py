@@ -28,12 +28,15 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 16
 
 
-@dataclass
+@dataclass(frozen=True)
 class Progress:
+    """One progress report: immutable, so a receiver on another thread may keep it."""
+
     done: int  # files handled this run (embedded or skipped)
     total: int  # files that need handling this run
-    skipped: int
+    skipped_count: int  # files skipped so far this run
     elapsed: float
+    newly_skipped: tuple[tuple[str, str], ...] = ()  # (relpath, reason) skipped since the previous report
 
     @property
     def rate(self) -> float:
@@ -52,8 +55,8 @@ class IndexReport:
     embedded: int = 0
     unchanged: int = 0
     removed: int = 0
-    skipped_now: list[tuple[str, str]] = field(default_factory=list)  # newly skipped (relpath, reason)
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # all skipped files in the store
+    newly_skipped: list[tuple[str, str]] = field(default_factory=list)  # skipped this run (relpath, reason)
+    all_skipped: list[tuple[str, str]] = field(default_factory=list)  # every skipped file in the store
     indexed: int = 0  # items searchable after this run
     cancelled: bool = False
     elapsed: float = 0.0
@@ -135,7 +138,7 @@ def index_catalog(
     store.remove(gone)
     if unreadable_folders:
         store.commit_batch([], unreadable_folders)
-        report.skipped_now += [(s.relpath, s.reason) for s in unreadable_folders]
+        report.newly_skipped += [(s.relpath, s.reason) for s in unreadable_folders]
     known = store.identities()
     todo = [f for f in files if known.get(f.relpath) != (f.size, f.mtime_ns)]
     report.files, report.removed, report.unchanged = len(files), len(gone), len(files) - len(todo)
@@ -152,12 +155,13 @@ def index_catalog(
         if batch_pixels:
             vectors = embedder.embed(np.stack(batch_pixels))
             embedded = [Embedded(f.relpath, f.size, f.mtime_ns, v) for f, v in zip(batch_items, vectors)]
+        nonlocal state
         store.commit_batch(embedded, batch_skipped)
         report.embedded += len(embedded)
-        report.skipped_now += [(s.relpath, s.reason) for s in batch_skipped]
-        state.done += len(embedded) + len(batch_skipped)
-        state.skipped += len(batch_skipped)
-        state.elapsed = time.perf_counter() - started
+        newly_skipped = tuple((s.relpath, s.reason) for s in batch_skipped)
+        report.newly_skipped += newly_skipped
+        state = Progress(state.done + len(embedded) + len(batch_skipped), state.total,
+                         state.skipped_count + len(batch_skipped), time.perf_counter() - started, newly_skipped)
         batch_items.clear(), batch_pixels.clear(), batch_skipped.clear()
         if progress:
             progress(state)
@@ -181,7 +185,7 @@ def index_catalog(
     if not report.cancelled and (batch_pixels or batch_skipped):
         flush()
 
-    report.skipped = store.skipped()
+    report.all_skipped = store.skipped_files()
     report.indexed = store.count()
     report.elapsed = time.perf_counter() - started
     return report

@@ -204,7 +204,7 @@ class Store:
     def count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
 
-    def skipped(self) -> list[tuple[str, str]]:
+    def skipped_files(self) -> list[tuple[str, str]]:
         return list(self._db.execute("SELECT relpath, reason FROM skipped ORDER BY relpath"))
 
     def load_vectors(self) -> tuple[list[str], np.ndarray]:

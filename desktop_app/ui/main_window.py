@@ -470,7 +470,7 @@ class MainWindow(QMainWindow):
         self.progress_bar.setRange(0, max(p.total, 1))
         self.progress_bar.setValue(p.done if p.total else 1)
         self.progress_bar.setFormat("%v / %m" if p.total else "nothing new to index")
-        self.progress_label.setText(f"{p.rate:.1f} img/s · ETA {_clock(p.eta)} · {p.skipped} skipped")
+        self.progress_label.setText(f"{p.rate:.1f} img/s · ETA {_clock(p.eta)} · {p.skipped_count} skipped")
 
     def _on_skipped(self, relpath: str, reason: str) -> None:
         self.skipped_files[relpath] = reason
@@ -478,7 +478,7 @@ class MainWindow(QMainWindow):
 
     def _on_index_finished(self, report) -> None:
         self._set_indexing(False)
-        self.skipped_files = dict(report.skipped)
+        self.skipped_files = dict(report.all_skipped)
         self._show_skipped_count()
         self._show_count(report.indexed)
         if report.cancelled:
@@ -488,7 +488,7 @@ class MainWindow(QMainWindow):
         else:
             self.statusBar().showMessage(
                 f"Index up to date ({report.elapsed:.1f} s): {report.embedded} new, {report.unchanged} unchanged, "
-                f"{report.removed} removed, {len(report.skipped_now)} newly skipped", 15000)
+                f"{report.removed} removed, {len(report.newly_skipped)} newly skipped", 15000)
         if report.files == 0:
             self.show_message(f"No photos found in {self.catalog.root if self.catalog else 'this folder'} "
                               "(looked for .jpg .png .webp .bmp .gif .tif files).")

@@ -14,14 +14,12 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ..core.embedders import Embedder, create_embedder
+from ..core.embedders import Embedder, WeightsNeeded, create_embedder
 from ..core.errors import UserError
 from ..core.indexer import Progress
-from ..core.weights import Weights, resolve_weights
+from ..core.weights import Weights
 
 log = logging.getLogger(__name__)
-
-MODELS_WITH_WEIGHTS = ("resnet50",)  # as in the CLI: only ResNet50 needs a weights file
 
 
 @dataclass(frozen=True)
@@ -41,10 +39,6 @@ class ResultItem:
     path: str
     distance: float
     label: str | None = None  # from a labels.csv in or beside the catalog, when there is one
-
-
-class WeightsMissing(Exception):
-    """resolve_weights failed: the window asks the person for the file (or for random weights)."""
 
 
 class CatalogWorker(QObject):
@@ -89,7 +83,7 @@ class CatalogWorker(QObject):
             return
         try:
             embedder = self._embedder_for(model, weights)
-        except WeightsMissing as missing:
+        except WeightsNeeded as missing:
             self.weights_needed.emit(str(missing), folder)
             return
         if not self._guarded(self._open_session, folder, embedder):
@@ -127,13 +121,8 @@ class CatalogWorker(QObject):
     def _embedder_for(self, model: str, weights: Weights | None) -> Embedder:
         if model in self._given:
             return self._given[model]
-        if model in MODELS_WITH_WEIGHTS and weights is None:
-            try:
-                weights = resolve_weights()  # may try a download: this is why it runs here, not in the UI
-            except UserError as err:
-                raise WeightsMissing(str(err)) from None
         key = (model, weights)
-        if key not in self._built:
+        if key not in self._built:  # resolving weights may try a download: this is why it runs here
             self._built[key] = create_embedder(model, weights)
         return self._built[key]
 
@@ -160,16 +149,11 @@ class CatalogWorker(QObject):
 
     def _index(self) -> None:
         self._load_model()
-        store = self.session.store
-        reported = {relpath for relpath, _ in store.skipped()}
 
         def on_progress(p: Progress) -> None:
-            if p.skipped:  # name the newly skipped files (the core only counts them)
-                for relpath, reason in store.skipped():
-                    if relpath not in reported:
-                        reported.add(relpath)
-                        self.skipped.emit(relpath, reason)
-            self.progress.emit(Progress(p.done, p.total, p.skipped, p.elapsed))  # a copy: p keeps changing
+            for relpath, reason in p.newly_skipped:
+                self.skipped.emit(relpath, reason)
+            self.progress.emit(p)
 
         report = self.session.index(batch_size=self.batch_size, progress=on_progress,
                                     should_cancel=self._cancel.is_set)
