@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import UserError
-from ..weights import Weights
+from ..weights import Weights, resolve_weights
 
 
 class Embedder(Protocol):
@@ -31,6 +31,16 @@ class Embedder(Protocol):
 
 MODELS = ("resnet50", "colour-texture")
 DEFAULT_MODEL = "resnet50"
+_MODELS_WITH_WEIGHTS = frozenset({"resnet50"})
+
+
+class WeightsNeeded(UserError):
+    """The model needs a weights file and none was found; the message names the file and where it is looked for.
+    The CLI prints it; the window asks the person to choose the file."""
+
+
+def needs_weights(model: str) -> bool:
+    return model in _MODELS_WITH_WEIGHTS
 
 
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:
@@ -41,13 +51,21 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
 
 def create_embedder(model: str = DEFAULT_MODEL, weights: Weights | None = None,
                     backend: str | None = None) -> Embedder:
-    """The embedder for `model`; `weights` is required by models that use them. `backend` picks how
-    resnet50 runs (see resnet50.BACKENDS; None: FASHIONREC_BACKEND or the fastest)."""
+    """The embedder for `model`. A model that needs weights and is given none looks for them
+    (weights.resolve_weights: may try a download) and raises WeightsNeeded when there are none.
+    `backend` picks how resnet50 runs (see resnet50.BACKENDS; None: FASHIONREC_BACKEND or the fastest)."""
+    if model not in MODELS:
+        raise UserError(f"Unknown model '{model}'. Available: {', '.join(MODELS)}")
+    if weights is not None and not needs_weights(model):
+        raise UserError(f"--weights and --random-weights are for resnet50; {model} needs no weights.")
+    if needs_weights(model) and weights is None:
+        try:
+            weights = resolve_weights()
+        except UserError as err:
+            raise WeightsNeeded(str(err)) from None
     if model == "resnet50":
         from .resnet50 import ResNet50Embedder
 
-        if weights is None:
-            raise UserError("The resnet50 model needs weights (a weights file or --random-weights).")
         if importlib.util.find_spec("tensorflow") is None:  # the packaged app: the model converted at build time
             from .litert import LiteRTResNet50Embedder
 
