@@ -1,72 +1,75 @@
-"""fashionrec-cli: index a catalog folder, query it with a photo, inspect or forget its cache."""
+"""fashionrec-cli: index a catalog folder, query it with a photo, inspect or forget what is cached."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
-from .core import evaluate
-from .core import store as store_module
-from .core.bench import DEFAULT_N as BENCH_DEFAULT_N
-from .core.bench import run_bench
+from .bench import DEFAULT_N as BENCH_DEFAULT_N
+from .commands import COMMANDS, program_name
+from .core import caches, labels
 from .core.catalog import catalog_root
-from .core.embedders import DEFAULT_MODEL, MODELS, create_embedder
-from .core.embedders.resnet50 import BACKEND_ENV, BACKENDS, DEFAULT_BACKEND
+from .core.embedders import Embedder, WeightsNeeded, create_embedder
 from .core.errors import UserError
-from .core.indexer import IndexReport, Progress
+from .core.evaluate import contact_sheet, evaluate, format_report
+from .core.formatting import format_duration
+from .core.indexer import DEFAULT_BATCH_SIZE, IndexReport, Progress
 from .core.logs import setup_logging
+from .core.paths import data_dir
 from .core.search import DEFAULT_K
 from .core.session import CatalogSession
-from .core.weights import random_weights, resolve_weights
+from .core.store import CatalogBusy
+from .options import Parser, add_model_options, backend_from, count, weights_from
 
 log = logging.getLogger("fashionrec.cli")
+SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what `cat`, `grep` … report when the reader of their output has gone
 
 
-def _format_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}" if minutes >= 60 else f"{minutes}:{secs:02d}"
-
-
-def _embedder(args):
-    weights = None
-    if args.random_weights is not None:
-        weights = random_weights(args.random_weights)
-    elif args.weights:
-        weights = resolve_weights(args.weights)
-    return create_embedder(args.model, weights, args.backend)
+def embedder_from(args: argparse.Namespace) -> Embedder:
+    """The embedder the model options ask for (the default `make_embedder` of `main`)."""
+    return create_embedder(args.model, weights_from(args), backend_from(args))
 
 
 def _session(args) -> CatalogSession:
-    embedder = _embedder(args)
-    session = CatalogSession(args.folder, embedder)
+    root = catalog_root(args.folder)
+    try:
+        embedder = args.make_embedder(args)
+    except WeightsNeeded as missing:
+        others = [m for m in caches.cached_catalog(root).models() if m != args.model]
+        if others:
+            raise UserError(f"{root} has a cache for {', '.join(others)} only, and {args.model} needs weights that "
+                            f"were not found: add --model {others[0]}, or give --weights FILE.") from None
+        raise
+    session = CatalogSession(root, embedder)
     if session.store.rebuilt_reason:
         print(f"note: the cache was rebuilt: {session.store.rebuilt_reason}", file=sys.stderr)
     return session
 
 
 class ProgressLine:
-    """A single self-overwriting progress line on stderr (plain lines when stderr is not a terminal)."""
+    """A single self-overwriting progress line on stderr (plain lines when stderr is not a terminal;
+    nothing when there is no stderr, as in a windowed app on Windows)."""
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
+        self.tty = self.stream is not None and self.stream.isatty()
         self._last = 0.0
 
     def __call__(self, p: Progress) -> None:
         now = time.monotonic()
         final = p.done == p.total
-        if not final and now - self._last < (0.2 if self.tty else 5.0):
+        if self.stream is None or (not final and now - self._last < (0.2 if self.tty else 5.0)):
             return
         self._last = now
         percent = 100.0 * p.done / p.total if p.total else 100.0
         line = (f"indexing {p.done}/{p.total} ({percent:.0f}%)  {p.rate:.1f} img/s  "
-                f"ETA {_format_seconds(p.eta)}  skipped {p.skipped_count}")
+                f"ETA {format_duration(p.eta)}  skipped {p.skipped_count}")
         self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
         if final and self.tty:
             self.stream.write("\n")
@@ -83,13 +86,17 @@ def print_report(report: IndexReport, out=None) -> None:
         print(f"  skipped {relpath}: {reason}", file=out)
 
 
+def _say_waiting(session: CatalogSession) -> Callable[[], None]:
+    return lambda: print(f"waiting for the other fashionrec indexing {session.root} with "
+                         f"{session.embedder.name} to finish …", file=sys.stderr, flush=True)
+
+
 def cmd_index(args) -> int:
     with _session(args) as session:
         print(f"catalog {session.root}\nmodel   {session.embedder.describe()}", file=sys.stderr)
-        report = session.index(batch_size=args.batch_size, progress=ProgressLine(), wait_for_lock=args.wait)
+        report = session.index(batch_size=args.batch_size, progress=ProgressLine(), wait_for_lock=args.wait,
+                               on_wait=_say_waiting(session))
     print_report(report)
-    if report.files == 0:
-        raise UserError(f"No images found in {session.root} (looked for .jpg .png .webp .bmp .gif .tif).")
     return 0
 
 
@@ -106,136 +113,197 @@ def cmd_query(args) -> int:
     return 0
 
 
-def cmd_info(args) -> int:
-    root = catalog_root(args.folder)
-    stores = store_module.list_stores(root)
-    print(f"catalog {root}")
-    if not stores:
-        print("not indexed yet")
-    for entry in stores:
-        print(f"store   {entry['path']} ({entry['bytes'] / 2**20:.1f} MiB)")
-        if "error" in entry:
-            print(f"  {entry['error']}")
-            continue
-        print(f"  {entry['items']} items, {entry['skipped']} skipped; "
-              f"{json.dumps(entry['fingerprint'], sort_keys=True)}")
-    return 0
-
-
 def cmd_eval(args) -> int:
     with _session(args) as session:
-        labels_path = args.labels or evaluate.find_labels_file(session.root)
+        labels_path = args.labels or labels.find_labels_file(session.root)
         if labels_path is None:
-            raise UserError(f"No {evaluate.LABELS_FILENAME} in or beside {session.root}; pass --labels FILE.")
-        by_filename = evaluate.load_labels(labels_path, args.field)  # checked before any indexing
+            raise UserError(f"No {labels.LABELS_FILENAME} in or beside {session.root}; pass --labels FILE.")
+        by_filename = labels.load_labels(labels_path, args.field)  # checked before any indexing
         print(f"catalog {session.root}\nmodel   {session.embedder.describe()}\nlabels  {labels_path}",
               file=sys.stderr)
         progress = ProgressLine()
-        report = session.index(progress=lambda p: p.total and progress(p), wait_for_lock=args.wait)
+        report = session.index(progress=lambda p: p.total and progress(p), wait_for_lock=args.wait,
+                               on_wait=_say_waiting(session), lock_only_for_changes=True)
         if report.embedded or report.removed or report.newly_skipped:
             print_report(report, sys.stderr)
         relpaths, vectors = session.store.load_vectors()
-        result = evaluate.evaluate(relpaths, vectors, evaluate.match_labels(relpaths, by_filename), args.k,
-                                   args.field)
+        result = evaluate(relpaths, vectors, labels.match_labels(relpaths, by_filename), args.k, args.field)
     print(f"model: {session.embedder.describe()}")
-    print(evaluate.format_report(result))
+    print(format_report(result))
     if args.sheet:
-        rows = evaluate.contact_sheet(result, session.root, args.sheet, args.sheet_rows, args.seed)
+        rows = contact_sheet(result, session.root, args.sheet, args.sheet_rows, args.seed)
         print(f"contact sheet of {rows} random queries (seed {args.seed}): {args.sheet}")
     return 0
 
 
+def _catalog_key(folder: str) -> Path:
+    """A catalog folder's identity (its resolved path), also for a folder that no longer exists."""
+    path = Path(folder).expanduser()
+    return catalog_root(path) if path.exists() else path.resolve()
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
+def _print_catalog(catalog: caches.CachedCatalog, details: bool) -> None:
+    state = "" if catalog.exists else "  (folder no longer exists)"
+    print(f"catalog {catalog.root or '(unknown folder)'}{state}")
+    for s in catalog.stores:
+        if s.error:
+            print(f"  {s.model:<15} {_mib(s.bytes):>10}  {s.error}")
+            continue
+        print(f"  {s.model:<15} {_mib(s.bytes):>10}  {s.items} items, {s.skipped} skipped")
+        if details:
+            print(f"    {s.path}\n    {json.dumps(s.fingerprint, sort_keys=True)}")
+
+
+def cmd_info(args) -> int:
+    if args.folder:
+        catalog = caches.cached_catalog(_catalog_key(args.folder))
+        if not catalog.stores:
+            print(f"catalog {_catalog_key(args.folder)}\nnot indexed yet")
+            return 0
+        _print_catalog(catalog, details=True)
+        return 0
+    catalogs = caches.list_catalogs()
+    for catalog in catalogs:
+        _print_catalog(catalog, details=False)
+    missing = sum(not c.exists for c in catalogs)
+    print(f"{len(catalogs)} cached catalog(s), {_mib(sum(c.bytes for c in catalogs))} in {data_dir()}"
+          + (f"; {missing} whose folder is gone: `{program_name()} forget --missing` removes their caches"
+             if missing else ""))
+    return 0
+
+
 def cmd_forget(args) -> int:
-    root = catalog_root(args.folder)
-    removed = store_module.forget_catalog(root)
-    print(f"{'forgot' if removed else 'nothing cached for'} {root}")
+    if args.missing == bool(args.folder):
+        raise UserError("Give a catalog FOLDER, or --missing (every catalog whose folder is gone), not both.")
+    if args.missing:
+        gone = caches.forget_missing()
+        for catalog in gone:
+            print(f"forgot {catalog.root} ({', '.join(catalog.models())}; {_mib(catalog.bytes)})")
+        print(f"{len(gone)} cache(s) of missing folders removed")
+        return 0
+    root = _catalog_key(args.folder)
+    size = caches.cached_catalog(root).bytes
+    removed = caches.forget_catalog(root)
+    print(f"forgot {removed} cache(s) of {root} ({_mib(size)})" if removed else f"nothing cached for {root}")
     return 0
 
 
 def cmd_bench(args) -> int:
+    from .bench import run_bench
+
     if args.model != "resnet50":
         raise UserError("The bench measures the resnet50 model (the seed recipe); use --model resnet50.")
     if args.weights is None and args.random_weights is None:
         args.random_weights = 0  # speed does not depend on the weights' values
-    run_bench(_embedder(args), images=args.images, n=args.n, batch_size=args.batch_size,
+    run_bench(args.make_embedder(args), images=args.images, n=args.n, batch_size=args.batch_size,
               compare_backends=args.compare_backends)
     return 0
 
 
-def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", choices=MODELS, default=DEFAULT_MODEL, help="embedding algorithm")
-    parser.add_argument("--backend", choices=BACKENDS, default=None,
-                        help=f"how resnet50 runs (default: ${BACKEND_ENV} or {DEFAULT_BACKEND}, the fastest)")
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--weights", metavar="FILE", help="ResNet50 no-top weights file (.h5)")
-    group.add_argument("--random-weights", metavar="SEED", type=int, nargs="?", const=0,
-                       help="explicit seeded random init instead of ImageNet weights (demos, tests)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fashionrec-cli", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("index", help="index (or update the index of) a catalog folder")
+def _index_arguments(p) -> None:
     p.add_argument("folder")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=count, default=DEFAULT_BATCH_SIZE)
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
-    _add_model_options(p)
-    p.set_defaults(run=cmd_index)
+    add_model_options(p)
 
-    p = sub.add_parser("query", help="the catalog items most similar to a photo")
+
+def _query_arguments(p) -> None:
     p.add_argument("image")
     p.add_argument("--catalog", required=True, metavar="FOLDER")
-    p.add_argument("-k", type=int, default=DEFAULT_K)
+    p.add_argument("-k", type=count, default=DEFAULT_K, help="how many results (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print a JSON list of {rank, path, distance}")
     p.add_argument("--include-self", action="store_true", help="keep the query file if it is in the catalog")
-    _add_model_options(p)
-    p.set_defaults(run=cmd_query)
+    add_model_options(p)
 
-    p = sub.add_parser("info", help="what is cached for a catalog folder")
-    p.add_argument("folder")
-    p.set_defaults(run=cmd_info)
 
-    p = sub.add_parser("forget", help="delete the cache of a catalog folder")
-    p.add_argument("folder")
-    p.set_defaults(run=cmd_forget)
+def _info_arguments(p) -> None:
+    p.add_argument("folder", nargs="?", help="one catalog folder (default: list every cached catalog)")
 
-    p = sub.add_parser("bench", help="measure indexing and query speed on this machine (a few minutes)")
+
+def _forget_arguments(p) -> None:
+    p.add_argument("folder", nargs="?", help="the catalog folder (it may no longer exist)")
+    p.add_argument("--missing", action="store_true", help="forget every catalog whose folder no longer exists")
+
+
+def _bench_arguments(p) -> None:
     p.add_argument("--images", metavar="DIR", type=Path,
                    help="photos to index (default: the fashion-2k sample when present, else generated)")
-    p.add_argument("-n", type=int, default=BENCH_DEFAULT_N, help="how many photos (default %(default)s)")
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("-n", type=count, default=BENCH_DEFAULT_N, help="how many photos (default %(default)s)")
+    p.add_argument("--batch-size", type=count, default=DEFAULT_BATCH_SIZE)
     p.add_argument("--compare-backends", action="store_true", help="also time the backends not in use")
-    _add_model_options(p)
-    p.set_defaults(run=cmd_bench)
+    add_model_options(p)
 
-    p = sub.add_parser("eval", help="leave-one-out precision@k / mAP@k of a catalog against a labels CSV")
+
+def _eval_arguments(p) -> None:
     p.add_argument("folder")
     p.add_argument("--labels", metavar="CSV", help="CSV with a filename column (default: labels.csv in or "
                    "beside the folder)")
-    p.add_argument("--field", default=evaluate.DEFAULT_FIELD, help="the CSV column that is the label")
-    p.add_argument("-k", type=int, default=DEFAULT_K)
+    p.add_argument("--field", default=labels.DEFAULT_FIELD, help="the CSV column that is the label")
+    p.add_argument("-k", type=count, default=DEFAULT_K)
     p.add_argument("--sheet", metavar="PNG", help="also draw a contact sheet of random queries and results")
-    p.add_argument("--sheet-rows", type=int, default=8, metavar="N", help="queries on the contact sheet")
+    p.add_argument("--sheet-rows", type=count, default=8, metavar="N", help="queries on the contact sheet")
     p.add_argument("--seed", type=int, default=0, help="picks the contact sheet's queries")
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
-    _add_model_options(p)
-    p.set_defaults(run=cmd_eval)
+    add_model_options(p)
+
+
+_HANDLERS = {  # name → (its arguments, what it runs); the names and help come from commands.COMMANDS
+    "index": (_index_arguments, cmd_index),
+    "query": (_query_arguments, cmd_query),
+    "info": (_info_arguments, cmd_info),
+    "forget": (_forget_arguments, cmd_forget),
+    "eval": (_eval_arguments, cmd_eval),
+    "bench": (_bench_arguments, cmd_bench),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog=program_name(), description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in COMMANDS.items():
+        add_arguments, run = _HANDLERS[name]
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_arguments(p)
+        p.set_defaults(run=run)
     return parser
 
 
-COMMANDS = ("index", "query", "info", "forget", "eval", "bench")
+def _streams_present() -> None:
+    """A windowed app on Windows has no stdout/stderr (None): writes go nowhere instead of crashing."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
 
 
-def main(argv: list[str] | None = None) -> int:
+def _quiet_after_broken_pipe() -> int:
+    """The reader of our output has gone (`… | head -1`): the standard recipe. Point stdout at devnull so
+    the interpreter's final flush cannot fail again, and exit like any Unix tool cut off by SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return SIGPIPE_EXIT
+
+
+def main(argv: list[str] | None = None, make_embedder: Callable[[argparse.Namespace], Embedder] = embedder_from) -> int:
+    """Runs one command; `make_embedder(args)` builds the embedder the options ask for (tests pass their own)."""
+    _streams_present()
     args = build_parser().parse_args(argv)
+    args.make_embedder = make_embedder
     setup_logging()
     if hasattr(sys.stdout, "reconfigure"):  # file names any console can show (e.g. cp1252 when redirected)
         sys.stdout.reconfigure(errors="backslashreplace")
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows up here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _quiet_after_broken_pipe()
     except UserError as err:
-        print(f"fashionrec: {err}", file=sys.stderr)
+        hint = " Or add --wait to wait for it." if isinstance(err, CatalogBusy) and hasattr(args, "wait") else ""
+        print(f"fashionrec: {err}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nfashionrec: interrupted; every finished batch is saved and the next run resumes.",

@@ -36,7 +36,7 @@ def test_each_backend_has_its_own_fingerprint_so_stores_never_mix():
 
 def test_cli_backend_option_reaches_the_embedder():
     args = cli.build_parser().parse_args(["index", "folder", "--random-weights", "--backend", "keras-xla"])
-    assert cli._embedder(args).backend == "keras-xla"
+    assert cli.embedder_from(args).backend == "keras-xla"
 
 
 def test_converted_model_cache_is_keyed_by_weights(tmp_path, monkeypatch):

@@ -9,15 +9,17 @@ import pytest
 
 from conftest import make_image
 from desktop_app import cli
-from desktop_app.core import bench, indexer
+from desktop_app.commands import COMMANDS
+from desktop_app import bench
+from desktop_app.bench import inputs, machine, measure
 from desktop_app.core.catalog import scan
 from desktop_app.core.errors import UserError
 from desktop_app.core.images import load_rgb
 
 
 def test_generated_images_when_there_is_no_sample_catalog(tmp_path, monkeypatch):
-    monkeypatch.setattr(bench, "DEFAULT_IMAGES", tmp_path / "absent")
-    folder, source = bench.prepare_catalog(None, 6, tmp_path / "work")
+    monkeypatch.setattr(inputs, "DEFAULT_IMAGES", tmp_path / "absent")
+    folder, source = inputs.prepare_catalog(None, 6, tmp_path / "work")
     files = scan(folder)
     assert len(files) == 6 and "6 generated" in source
     pixels = [load_rgb(folder / f.relpath).tobytes() for f in files]
@@ -27,31 +29,30 @@ def test_generated_images_when_there_is_no_sample_catalog(tmp_path, monkeypatch)
 def test_catalog_of_the_first_n_photos_of_a_folder(tmp_path):
     for i in range(5):
         make_image(tmp_path / "photos" / f"p{i}.jpg", seed=i)
-    folder, _ = bench.prepare_catalog(tmp_path / "photos", 3, tmp_path / "work")
+    folder, _ = inputs.prepare_catalog(tmp_path / "photos", 3, tmp_path / "work")
     assert sorted(p.read_bytes() for p in folder.iterdir()) == sorted(
         (tmp_path / "photos" / f"p{i}.jpg").read_bytes() for i in range(3))
     with pytest.raises(UserError, match="has only 5 images"):
-        bench.prepare_catalog(tmp_path / "photos", 9, tmp_path / "work2")
+        inputs.prepare_catalog(tmp_path / "photos", 9, tmp_path / "work2")
 
 
-def test_counted_decodes_counts_indexer_decodes_and_restores(tmp_path, counting_embedder):
+def test_the_indexer_counts_its_decodes(tmp_path, counting_embedder):
     from desktop_app.core.session import CatalogSession
 
     for i in range(3):
         make_image(tmp_path / "c" / f"p{i}.jpg", seed=i)
-    original = indexer.load_rgb
-    with CatalogSession(tmp_path / "c", counting_embedder) as session, bench.counted_decodes() as decodes:
-        session.index()
-        assert decodes[0] == 3
-        session.index()
-        assert decodes[0] == 3  # unchanged files are not decoded again
-    assert indexer.load_rgb is original
+    with CatalogSession(tmp_path / "c", counting_embedder) as session:
+        assert session.index().decoded == 3
+        assert session.index().decoded == 0  # unchanged files are not decoded again
+        make_image(tmp_path / "c" / "p1.jpg", seed=9)
+        (tmp_path / "c" / "p2.jpg").write_bytes(b"broken")  # a decode that fails is still a decode
+        assert session.index().decoded == 2
 
 
 def test_reopen_of_a_synthesised_indexed_catalog_decodes_nothing(tmp_path, counting_embedder):
     photos = [make_image(tmp_path / f"src{i}.jpg", seed=i) for i in range(3)]
-    bench.synthesise_indexed_catalog(photos, 25, tmp_path / "big", counting_embedder)
-    seconds, decodes, items = bench.reopen(tmp_path / "big", counting_embedder)
+    inputs.synthesise_indexed_catalog(photos, 25, tmp_path / "big", counting_embedder, tmp_path / "data")
+    seconds, decodes, items = measure.reopen(tmp_path / "big", counting_embedder, tmp_path / "data")
     assert (decodes, items, counting_embedder.embedded) == (0, 25, 0)
 
 
@@ -59,17 +60,17 @@ def test_reopen_of_a_synthesised_indexed_catalog_decodes_nothing(tmp_path, count
 def test_peak_rss_follows_a_big_allocation():
     import mmap
 
-    assert bench.reset_peak_rss()
-    before = bench.peak_rss()
+    assert machine.reset_peak_rss()
+    before = machine.peak_rss()
     with mmap.mmap(-1, 64 * 2**20) as block:  # fresh pages (malloc could reuse resident ones)
         np.frombuffer(block, np.uint8)[:] = 1  # touched: now resident
-        assert bench.peak_rss() >= before + 60 * 2**20
+        assert machine.peak_rss() >= before + 60 * 2**20
 
 
 def test_bench_command_line():
     args = cli.build_parser().parse_args(["bench", "--images", "x", "-n", "7", "--backend", "keras"])
     assert (args.images, args.n, args.backend, args.run) == (Path("x"), 7, "keras", cli.cmd_bench)
-    assert "bench" in cli.COMMANDS
+    assert "bench" in COMMANDS
 
 
 @pytest.mark.heavy

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from desktop_app import cli
-from desktop_app.core import store
+from desktop_app.core import caches
 from desktop_app.core.embedders import create_embedder
 from desktop_app.core.embedders import colour_texture as ct
 from desktop_app.core.session import CatalogSession
@@ -93,7 +93,7 @@ def test_own_cache_beside_resnet50s(make_catalog):
         assert session.store.count() == 0  # a separate store: no colour-texture vectors in it
     names = sorted(p.name for p in session.store.folder.glob("*.sqlite"))
     assert len(names) == 2 and names[0].startswith("colour-texture-") and names[1].startswith("resnet50-")
-    assert len(store.list_stores(session.root)) == 2
+    assert len(caches.list_stores(session.root)) == 2
 
 
 def test_cli_indexes_and_queries_with_it(make_catalog, capsys):

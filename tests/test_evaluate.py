@@ -9,6 +9,7 @@ from PIL import Image
 
 from desktop_app import cli
 from desktop_app.core import evaluate as ev
+from desktop_app.core import labels as lb
 from desktop_app.core.errors import UserError
 from desktop_app.core.search import Searcher
 
@@ -55,7 +56,7 @@ def test_scores_of_known_vectors_and_the_random_baseline():
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     relpaths = [f"x{i}.jpg" for i in range(7)]
     labels = dict(zip(relpaths, "aaabbc"))
-    match = ev.match_labels(relpaths, {**labels, "gone.jpg": "a"})
+    match = lb.match_labels(relpaths, {**labels, "gone.jpg": "a"})
     result = ev.evaluate(relpaths, vectors, match, k=2)
     assert (result.queries, result.singletons, result.unlabelled, result.labels_without_image) == (5, 1, 1, 1)
     # k=2: "a" queries find both other a's (P=1); "b" queries find the other b first, then an a (P=0.5)
@@ -71,14 +72,14 @@ def test_scores_of_known_vectors_and_the_random_baseline():
 
 def test_too_few_labelled_items_is_a_user_error():
     with pytest.raises(UserError, match="Only 1 indexed image"):
-        ev.evaluate(["a.jpg", "b.jpg"], np.eye(2, dtype=np.float32), ev.match_labels(["a.jpg", "b.jpg"],
+        ev.evaluate(["a.jpg", "b.jpg"], np.eye(2, dtype=np.float32), lb.match_labels(["a.jpg", "b.jpg"],
                                                                                     {"a.jpg": "x"}), 5)
 
 
 # -- labels --------------------------------------------------------------------------------------------
 def test_labels_match_by_relative_path_or_unambiguous_basename():
     relpaths = ["men/1.jpg", "women/1.jpg", "women/2.jpg", "kids/3.jpg", "4.jpg"]
-    match = ev.match_labels(relpaths, {"men/1.jpg": "shirt", "2.jpg": "dress", "3.jpg": "cap", "x/3.jpg": "hat",
+    match = lb.match_labels(relpaths, {"men/1.jpg": "shirt", "2.jpg": "dress", "3.jpg": "cap", "x/3.jpg": "hat",
                                        "4.jpg": "belt", "9.jpg": "sock"})
     # women/1.jpg: no such path, and basename 1.jpg is only in the CSV as men/1.jpg → matched by basename
     assert match.labels == {"men/1.jpg": "shirt", "women/1.jpg": "shirt", "women/2.jpg": "dress", "4.jpg": "belt"}
@@ -88,29 +89,32 @@ def test_labels_match_by_relative_path_or_unambiguous_basename():
 
 def test_load_labels_reports_what_is_wrong(tmp_path):
     good = write_csv(tmp_path / "good.csv", [("a.jpg", "Shirts", "Blue"), ("b.jpg", "", "Red")])
-    assert ev.load_labels(good, "articleType") == {"a.jpg": "Shirts"}  # empty label: unlabelled
-    assert ev.load_labels(good, "baseColour") == {"a.jpg": "Blue", "b.jpg": "Red"}
+    assert lb.load_labels(good, "articleType") == {"a.jpg": "Shirts"}  # empty label: unlabelled
+    assert lb.load_labels(good, "baseColour") == {"a.jpg": "Blue", "b.jpg": "Red"}
     with pytest.raises(UserError, match="no 'season' column; choose one of: articleType, baseColour"):
-        ev.load_labels(good, "season")
+        lb.load_labels(good, "season")
     with pytest.raises(UserError, match="has no 'filename' column"):
-        ev.load_labels(write_csv(tmp_path / "nofile.csv", [("a.jpg", "x")], ("name", "articleType")))
+        lb.load_labels(write_csv(tmp_path / "nofile.csv", [("a.jpg", "x")], ("name", "articleType")))
     (tmp_path / "latin1.csv").write_bytes("filename,articleType\na.jpg,Chemise \xe9t\xe9\n".encode("latin-1"))
     with pytest.raises(UserError, match="not UTF-8"):
-        ev.load_labels(tmp_path / "latin1.csv")
+        lb.load_labels(tmp_path / "latin1.csv")
     with pytest.raises(UserError, match="Labels file not found"):
-        ev.load_labels(tmp_path / "missing.csv")
+        lb.load_labels(tmp_path / "missing.csv")
 
 
-def test_find_labels_beside_or_inside_the_catalog(tmp_path, make_catalog):
+def test_label_texts_from_a_csv_beside_or_inside_the_catalog(tmp_path, make_catalog):
     folder = make_catalog(3, name="shop/images")
-    assert ev.find_labels(folder) is None
+    relpaths = ["img000.jpg", "img001.jpg", "img002.jpg"]  # what the store holds: the folder is not scanned
+    assert lb.label_texts(folder, relpaths) == {}
     write_csv(tmp_path / "shop" / "labels.csv", [("img000.jpg", "Tshirts", "Blue"), ("img001.jpg", "Watches", "")])
-    assert ev.find_labels(folder) == {"img000.jpg": "Tshirts · Blue", "img001.jpg": "Watches"}
-    assert ev.find_labels(tmp_path / "shop") == {"images/img000.jpg": "Tshirts · Blue", "images/img001.jpg": "Watches"}
+    assert lb.label_texts(folder, relpaths) == {"img000.jpg": "Tshirts · Blue", "img001.jpg": "Watches"}
+    assert lb.label_texts(folder, relpaths[:1]) == {"img000.jpg": "Tshirts · Blue"}
+    assert lb.label_texts(tmp_path / "shop", [f"images/{r}" for r in relpaths]) == {
+        "images/img000.jpg": "Tshirts · Blue", "images/img001.jpg": "Watches"}
     write_csv(folder / "labels.csv", [("img002.jpg", "Caps")], ("filename", "subCategory"))  # inside wins
-    assert ev.find_labels(folder) == {"img002.jpg": "Caps"}
+    assert lb.label_texts(folder, relpaths) == {"img002.jpg": "Caps"}
     write_csv(folder / "labels.csv", [("img002.jpg", "Caps")], ("name", "subCategory"))
-    assert ev.find_labels(folder) is None  # unusable CSV: no labels, no crash
+    assert lb.label_texts(folder, relpaths) == {}  # unusable CSV: no labels, no crash
 
 
 # -- a catalog whose answer is known by construction -------------------------------------------------------
@@ -177,6 +181,8 @@ def test_eval_cli_finds_labels_csv_beside_the_folder_and_checks_the_field(known_
     assert "precision@2 1.000" in capsys.readouterr().out  # one colour label "x" for every item
     assert cli.main(["eval", str(folder), "--model", "colour-texture", "--field", "usage"]) == 1
     assert "no 'usage' column" in capsys.readouterr().err
-    assert cli.main(["eval", str(folder), "--model", "colour-texture", "--sheet", str(tmp_path / "x.png"),
-                     "--sheet-rows", "0"]) == 1
-    assert "Nothing to draw" in capsys.readouterr().err and not (tmp_path / "x.png").exists()
+    with pytest.raises(SystemExit) as refused:  # a count below 1 is refused before anything runs
+        cli.main(["eval", str(folder), "--model", "colour-texture", "--sheet", str(tmp_path / "x.png"),
+                  "--sheet-rows", "0"])
+    assert refused.value.code == 2 and not (tmp_path / "x.png").exists()
+    assert "argument --sheet-rows: must be at least 1, got 0" in capsys.readouterr().err

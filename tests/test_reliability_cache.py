@@ -66,8 +66,7 @@ def test_damaged_or_foreign_cache_is_detected_told_and_rebuilt(make_catalog, mon
     store_path = _indexed_store(folder)
     damage(store_path)
 
-    monkeypatch.setattr(cli, "_embedder", lambda args: CountingEmbedder())
-    assert cli.main(["index", str(folder), "--random-weights", "--batch-size", "4"]) == 0
+    assert cli.main(["index", str(folder), "--random-weights", "--batch-size", "4"], make_embedder=lambda args: CountingEmbedder()) == 0
     captured = capsys.readouterr()
     assert f"note: the cache was rebuilt: {reason}" in captured.err.splitlines()
     assert "10 embedded" in captured.out and "10 searchable" in captured.out
@@ -106,7 +105,7 @@ def test_forget_is_refused_while_the_catalog_is_being_indexed(make_catalog, caps
     with CatalogSession(folder, CountingEmbedder()) as session, session.store.writer_lock():
         assert cli.main(["forget", str(folder)]) == 1
         assert capsys.readouterr().err.splitlines() == [
-            f"fashionrec: The catalog {folder.resolve()} is busy: another fashionrec is indexing it. "
+            f"fashionrec: The catalog {folder.resolve()} is busy: another fashionrec is indexing it with tiny. "
             "Try again when it has finished."]
         assert store_path.exists()
     assert cli.main(["forget", str(folder)]) == 0
@@ -213,9 +212,8 @@ def disk_with_room_for(monkeypatch):
 
 def test_disk_full_before_anything_is_written_leaves_no_store(make_catalog, monkeypatch, capsys, disk_with_room_for):
     folder = make_catalog(3)
-    monkeypatch.setattr(cli, "_embedder", lambda args: CountingEmbedder())
     disk_with_room_for(2)
-    assert cli.main(["index", str(folder), "--random-weights"]) == 1
+    assert cli.main(["index", str(folder), "--random-weights"], make_embedder=lambda args: CountingEmbedder()) == 1
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("fashionrec: Cannot use the cache ")
     assert "(database or disk is full). Free some disk space and index again" in err[0]
@@ -224,9 +222,8 @@ def test_disk_full_before_anything_is_written_leaves_no_store(make_catalog, monk
 
 def test_disk_full_mid_index_keeps_whole_batches_and_resumes(make_catalog, monkeypatch, capsys, disk_with_room_for):
     folder = make_catalog(40)
-    monkeypatch.setattr(cli, "_embedder", lambda args: CountingEmbedder())
     disk_with_room_for(14)
-    assert cli.main(["index", str(folder), "--random-weights", "--batch-size", "4"]) == 1
+    assert cli.main(["index", str(folder), "--random-weights", "--batch-size", "4"], make_embedder=lambda args: CountingEmbedder()) == 1
     captured = capsys.readouterr()
     message = [line for line in captured.err.splitlines() if line.startswith("fashionrec:")]
     assert len(message) == 1 and "(database or disk is full)" in message[0]

@@ -24,7 +24,8 @@ from desktop_app.core.session import CatalogSession
 from desktop_app.core.store import catalog_dir
 
 BATCH = 8
-BUSY_MESSAGE = "is busy: another fashionrec is indexing it. Try again when it has finished."
+BUSY_MESSAGE = ("is busy: another fashionrec is indexing it with resnet50. Try again when it has finished. "
+                "Or add --wait to wait for it.")
 
 
 def _cli(folder: Path, *extra: str, log: Path) -> subprocess.Popen:
@@ -111,7 +112,7 @@ def test_second_instance_says_busy_or_waits_with_wait(make_catalog, tmp_path, ra
                                    "--random-weights"], capture_output=True, text=True, cwd=REPO, timeout=120)
             log = tmp_path / "waiting.log"
             waiting = _cli(folder, "--wait", log=log)
-            _wait_until(lambda: "model " in log.read_text(), waiting, log)  # printed just before the lock
+            _wait_until(lambda: "waiting for the other fashionrec" in log.read_text(), waiting, log)
             time.sleep(1.0)
             assert waiting.poll() is None, log.read_text()  # still waiting for us
         assert waiting.wait(timeout=120) == 0, log.read_text()
@@ -133,8 +134,7 @@ class InterruptedEmbedder(CountingEmbedder):
 
 def test_ctrl_c_mid_batch_keeps_the_finished_batches(make_catalog, monkeypatch, capsys):
     folder = make_catalog(20)
-    monkeypatch.setattr(cli, "_embedder", lambda args: InterruptedEmbedder())
-    assert cli.main(["index", str(folder), "--random-weights", "--batch-size", "4"]) == 130
+    assert cli.main(["index", str(folder), "--random-weights", "--batch-size", "4"], make_embedder=lambda args: InterruptedEmbedder()) == 130
     assert capsys.readouterr().err.splitlines()[-1] == \
         "fashionrec: interrupted; every finished batch is saved and the next run resumes."
     embedder = CountingEmbedder()

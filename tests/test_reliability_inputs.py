@@ -20,7 +20,7 @@ from PIL import Image
 
 from conftest import REPO, CountingEmbedder, make_image
 from desktop_app import cli
-from desktop_app.core import indexer
+from desktop_app.core.catalog import scan
 from desktop_app.core.errors import UserError
 from desktop_app.core.images import ImageError, UnreadableFile, load_rgb
 from desktop_app.core.session import CatalogSession
@@ -163,8 +163,7 @@ def test_bad_input_corpus_is_indexed_with_a_specific_reason_per_skipped_file(tmp
 
 def test_the_cli_lists_each_skipped_file_with_its_reason(tmp_path, monkeypatch, capsys):
     good, bad = build_bad_input_corpus(tmp_path / "catalog")
-    monkeypatch.setattr(cli, "_embedder", lambda args: CountingEmbedder())
-    assert cli.main(["index", str(tmp_path / "catalog"), "--random-weights"]) == 0
+    assert cli.main(["index", str(tmp_path / "catalog"), "--random-weights"], make_embedder=lambda args: CountingEmbedder()) == 0
     out = capsys.readouterr().out
     assert f"{len(good)} embedded" in out and f"{len(bad)} skipped" in out
     assert "  skipped zero.jpg: empty file (0 bytes)" in out
@@ -259,19 +258,15 @@ def _tiny_vector(path: Path) -> np.ndarray:
 
 def test_files_deleted_or_replaced_between_scan_and_decode(make_catalog, monkeypatch):
     folder = make_catalog(6)
-    real_scan = indexer.scan
-
     def scan_then_change_files(root, *more):
-        files = real_scan(root, *more)
+        files = scan(root, *more)
         (folder / "img001.jpg").unlink()
         _rewrite(folder / "img002.jpg", seed=50)
         (folder / "img003.jpg").write_bytes(b"replaced by a broken download")
         return files
 
-    monkeypatch.setattr(indexer, "scan", scan_then_change_files)
     with CatalogSession(folder, CountingEmbedder()) as session:
-        report = session.index(batch_size=2)
-        monkeypatch.setattr(indexer, "scan", real_scan)
+        report = session.index(batch_size=2, scan=scan_then_change_files)
         relpaths, vectors = session.store.load_vectors()
         assert dict(report.all_skipped) == {"img001.jpg": "file not found (deleted or moved)",
                                         "img003.jpg": "not an image Pillow can read (unknown or corrupt format)"}
@@ -285,20 +280,16 @@ def test_files_deleted_or_replaced_between_scan_and_decode(make_catalog, monkeyp
 
 def test_file_changed_after_it_was_read_is_embedded_again_next_run(make_catalog, monkeypatch):
     folder = make_catalog(3)
-    real_load = indexer.load_rgb
-
     def load_then_change(path, size):
-        pixels = real_load(path, size)
+        pixels = load_rgb(path, size)
         if Path(path).name == "img001.jpg":
             _rewrite(Path(path), seed=77)
         elif Path(path).name == "img002.jpg":
             Path(path).unlink()
         return pixels
 
-    monkeypatch.setattr(indexer, "load_rgb", load_then_change)
     with CatalogSession(folder, CountingEmbedder()) as session:
-        first = session.index()
-        monkeypatch.setattr(indexer, "load_rgb", real_load)
+        first = session.index(decode=load_then_change)
         assert first.indexed == 3  # what was read is stored, under the identity seen before reading
         second = session.index()
         relpaths, vectors = session.store.load_vectors()
@@ -311,17 +302,13 @@ def test_a_file_missing_during_a_run_is_indexed_once_it_is_back(make_catalog, tm
     """A drive unplugged mid-run, a sync client moving files: the same file (same size and mtime)
     coming back must be indexed, not remembered as skipped forever."""
     folder = make_catalog(4)
-    real_scan = indexer.scan
-
     def scan_then_unplug(root, *more):
-        files = real_scan(root, *more)
+        files = scan(root, *more)
         os.rename(folder / "img002.jpg", tmp_path / "img002.jpg")  # rename keeps size and mtime
         return files
 
-    monkeypatch.setattr(indexer, "scan", scan_then_unplug)
     with CatalogSession(folder, CountingEmbedder()) as session:
-        first = session.index()
-        monkeypatch.setattr(indexer, "scan", real_scan)
+        first = session.index(scan=scan_then_unplug)
         os.rename(tmp_path / "img002.jpg", folder / "img002.jpg")
         back = session.index()
     assert dict(first.all_skipped) == {"img002.jpg": "file not found (deleted or moved)"}
@@ -332,19 +319,16 @@ def test_an_unreadable_file_is_tried_again_after_its_permissions_are_fixed(make_
     """chmod does not change a file's mtime, so an access failure must not be remembered by identity.
     (Simulated: we run as root in CI, and root reads chmod-000 files.)"""
     folder = make_catalog(3)
-    real_load = indexer.load_rgb
 
     def permission_denied(path, size):
         if Path(path).name == "img001.jpg":
             raise UnreadableFile("permission denied (the file is not readable)")
-        return real_load(path, size)
+        return load_rgb(path, size)
 
-    monkeypatch.setattr(indexer, "load_rgb", permission_denied)
     with CatalogSession(folder, CountingEmbedder()) as session:
-        first = session.index()
-        still = session.index()
-        monkeypatch.setattr(indexer, "load_rgb", real_load)  # the person fixed the permissions
-        fixed = session.index()
+        first = session.index(decode=permission_denied)
+        still = session.index(decode=permission_denied)
+        fixed = session.index()  # the person fixed the permissions
     assert dict(first.all_skipped) == {"img001.jpg": "permission denied (the file is not readable)"}
     assert dict(still.newly_skipped) == dict(first.all_skipped) and still.unchanged == 2
     assert (fixed.embedded, fixed.all_skipped, fixed.indexed) == (1, [], 3)
@@ -415,11 +399,10 @@ def test_bad_query_files_are_clear_user_errors_and_the_session_keeps_going(make_
 
 def test_bad_query_through_the_cli_is_one_line(make_catalog, tmp_path, monkeypatch, capsys):
     folder = make_catalog(3)
-    monkeypatch.setattr(cli, "_embedder", lambda args: CountingEmbedder())
-    assert cli.main(["index", str(folder), "--random-weights"]) == 0
+    assert cli.main(["index", str(folder), "--random-weights"], make_embedder=lambda args: CountingEmbedder()) == 0
     capsys.readouterr()
     (tmp_path / "dropped.jpg").write_text("<html>not an image</html>")
-    assert cli.main(["query", str(tmp_path / "dropped.jpg"), "--catalog", str(folder), "--random-weights"]) == 1
+    assert cli.main(["query", str(tmp_path / "dropped.jpg"), "--catalog", str(folder), "--random-weights"], make_embedder=lambda args: CountingEmbedder()) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.splitlines() == [
@@ -433,16 +416,14 @@ def test_load_rgb_reasons_are_image_errors_not_crashes(tmp_path):
 
 def test_an_unexpected_decoder_error_skips_only_that_file(make_catalog, monkeypatch, caplog):
     folder = make_catalog(5)
-    real_load = indexer.load_rgb
 
     def buggy_for_one_file(path, size):
         if Path(path).name == "img002.jpg":
             raise ZeroDivisionError("division by zero")  # as a Pillow plugin bug on a fuzzed file might
-        return real_load(path, size)
+        return load_rgb(path, size)
 
-    monkeypatch.setattr(indexer, "load_rgb", buggy_for_one_file)
     with CatalogSession(folder, CountingEmbedder()) as session:
-        report = session.index(batch_size=2)
+        report = session.index(batch_size=2, decode=buggy_for_one_file)
     assert report.indexed == 4
     assert report.all_skipped == [("img002.jpg", "unexpected decoder error (ZeroDivisionError: division by zero); "
                                              "details are in the log")]

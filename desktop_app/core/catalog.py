@@ -14,7 +14,17 @@ from .images import os_error_reason
 # run tries the file again (after its permissions are fixed, or a drive is back) instead of trusting
 # an identity that says nothing about the content.
 UNREAD_MTIME = -1
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")  # the order they are named in
+IMAGE_EXTENSIONS = frozenset(IMAGE_SUFFIXES)
+
+
+def image_patterns() -> str:
+    """`*.jpg *.jpeg …`, for a file dialog's filter."""
+    return " ".join(f"*{suffix}" for suffix in IMAGE_SUFFIXES)
+
+
+def no_images_message(root: Path) -> str:
+    return f"No images found in {root} (looked for {' '.join(IMAGE_SUFFIXES)} files)."
 
 
 @dataclass(frozen=True)
@@ -39,24 +49,12 @@ def catalog_root(folder: str | os.PathLike) -> Path:
     return path.resolve()
 
 
-def scan(root: Path, unreadable_folders: list[tuple[str, str]] | None = None) -> list[CatalogFile]:
-    """All image files under root, recursively, sorted by relative path.
-
-    Hidden files and folders (leading dot) are skipped. Symlinked folders are followed once each:
-    a folder already visited (same device and inode) is not entered again, so loops end.
-    Image names that cannot be read (broken or looping symlinks, names that are not valid UTF-8) are
-    returned with a `problem`, so the person sees them as skipped instead of silently missing.
-    Folders that cannot be listed are added to `unreadable_folders` as (relpath, reason).
-    """
-    files: list[CatalogFile] = []
+def _image_names_by_folder(root: Path, onerror=None):
+    """(folder path, image file names in it) for root and its subfolders, sorted; hidden files and folders
+    (leading dot) left out. Symlinked folders are followed once each: a folder already visited (same
+    device and inode) is not entered again, so loops end."""
     seen_dirs: set[tuple[int, int]] = set()
-
-    def note_unreadable(err: OSError) -> None:
-        if unreadable_folders is not None:
-            rel = os.path.relpath(err.filename or root, root).replace(os.sep, "/")
-            unreadable_folders.append((rel, f"folder could not be read ({err.strerror or err})"))
-
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=note_unreadable):
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=onerror):
         try:
             st = os.stat(dirpath)
         except OSError:
@@ -67,9 +65,30 @@ def scan(root: Path, unreadable_folders: list[tuple[str, str]] | None = None) ->
             continue
         seen_dirs.add((st.st_dev, st.st_ino))
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in filenames:
-            if name.startswith(".") or not is_image_name(name):
-                continue
+        yield dirpath, [name for name in filenames if not name.startswith(".") and is_image_name(name)]
+
+
+def has_images(root: Path) -> bool:
+    """Whether `scan` would find at least one image name; stops at the first (cheap on any real catalog)."""
+    return any(names for _, names in _image_names_by_folder(root))
+
+
+def scan(root: Path, unreadable_folders: list[tuple[str, str]] | None = None) -> list[CatalogFile]:
+    """All image files under root, recursively, sorted by relative path (see `_image_names_by_folder`).
+
+    Image names that cannot be read (broken or looping symlinks, names that are not valid UTF-8) are
+    returned with a `problem`, so the person sees them as skipped instead of silently missing.
+    Folders that cannot be listed are added to `unreadable_folders` as (relpath, reason).
+    """
+    files: list[CatalogFile] = []
+
+    def note_unreadable(err: OSError) -> None:
+        if unreadable_folders is not None:
+            rel = os.path.relpath(err.filename or root, root).replace(os.sep, "/")
+            unreadable_folders.append((rel, f"folder could not be read ({err.strerror or err})"))
+
+    for dirpath, names in _image_names_by_folder(root, note_unreadable):
+        for name in names:
             entry = _catalog_file(root, os.path.join(dirpath, name))
             if entry:
                 files.append(entry)

@@ -6,6 +6,7 @@ Progress and cancel are plain callbacks, so the CLI and the GUI's worker thread 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -17,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from .catalog import UNREAD_MTIME, CatalogFile, scan
+from .catalog import UNREAD_MTIME, CatalogFile, no_images_message, scan
 from .embedders import Embedder
 from .errors import UserError
 from .images import ImageError, UnreadableFile, load_rgb, os_error_reason
@@ -60,12 +61,25 @@ class IndexReport:
     indexed: int = 0  # items searchable after this run
     cancelled: bool = False
     elapsed: float = 0.0
+    decoded: int = 0  # image files decoded this run (0 when nothing changed)
 
 
 ProgressCallback = Callable[[Progress], None]
+Scan = Callable[..., list[CatalogFile]]  # catalog.scan's shape: (root, unreadable_folders) -> files
+Decode = Callable[[Path, tuple[int, int]], np.ndarray]  # images.load_rgb's shape: (path, size) -> pixels
 
 
-def _decode(root: Path, item: CatalogFile, size: tuple[int, int]) -> tuple[CatalogFile, np.ndarray | str]:
+@dataclass(frozen=True)
+class _Changes:
+    gone: list[str]  # stored files that are really gone
+    todo: list[CatalogFile]  # new or changed files
+    unreadable_folders: list[Skipped]
+
+    def __bool__(self) -> bool:
+        return bool(self.gone or self.todo or self.unreadable_folders)
+
+
+def _decode(decode: Decode, root: Path, item: CatalogFile, size: tuple[int, int]) -> tuple[CatalogFile, np.ndarray | str]:
     """Decode one file; returns its identity as read (it may differ from the scan's) and pixels or a reason."""
     if item.problem:
         return item, item.problem
@@ -76,7 +90,7 @@ def _decode(root: Path, item: CatalogFile, size: tuple[int, int]) -> tuple[Catal
     except OSError as err:
         return replace(item, mtime_ns=UNREAD_MTIME), os_error_reason(err, path)
     try:
-        return item, load_rgb(path, size)
+        return item, decode(path, size)
     except UnreadableFile as err:
         return replace(item, mtime_ns=UNREAD_MTIME), str(err)
     except ImageError as err:
@@ -86,24 +100,24 @@ def _decode(root: Path, item: CatalogFile, size: tuple[int, int]) -> tuple[Catal
         return item, f"unexpected decoder error ({type(err).__name__}: {err}); details are in the log"
 
 
-def _decoded_in_order(root, todo, size, workers, lookahead):
+def _decoded_in_order(decode, root, todo, size, workers, lookahead):
     """Yield (item, pixels-or-reason) in order while up to `lookahead` files decode in the background."""
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
         pending: deque[Future] = deque()
         items = iter(todo)
         for item in items:
-            pending.append(pool.submit(_decode, root, item, size))
+            pending.append(pool.submit(_decode, decode, root, item, size))
             if len(pending) >= lookahead:
                 break
         while pending:
             yield pending.popleft().result()
             nxt = next(items, None)
             if nxt is not None:
-                pending.append(pool.submit(_decode, root, nxt, size))
+                pending.append(pool.submit(_decode, decode, root, nxt, size))
 
 
-def _scan_changes(store: Store) -> tuple[list[CatalogFile], list[str], list[Skipped]]:
-    """The folder's files, the stored files that are really gone, and skip records for unreadable folders.
+def _scan_folder(store: Store, scan: Scan) -> tuple[list[CatalogFile], list[tuple[str, str]]]:
+    """The folder's image files and the folders that could not be read.
 
     The cache never drops files on the word of a folder that could not be read: a missing or empty
     catalog (an unplugged drive) is an error, and what was cached under an unreadable folder is kept.
@@ -113,13 +127,22 @@ def _scan_changes(store: Store) -> tuple[list[CatalogFile], list[str], list[Skip
                         "is not connected). Its cache was kept.")
     unreadable: list[tuple[str, str]] = []
     files = scan(store.root, unreadable)
-    if not files and not unreadable and store.count():
-        raise UserError(f"The catalog folder {store.root} has no images now (a drive not connected?). The cache "
-                        f"of its {store.count()} items was kept; to drop it, use forget.")
+    if not files and not unreadable:
+        if store.count():
+            raise UserError(f"The catalog folder {store.root} has no images now (a drive not connected?). The "
+                            f"cache of its {store.count()} items was kept; to drop it, use forget.")
+        raise UserError(no_images_message(store.root))
+    return files, unreadable
+
+
+def _changes(store: Store, files: list[CatalogFile], unreadable: list[tuple[str, str]]) -> _Changes:
+    """What this run must do, against what the store holds now."""
+    known = store.identities()
     present = {f.relpath for f in files} | {folder for folder, _ in unreadable}
-    gone = [relpath for relpath in store.identities() if relpath not in present
+    gone = [relpath for relpath in known if relpath not in present
             and not any(folder == "." or relpath.startswith(folder + "/") for folder, _ in unreadable)]
-    return files, gone, [Skipped(folder, 0, UNREAD_MTIME, reason) for folder, reason in unreadable]
+    todo = [f for f in files if known.get(f.relpath) != (f.size, f.mtime_ns)]
+    return _Changes(gone, todo, [Skipped(folder, 0, UNREAD_MTIME, reason) for folder, reason in unreadable])
 
 
 def index_catalog(
@@ -130,21 +153,41 @@ def index_catalog(
     progress: ProgressCallback | None = None,
     should_cancel: Callable[[], bool] | None = None,
     decode_workers: int | None = None,
+    scan: Scan = scan,
+    decode: Decode = load_rgb,
+    writer_lock: Callable[[], contextlib.AbstractContextManager] | None = None,
 ) -> IndexReport:
-    """Bring `store` up to date with its catalog folder. Every finished batch is committed at once."""
-    started = time.perf_counter()
-    report = IndexReport()
-    files, gone, unreadable_folders = _scan_changes(store)
-    store.remove(gone)
-    if unreadable_folders:
-        store.commit_batch([], unreadable_folders)
-        report.newly_skipped += [(s.relpath, s.reason) for s in unreadable_folders]
-    known = store.identities()
-    todo = [f for f in files if known.get(f.relpath) != (f.size, f.mtime_ns)]
-    report.files, report.removed, report.unchanged = len(files), len(gone), len(files) - len(todo)
-    log.info("index %s: %d files, %d to embed, %d gone", store.root, len(files), len(todo), len(gone))
+    """Bring `store` up to date with its catalog folder. Every finished batch is committed at once.
 
-    workers = decode_workers or min(4, os.cpu_count() or 1)
+    `writer_lock`, when given, is entered only if the folder has changed (so a reader of an up-to-date
+    catalog never waits for, or is refused by, another indexer); without it the caller holds the lock.
+    `scan` and `decode` replace how the folder is listed and an image read (tests, the bench).
+    """
+    started = time.perf_counter()
+    files, unreadable = _scan_folder(store, scan)
+    changes = _changes(store, files, unreadable)
+    update = functools.partial(_update, store, embedder, files, started=started, batch_size=batch_size,
+                               progress=progress, should_cancel=should_cancel, decode=decode,
+                               workers=decode_workers or min(4, os.cpu_count() or 1))
+    if writer_lock is None or not changes:
+        return update(changes)
+    with writer_lock():  # the store may have moved on while this process waited: diff again
+        return update(_changes(store, files, unreadable))
+
+
+def _update(store: Store, embedder: Embedder, files: list[CatalogFile], changes: _Changes, *, started: float,
+            batch_size: int, progress: ProgressCallback | None, should_cancel: Callable[[], bool] | None,
+            decode: Decode, workers: int) -> IndexReport:
+    report = IndexReport()
+    if changes.gone:
+        store.remove(changes.gone)
+    if changes.unreadable_folders:
+        store.commit_batch([], changes.unreadable_folders)
+        report.newly_skipped += [(s.relpath, s.reason) for s in changes.unreadable_folders]
+    todo = changes.todo
+    report.files, report.removed, report.unchanged = len(files), len(changes.gone), len(files) - len(todo)
+    log.info("index %s: %d files, %d to embed, %d gone", store.root, len(files), len(todo), len(changes.gone))
+
     state = Progress(0, len(todo), 0, 0.0)
     batch_items: list[CatalogFile] = []
     batch_pixels: list[np.ndarray] = []
@@ -168,7 +211,13 @@ def index_catalog(
 
     if progress:
         progress(state)
-    decoded = _decoded_in_order(store.root, todo, embedder.input_size, workers, 3 * batch_size)
+    decode_calls: list[None] = []  # list.append is atomic: the decoder threads count here
+
+    def counted_decode(path: Path, size: tuple[int, int]) -> np.ndarray:
+        decode_calls.append(None)
+        return decode(path, size)
+
+    decoded = _decoded_in_order(counted_decode, store.root, todo, embedder.input_size, workers, 3 * batch_size)
     with contextlib.closing(decoded):  # on cancel, stop the decoder threads before returning
         for item, pixels in decoded:
             if isinstance(pixels, str):
@@ -185,6 +234,7 @@ def index_catalog(
     if not report.cancelled and (batch_pixels or batch_skipped):
         flush()
 
+    report.decoded = len(decode_calls)
     report.all_skipped = store.skipped_files()
     report.indexed = store.count()
     report.elapsed = time.perf_counter() - started

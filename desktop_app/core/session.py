@@ -7,20 +7,25 @@ from pathlib import Path
 
 import numpy as np
 
-from .catalog import catalog_root
+from .catalog import catalog_root, has_images, no_images_message
 from .embedders import Embedder
 from .errors import UserError
 from .images import ImageError, load_rgb
 from .indexer import IndexReport, index_catalog
 from .search import DEFAULT_K, Result, Searcher
-from .store import Store
+from .store import Store, catalog_dir, store_path
 
 
 class CatalogSession:
-    def __init__(self, folder: str | os.PathLike, embedder: Embedder):
+    def __init__(self, folder: str | os.PathLike, embedder: Embedder, data_dir: Path | None = None):
+        """Opens (or creates) the catalog's store for this embedder, under `data_dir` (default: paths.data_dir).
+        A folder with no image and no cache yet is a UserError, and nothing is created for it."""
         self.root = catalog_root(folder)
         self.embedder = embedder
-        self.store = Store(self.root, embedder.fingerprint, embedder.dim, embedder.name)
+        new = not store_path(catalog_dir(self.root, data_dir), embedder.name, embedder.fingerprint).exists()
+        if new and not has_images(self.root):
+            raise UserError(no_images_message(self.root))
+        self.store = Store(self.root, embedder.fingerprint, embedder.dim, embedder.name, data_dir)
         self._searcher: Searcher | None = None
 
     def close(self) -> None:
@@ -32,10 +37,21 @@ class CatalogSession:
     def __exit__(self, *exc):
         self.close()
 
-    def index(self, wait_for_lock: bool = False, **options) -> IndexReport:
-        """Embed new and changed files, drop deleted ones; options go to `index_catalog`."""
-        with self.store.writer_lock(wait=wait_for_lock):
-            report = index_catalog(self.store, self.embedder, **options)
+    def index(self, wait_for_lock: bool = False, on_wait=None, lock_only_for_changes: bool = False,
+              **options) -> IndexReport:
+        """Embed new and changed files, drop deleted ones; options go to `index_catalog`.
+
+        The store's writer lock is held throughout, or with `lock_only_for_changes` only when the folder has
+        changed (a reader such as eval then runs beside another process indexing nothing new).
+        `on_wait()` is called once if `wait_for_lock` has to wait for another process."""
+        def lock():
+            return self.store.writer_lock(wait_for_lock, on_wait)
+
+        if lock_only_for_changes:
+            report = index_catalog(self.store, self.embedder, writer_lock=lock, **options)
+        else:
+            with lock():
+                report = index_catalog(self.store, self.embedder, **options)
         self._searcher = None
         return report
 

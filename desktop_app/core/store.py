@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import re
-import shutil
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -27,7 +25,6 @@ from .paths import data_dir
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-_LOCK_NAME = "index.lock"
 VECTOR_DTYPE = np.dtype("<f4")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -58,36 +55,27 @@ def _short_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
-def catalog_dir(root: Path) -> Path:
-    """The folder holding every store of one catalog (one per model fingerprint)."""
+def catalog_dir(root: Path, base: Path | None = None) -> Path:
+    """The folder holding every store of one catalog (one per model fingerprint), under the data dir `base`."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", root.name)[:40] or "catalog"
-    return data_dir() / "catalogs" / f"{name}-{_short_hash(str(root))}"
+    return (base or data_dir()) / "catalogs" / f"{name}-{_short_hash(str(root))}"
 
 
-def forget_catalog(root: Path) -> bool:
-    """Delete every store of a catalog; False when there was none. Refused while it is being indexed.
-
-    The lock file stays (deleting it would let a second process lock a new file at the same time).
-    """
-    folder = catalog_dir(root)
-    if not folder.exists():
-        return False
-    with catalog_lock(root):
-        for path in folder.iterdir():
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.name != _LOCK_NAME:
-                path.unlink()
-    return True
+class CatalogBusy(UserError):
+    """Another process holds the store's lock (it is indexing this catalog with this model, or forgetting it)."""
 
 
 @contextlib.contextmanager
-def catalog_lock(root: Path, wait: bool = False):
-    """Only one process indexes (or forgets) a catalog at a time; readers are never blocked (WAL)."""
-    with open(_writable_dir(catalog_dir(root)) / _LOCK_NAME, "a+b") as handle:
-        if not _lock_file(handle, wait):
-            raise UserError(f"The catalog {root} is busy: another fashionrec is indexing it. "
-                            "Try again when it has finished.")
+def store_lock(lock_path: Path, busy_message: str, wait: bool = False, on_wait=None):
+    """One process at a time writes a store (indexing or forgetting it); readers are never blocked (WAL).
+    With `wait`, `on_wait()` is called once before blocking, so the person knows why nothing happens."""
+    with open(_writable_dir(lock_path.parent) / lock_path.name, "a+b") as handle:
+        if not _lock_file(handle, False):
+            if not wait:
+                raise CatalogBusy(busy_message)
+            if on_wait is not None:
+                on_wait()
+            _lock_file(handle, True)
         try:
             yield
         finally:
@@ -111,12 +99,15 @@ def _writable_dir(folder: Path) -> Path:
 class Store:
     """Vectors and skip reasons of one catalog for one embedder fingerprint."""
 
-    def __init__(self, root: Path, fingerprint: str, dim: int, model_name: str = "model"):
+    def __init__(self, root: Path, fingerprint: str, dim: int, model_name: str = "model",
+                 data_dir: Path | None = None):
         self.root = root
         self.fingerprint = fingerprint
         self.dim = dim
-        self.folder = _writable_dir(catalog_dir(root))
-        self.path = self.folder / f"{model_name}-{_short_hash(fingerprint)}.sqlite"
+        self.model_name = model_name
+        self.folder = _writable_dir(catalog_dir(root, data_dir))
+        self.path = store_path(self.folder, model_name, fingerprint)
+        self.lock_path = lock_path_of(self.path)
         self.rebuilt_reason: str | None = None  # set when a damaged or foreign store was replaced
         self._db = self._open()
 
@@ -249,11 +240,23 @@ class Store:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     # -- locking ------------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def writer_lock(self, wait: bool = False):
-        """This catalog's `catalog_lock`: held while indexing."""
-        with catalog_lock(self.root, wait):
-            yield
+    def writer_lock(self, wait: bool = False, on_wait=None):
+        """This store's `store_lock`, held while indexing: other models' stores of the catalog stay free."""
+        return store_lock(self.lock_path, f"The catalog {self.root} is busy: another fashionrec is indexing it "
+                          f"with {self.model_name}. Try again when it has finished.", wait, on_wait)
+
+
+def store_path(folder: Path, model_name: str, fingerprint: str) -> Path:
+    return folder / f"{model_name}-{_short_hash(fingerprint)}.sqlite"
+
+
+def lock_path_of(path: Path) -> Path:
+    return path.with_suffix(".lock")
+
+
+def model_name_of(path: Path) -> str:
+    """The model a store file belongs to, from its name (<model>-<hash>.sqlite)."""
+    return path.stem.rsplit("-", 1)[0]
 
 
 class _UnusableStore(Exception):
@@ -333,19 +336,3 @@ except ImportError:  # Windows
         handle.seek(0)
         msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
 
-
-def list_stores(root: Path) -> list[dict]:
-    """What is cached for a catalog: one entry per store file, read without the model."""
-    stores = []
-    for path in sorted(catalog_dir(root).glob("*.sqlite")):
-        entry = {"path": str(path), "bytes": path.stat().st_size}
-        try:
-            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-                meta = dict(db.execute("SELECT key, value FROM meta"))
-                entry["fingerprint"] = json.loads(meta.get("fingerprint", "{}"))
-                entry["items"] = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
-                entry["skipped"] = db.execute("SELECT COUNT(*) FROM skipped").fetchone()[0]
-        except (sqlite3.DatabaseError, ValueError) as err:
-            entry["error"] = f"unreadable ({err})"
-        stores.append(entry)
-    return stores

@@ -129,12 +129,10 @@ class CatalogWorker(QObject):
     def _open_session(self, folder: str, embedder: Embedder) -> None:
         from ..core.session import CatalogSession  # sklearn comes with it: keep it off the startup path
 
-        from ..core.evaluate import find_labels
-
         session = CatalogSession(folder, embedder)
         self.close_session()
         self.session = session
-        self.labels = find_labels(session.root) or {}
+        self._read_labels()
         weights = getattr(embedder, "weights", None)
         self.opened.emit(CatalogInfo(str(session.root), session.store.count(), embedder.name, embedder.describe(),
                                      bool(weights is not None and weights.is_random),
@@ -157,7 +155,14 @@ class CatalogWorker(QObject):
 
         report = self.session.index(batch_size=self.batch_size, progress=on_progress,
                                     should_cancel=self._cancel.is_set)
+        self._read_labels()
         self.finished.emit(report)
+
+    def _read_labels(self) -> None:
+        """Label texts of the stored images, from a labels.csv in or beside the catalog (if any)."""
+        from ..core.labels import label_texts
+
+        self.labels = label_texts(self.session.root, list(self.session.store.identities()))
 
     def _query(self, token: int, search) -> None:
         if self._closing.is_set():

@@ -43,6 +43,14 @@ def needs_weights(model: str) -> bool:
     return model in _MODELS_WITH_WEIGHTS
 
 
+def available_backends() -> tuple[str, ...]:
+    """The resnet50 backends this installation can run: none to choose from in the packaged app (no TensorFlow:
+    it runs the converted model on LiteRT)."""
+    from .resnet50 import BACKENDS
+
+    return BACKENDS if importlib.util.find_spec("tensorflow") is not None else ()
+
+
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -1,0 +1,127 @@
+"""What is cached on disk, read from the data dir alone: every catalog's stores, their size, and forgetting them.
+
+A store's meta table records its catalog folder (`root`), so a cache is listed (and can be removed) even
+when its folder has been deleted or moved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .paths import data_dir
+from .store import catalog_dir, lock_path_of, model_name_of, store_lock
+
+_STORE_FILES = ("", "-wal", "-shm")  # SQLite's WAL mode keeps two files beside the store
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    path: Path
+    model: str
+    bytes: int  # on disk, with the -wal and -shm files
+    items: int = 0
+    skipped: int = 0
+    fingerprint: dict = field(default_factory=dict)
+    root: str | None = None  # the catalog folder, from the store's meta table
+    error: str | None = None  # why the store could not be read
+
+
+@dataclass(frozen=True)
+class CachedCatalog:
+    folder: Path  # the cache folder in the data dir
+    root: str | None  # the catalog folder it caches (None when no store says)
+    stores: list[StoreInfo]
+
+    @property
+    def exists(self) -> bool:
+        return self.root is not None and Path(self.root).is_dir()
+
+    @property
+    def bytes(self) -> int:
+        return sum(s.bytes for s in self.stores)
+
+    def models(self) -> list[str]:
+        return sorted({s.model for s in self.stores})
+
+
+def bytes_on_disk(path: Path) -> int:
+    return sum(os.path.getsize(f"{path}{suffix}") for suffix in _STORE_FILES if os.path.exists(f"{path}{suffix}"))
+
+
+def read_store_info(path: Path) -> StoreInfo:
+    """One store's contents, read-only and without the model."""
+    size = bytes_on_disk(path)
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+            items = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+            skipped = db.execute("SELECT COUNT(*) FROM skipped").fetchone()[0]
+        return StoreInfo(path, model_name_of(path), bytes_on_disk(path), items, skipped,
+                         json.loads(meta.get("fingerprint", "{}")), meta.get("root"))
+    except (sqlite3.DatabaseError, ValueError) as err:
+        return StoreInfo(path, model_name_of(path), size, error=f"unreadable ({err})")
+
+
+def _catalog_in(folder: Path) -> CachedCatalog:
+    stores = [read_store_info(path) for path in sorted(folder.glob("*.sqlite"))]
+    root = next((s.root for s in stores if s.root), None)
+    return CachedCatalog(folder, root, stores)
+
+
+def cached_catalog(root: Path, base: Path | None = None) -> CachedCatalog:
+    """What is cached for one catalog folder (no store: an empty list)."""
+    return _catalog_in(catalog_dir(root, base))
+
+
+def list_stores(root: Path, base: Path | None = None) -> list[StoreInfo]:
+    return cached_catalog(root, base).stores
+
+
+def list_catalogs(base: Path | None = None) -> list[CachedCatalog]:
+    """Every catalog with at least one store in the data dir, by folder name."""
+    catalogs_dir = (base or data_dir()) / "catalogs"
+    if not catalogs_dir.is_dir():
+        return []
+    found = [_catalog_in(folder) for folder in sorted(catalogs_dir.iterdir()) if folder.is_dir()]
+    return [catalog for catalog in found if catalog.stores]
+
+
+def forget_catalog(root: Path, base: Path | None = None) -> int:
+    """Delete every store of a catalog (the folder itself need not exist any more); returns how many.
+    A store being indexed is refused (CatalogBusy) before anything is deleted.
+
+    The lock files stay while the catalog folder exists (deleting one would let a second process lock a
+    new file at the same time); once the folder is gone nobody can index it, and the cache folder goes too.
+    """
+    return _forget(catalog_dir(root, base), root)
+
+
+def _forget(folder: Path, root: Path) -> int:
+    stores = sorted(folder.glob("*.sqlite")) if folder.is_dir() else []
+    with contextlib.ExitStack() as locks:
+        for path in stores:
+            locks.enter_context(store_lock(lock_path_of(path), f"The catalog {root} is busy: another fashionrec "
+                                           f"is indexing it with {model_name_of(path)}. Try again when it has "
+                                           "finished."))
+        for path in stores:
+            for suffix in _STORE_FILES:
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        for leftover in folder.glob("*.sqlite.damaged-*") if folder.is_dir() else []:
+            leftover.unlink()
+    if folder.is_dir() and not root.is_dir():
+        shutil.rmtree(folder, ignore_errors=True)
+    return len(stores)
+
+
+def forget_missing(base: Path | None = None) -> list[CachedCatalog]:
+    """Forget every catalog whose folder no longer exists; returns those forgotten."""
+    gone = [catalog for catalog in list_catalogs(base) if catalog.root is not None and not catalog.exists]
+    for catalog in gone:
+        _forget(catalog.folder, Path(catalog.root))
+    return gone

@@ -1,0 +1,55 @@
+"""Command-line options shared by `fashionrec-cli` and the window (`fashionrec`): the model and its weights,
+how resnet50 runs, and counts that must be at least 1."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .core.embedders import DEFAULT_MODEL, MODELS, available_backends
+from .core.embedders.resnet50 import BACKEND_ENV, DEFAULT_BACKEND
+from .core.weights import Weights, check_weights_file, random_weights
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose mistakes are one line (`fashionrec: …`, exit 2) instead of the usage text."""
+
+    def error(self, message: str):
+        self.exit(2, f"fashionrec: {message} (see {self.prog} --help)\n")
+
+
+def count(text: str) -> int:
+    """argparse type of a count (results, batch size, images, rows): a whole number, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """--model, --weights FILE | --random-weights [SEED], and --backend when this installation has a choice."""
+    parser.add_argument("--model", choices=MODELS, default=DEFAULT_MODEL, help="embedding algorithm")
+    backends = available_backends()
+    if backends:
+        parser.add_argument("--backend", choices=backends, default=None,
+                            help=f"how resnet50 runs (default: ${BACKEND_ENV} or {DEFAULT_BACKEND}, the fastest)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--weights", metavar="FILE", help="ResNet50 no-top weights file (.h5)")
+    group.add_argument("--random-weights", metavar="SEED", type=int, nargs="?", const=0,
+                       help="explicit seeded random init instead of ImageNet weights (demos, tests; labelled)")
+
+
+def weights_from(args: argparse.Namespace) -> Weights | None:
+    """The weights asked for on the command line; None leaves finding them to create_embedder (or the window)."""
+    if args.random_weights is not None:
+        return random_weights(args.random_weights)
+    if args.weights:
+        return Weights(path=check_weights_file(Path(args.weights)), source="--weights")
+    return None
+
+
+def backend_from(args: argparse.Namespace) -> str | None:
+    return getattr(args, "backend", None)  # no --backend where there is no choice (the packaged app)
