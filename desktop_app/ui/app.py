@@ -1,6 +1,6 @@
 """Starting the desktop app: `run(argv)` (used by `fashionrec` and `python -m desktop_app`).
 
-    fashionrec [CATALOG_FOLDER] [--model M] [--weights FILE | --random-weights [SEED]]
+    fashionrec [CATALOG_FOLDER] [--model M] [--backend B] [--weights FILE | --random-weights [SEED]]
 
 Hidden options drive the window without a person, for screenshots, timings and the packaged app's
 self-test: --query PHOTO (repeatable; each runs after the previous grid is complete), --screenshot PNG
@@ -10,38 +10,51 @@ self-test: --query PHOTO (repeatable; each runs after the previous grid is compl
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
-from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from .. import __version__
-from ..core.embedders import DEFAULT_MODEL, MODELS
+from ..commands import COMMANDS, program_name
+from ..core.embedders.resnet50 import BACKEND_ENV
 from ..core.errors import UserError
 from ..core.logs import setup_logging
 from ..core.paths import resources_dir
-from ..core.weights import Weights, check_weights_file, random_weights
+from ..options import Parser, add_model_options, backend_from, weights_from
 from .main_window import MainWindow
 
 STARTED = time.perf_counter()  # as early as this module is imported: the launch measurement's zero
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fashionrec", description="Find look-alike fashion items.")
+    prog = program_name()
+    parser = Parser(prog=prog, description="Find look-alike fashion items.",
+                    epilog=f"Without a window (no display needed): {prog} {{{','.join(COMMANDS)}}} …; "
+                           f"see {prog} index --help.")
     parser.add_argument("catalog", nargs="?", help="catalog folder to open at start")
-    parser.add_argument("--model", choices=MODELS, default=DEFAULT_MODEL)
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--weights", metavar="FILE", help="ResNet50 no-top weights file (.h5)")
-    group.add_argument("--random-weights", metavar="SEED", type=int, nargs="?", const=0,
-                       help="explicit random init instead of the ImageNet weights (demo; labelled in the window)")
+    add_model_options(parser)
     parser.add_argument("--version", action="version", version=f"fashionrec {__version__}")
     parser.add_argument("--query", action="append", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--screenshot", help=argparse.SUPPRESS)
     parser.add_argument("--timing", action="store_true", help=argparse.SUPPRESS)
     return parser
+
+
+def missing_display(argv: list[str]) -> str | None:
+    """Why the window cannot open here (Linux with no display and no Qt platform chosen), else None.
+    Qt itself would abort (SIGABRT) with a misleading hint about libxcb-cursor0."""
+    if not sys.platform.startswith("linux") or "-platform" in argv:
+        return None
+    if any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        return None
+    prog = program_name()
+    return (f"fashionrec: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set). "
+            f"Run it with QT_QPA_PLATFORM=offscreen to draw without a screen, or use the command line, "
+            f"which needs none: {prog} index FOLDER, {prog} query PHOTO --catalog FOLDER (see {prog} index --help).")
 
 
 def app_icon() -> QIcon:
@@ -65,15 +78,6 @@ def create_application(argv: list[str]) -> QApplication:
     if style.is_file():
         app.setStyleSheet(style.read_text(encoding="utf-8"))
     return app
-
-
-def _weights_from(args) -> Weights | None:
-    """An explicit choice from the command line; None lets the worker look for the file (and ask)."""
-    if args.random_weights is not None:
-        return random_weights(args.random_weights)
-    if args.weights:
-        return Weights(path=check_weights_file(Path(args.weights)), source="--weights")
-    return None
 
 
 def file_mime(*paths) -> QMimeData:
@@ -136,13 +140,19 @@ class Script:
 
 def run(argv: list[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
+    build_parser().parse_known_args(argv[1:])  # --help, --version and mistakes end here, before Qt needs a display
     ours = QApplication.instance() is None
+    if ours and (problem := missing_display(argv)):
+        print(problem, file=sys.stderr)
+        return 1
     app = create_application(argv)
     # Qt takes its own options (-platform, -qwindowgeometry …) out of the arguments of the app it creates
     args = build_parser().parse_args((app.arguments() if ours else argv)[1:])
     setup_logging()
+    if backend_from(args):  # the window's worker builds its embedder; the backend reaches it as the default
+        os.environ[BACKEND_ENV] = backend_from(args)
     try:
-        weights = _weights_from(args)
+        weights = weights_from(args)
     except UserError as err:
         QMessageBox.critical(None, "fashionrec", str(err))
         return 2

@@ -19,7 +19,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFrame
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from ..core.embedders import DEFAULT_MODEL, MODELS, Embedder
-from ..core.indexer import Progress
+from ..core.catalog import image_patterns, no_images_message
+from ..core.formatting import format_duration
+from ..core.indexer import DEFAULT_BATCH_SIZE, Progress
 from ..core.paths import config_dir
 from ..core.search import DEFAULT_K
 from ..core.weights import Weights
@@ -31,14 +33,6 @@ MAX_RECENT = 8
 QUERY_PREVIEW = QSize(220, 290)
 PATH_ROLE = Qt.ItemDataRole.UserRole
 RELPATH_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    whole = int(seconds + 0.5)
-    hours, minutes = divmod(whole // 60, 60)
-    return f"{hours}:{minutes:02d}:{whole % 60:02d}" if hours else f"{minutes}:{whole % 60:02d}"
 
 
 def _elide_path(path: str, keep: int = 2) -> str:
@@ -95,7 +89,7 @@ class MainWindow(QMainWindow):
     _item_query_requested = Signal(int, str, int)
 
     def __init__(self, model: str | None = None, weights: Weights | None = None,
-                 embedder: Embedder | None = None, batch_size: int = 16, report_timing: bool = False):
+                 embedder: Embedder | None = None, batch_size: int = DEFAULT_BATCH_SIZE, report_timing: bool = False):
         super().__init__()
         self.weights = weights
         self.model = embedder.name if embedder is not None else (model or DEFAULT_MODEL)
@@ -369,7 +363,7 @@ class MainWindow(QMainWindow):
     def choose_photo(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Find items similar to a photo", "",
-            "Images (*.jpg *.jpeg *.png *.webp *.bmp *.gif *.tif *.tiff);;All files (*)")
+            f"Images ({image_patterns()});;All files (*)")
         if path:
             self.query_image(path)
 
@@ -470,7 +464,7 @@ class MainWindow(QMainWindow):
         self.progress_bar.setRange(0, max(p.total, 1))
         self.progress_bar.setValue(p.done if p.total else 1)
         self.progress_bar.setFormat("%v / %m" if p.total else "nothing new to index")
-        self.progress_label.setText(f"{p.rate:.1f} img/s · ETA {_clock(p.eta)} · {p.skipped_count} skipped")
+        self.progress_label.setText(f"{p.rate:.1f} img/s · ETA {format_duration(p.eta)} · {p.skipped_count} skipped")
 
     def _on_skipped(self, relpath: str, reason: str) -> None:
         self.skipped_files[relpath] = reason
@@ -490,8 +484,7 @@ class MainWindow(QMainWindow):
                 f"Index up to date ({report.elapsed:.1f} s): {report.embedded} new, {report.unchanged} unchanged, "
                 f"{report.removed} removed, {len(report.newly_skipped)} newly skipped", 15000)
         if report.files == 0:
-            self.show_message(f"No photos found in {self.catalog.root if self.catalog else 'this folder'} "
-                              "(looked for .jpg .png .webp .bmp .gif .tif files).")
+            self.show_message(no_images_message(self.catalog.root if self.catalog else "this folder"))
         self.index_finished.emit(report)
 
     def _on_error(self, message: str) -> None:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from ..core.embedders import Embedder, WeightsNeeded, create_embedder
 from ..core.errors import UserError
-from ..core.indexer import Progress
+from ..core.indexer import DEFAULT_BATCH_SIZE, Progress
 from ..core.weights import Weights
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class CatalogWorker(QObject):
     error = Signal(str)  # a UserError's message (or a one-line note that a bug was logged)
     weights_needed = Signal(str, str)  # message, catalog folder to open once weights are chosen
 
-    def __init__(self, embedders: dict[str, Embedder] | None = None, batch_size: int = 16):
+    def __init__(self, embedders: dict[str, Embedder] | None = None, batch_size: int = DEFAULT_BATCH_SIZE):
         super().__init__()
         self._given = dict(embedders or {})  # injected, already built embedders (tests, self-test)
         self._built: dict[tuple[str, Weights | None], Embedder] = {}
