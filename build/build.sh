@@ -18,8 +18,8 @@ weights_files=()
 [ -f "$weights" ] && weights_files+=("$weights")
 # TensorFlow's converter is chatty: its output goes to a log, shown only when it fails.
 # The template lets the app run a weights file chosen at run time (desktop_app/core/embedders/tflite_patch.py).
-if ! { python -m desktop_app.core.embedders.litert "$models" "${weights_files[@]}" &&
-       python -m desktop_app.core.embedders.tflite_patch "$models"; } >build/work/convert.log 2>&1; then
+if ! python -m desktop_app.core.embedders.litert_build "$models" "${weights_files[@]}" \
+     >build/work/convert.log 2>&1; then
   cat build/work/convert.log
   exit 1
 fi

@@ -33,7 +33,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     """--model, --weights FILE | --random-weights [SEED], and --backend when this installation has a choice."""
     parser.add_argument("--model", choices=MODELS, default=DEFAULT_MODEL, help="embedding algorithm")
     backends = available_backends()
-    if backends:
+    if len(backends) > 1:  # the packaged app runs LiteRT only: nothing to choose
         parser.add_argument("--backend", choices=backends, default=None,
                             help=f"how resnet50 runs (default: ${BACKEND_ENV} or {DEFAULT_BACKEND}, the fastest)")
     group = parser.add_mutually_exclusive_group()

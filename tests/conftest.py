@@ -1,4 +1,5 @@
-"""Shared fixtures: a private data dir per test, generated catalogs, one seeded random ResNet50."""
+"""Shared fixtures: a private data dir per test and cache dir per run, generated catalogs, one seeded random
+ResNet50."""
 
 from __future__ import annotations
 
@@ -26,6 +27,17 @@ def clipboard_emptied_before_exit():
 
         if QGuiApplication.instance() is not None:
             QGuiApplication.clipboard().clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cache_dir(tmp_path_factory) -> Path:
+    """One FASHIONREC_CACHE_DIR for the whole run, not the person's: a model is converted once per run (not
+    per test), and its ~100 MB files go with pytest's temporary folders (it keeps the last three runs').
+    Set in os.environ, so the CLI and app processes the tests start use it too."""
+    folder = tmp_path_factory.mktemp("fashionrec-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FASHIONREC_CACHE_DIR", str(folder))
+        yield folder
 
 
 @pytest.fixture(autouse=True)

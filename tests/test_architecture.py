@@ -1,7 +1,12 @@
-"""Structural promises: the core never imports Qt, and TensorFlow only loads when needed."""
+"""Structural promises: the core never imports Qt, TensorFlow only loads when needed, and the runtime
+without TensorFlow (the packaged app's) does not even import the modules that use it."""
 
 import subprocess
 import sys
+
+# The modules that build or convert the network with TensorFlow (which they import only when called).
+TENSORFLOW_SIDE = ("desktop_app.core.embedders.resnet50", "desktop_app.core.embedders.keras_forward",
+                   "desktop_app.core.embedders.tflite_convert", "desktop_app.core.embedders.litert_build")
 
 
 def _modules_after(code: str) -> set[str]:
@@ -16,3 +21,20 @@ def test_core_imports_no_qt_and_no_tensorflow():
         "desktop_app.core.embedders.resnet50, desktop_app.cli")
     assert not any(m.startswith(("PySide6", "shiboken6")) for m in modules)
     assert "tensorflow" not in modules and "keras" not in modules
+
+
+def test_the_runtime_without_tensorflow_imports_none_of_its_modules():
+    modules = _modules_after(
+        "import desktop_app.core.embedders.litert, desktop_app.core.embedders.tflite_runtime, "
+        "desktop_app.core.embedders.tflite_patch, desktop_app.core.embedders.recipe")
+    assert "desktop_app.core.embedders.litert" in modules  # the check itself works
+    assert sorted(modules.intersection(TENSORFLOW_SIDE)) == []
+    assert "tensorflow" not in modules and "keras" not in modules
+
+
+def test_a_weight_free_model_imports_no_resnet50_module():
+    modules = _modules_after(
+        "from desktop_app.core.embedders import create_embedder; create_embedder('colour-texture')")
+    assert "desktop_app.core.embedders.colour_texture" in modules
+    resnet50_runtimes = ("desktop_app.core.embedders.litert", "desktop_app.core.embedders.tflite_runtime")
+    assert sorted(modules.intersection(TENSORFLOW_SIDE + resnet50_runtimes)) == []

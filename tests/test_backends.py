@@ -9,6 +9,9 @@ from conftest import make_image
 from desktop_app import cli
 from desktop_app.core.embedders import create_embedder
 from desktop_app.core.embedders import resnet50
+from desktop_app.core.embedders.recipe import preprocess
+from desktop_app.core.embedders.tflite_convert import tflite_cache_path
+from desktop_app.core.embedders.tflite_runtime import TFLiteForward, interpreter_class
 from desktop_app.core.errors import UserError
 from desktop_app.core.images import load_rgb
 from desktop_app.core.weights import Weights, random_weights
@@ -40,10 +43,10 @@ def test_cli_backend_option_reaches_the_embedder():
 
 
 def test_converted_model_cache_is_keyed_by_weights(tmp_path, monkeypatch):
-    monkeypatch.setenv(resnet50.CACHE_DIR_ENV, str(tmp_path / "models"))
-    seed0, seed1 = resnet50.tflite_cache_path(random_weights(0)), resnet50.tflite_cache_path(random_weights(1))
+    monkeypatch.setenv("FASHIONREC_CACHE_DIR", str(tmp_path))
+    seed0, seed1 = tflite_cache_path(random_weights(0)), tflite_cache_path(random_weights(1))
     assert seed0.parent == tmp_path / "models" and seed0.suffix == ".tflite"
-    assert seed0 != seed1 and seed0 == resnet50.tflite_cache_path(random_weights(0))
+    assert seed0 != seed1 and seed0 == tflite_cache_path(random_weights(0))
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +94,7 @@ def test_tflite_model_is_converted_once_then_loaded_from_the_cache():
     create_embedder("resnet50", random_weights(0), "tflite").load()  # converts, unless an earlier run did
     fresh = create_embedder("resnet50", random_weights(0), "tflite")
     fresh.load()
-    assert resnet50.tflite_cache_path(fresh.weights).is_file()
+    assert tflite_cache_path(fresh.weights).is_file()
     assert fresh.load_report.startswith("TFLite model loaded from cache")
     assert fresh._keras_model is None  # loading from the cache needs no Keras model at all
     empty = fresh.forward(np.zeros((0, 224, 224, 3), np.float32))
@@ -107,17 +110,17 @@ def test_both_tflite_runtimes_give_bit_identical_vectors(sample_batch):
 
     embedder = create_embedder("resnet50", random_weights(0), "tflite")
     embedder.load()
-    assert resnet50.interpreter_class().__module__.startswith("ai_edge_litert")
-    path, batch = resnet50.tflite_cache_path(embedder.weights), resnet50.preprocess(sample_batch[:4])
-    litert = resnet50.TFLiteForward(path)(batch)
-    tensorflow_lite = resnet50.TFLiteForward(path, interpreter=tf.lite.Interpreter)(batch)
+    assert interpreter_class().__module__.startswith("ai_edge_litert")
+    path, batch = tflite_cache_path(embedder.weights), preprocess(sample_batch[:4])
+    litert = TFLiteForward(path)(batch)
+    tensorflow_lite = TFLiteForward(path, interpreter=tf.lite.Interpreter)(batch)
     assert np.array_equal(litert, tensorflow_lite)
 
 
 @pytest.mark.heavy
 def test_conversion_of_a_bad_weights_file_is_a_clear_error(tmp_path, monkeypatch):
     """The conversion runs in a child process; its reason reaches the person, and nothing is cached."""
-    monkeypatch.setenv(resnet50.CACHE_DIR_ENV, str(tmp_path / "models"))
+    monkeypatch.setenv("FASHIONREC_CACHE_DIR", str(tmp_path))
     bogus = tmp_path / "weights.h5"
     bogus.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 64)  # passes the magic check, is no HDF5 file
     embedder = create_embedder("resnet50", Weights(path=bogus, source="test"), "tflite")

@@ -14,7 +14,7 @@ import pytest
 from conftest import make_image
 from desktop_app import cli
 from desktop_app.core.embedders import l2_normalise
-from desktop_app.core.embedders.resnet50 import preprocess
+from desktop_app.core.embedders.recipe import preprocess
 from desktop_app.core.errors import UserError
 from desktop_app.core.images import load_rgb
 from desktop_app.core.session import CatalogSession

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import make_image
-from desktop_app.core.embedders import tflite_patch
+from desktop_app.core.embedders import litert_build, tflite_patch
 from desktop_app.core.embedders.litert import LiteRTResNet50Embedder
 from desktop_app.core.errors import UserError
 from desktop_app.core.images import load_rgb
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.heavy
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
-    tflite_patch.build_template(folder)
+    litert_build.build_template(folder)
     return folder
 
 
@@ -36,10 +36,10 @@ def keras_written_weights(tmp_path_factory):
     """A no-top weights file unlike the template's, written by Keras."""
     from keras.src.legacy.saving import legacy_h5_format
 
-    from desktop_app.core.embedders.resnet50 import build_keras_model
+    from desktop_app.core.embedders.keras_forward import build_keras_model
 
     model = build_keras_model(random_weights(7))
-    tflite_patch.randomise_biases_and_statistics(model, np.random.default_rng(7))
+    litert_build.randomise_biases_and_statistics(model, np.random.default_rng(7))
     path = tmp_path_factory.mktemp("weights") / WEIGHTS_FILENAME
     with h5py.File(path, "w") as f:
         legacy_h5_format.save_weights_to_hdf5_group(f, model.layers[0])
@@ -68,7 +68,7 @@ def test_a_weights_file_written_into_the_template_gives_the_keras_vectors(templa
     started = time.perf_counter()
     embedder.load()
     print(f"patched in {time.perf_counter() - started:.2f} s → {embedder.model_path.name}")
-    assert embedder.model_path.parent == tmp_path / "cache" and weights.tag() in embedder.model_path.name
+    assert embedder.model_path.parent == tmp_path / "cache" / "models" and weights.tag() in embedder.model_path.name
 
     patched = embedder.embed(batch)
     keras = ResNet50Embedder(weights, backend="keras").embed(batch)  # Keras loads the same file itself

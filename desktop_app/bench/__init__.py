@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..core.embedders.resnet50 import library_version
 from ..core.errors import UserError
 from ..core.indexer import DEFAULT_BATCH_SIZE
+from ..core.versions import library_version
 from . import sections
 from .inputs import prepare_catalog
 from .machine import machine_description

@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.embedders.resnet50 import preprocess
+from ..core.embedders.recipe import preprocess
 from ..core.search import Searcher
 from ..core.session import CatalogSession
 

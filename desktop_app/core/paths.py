@@ -1,4 +1,6 @@
-"""Where fashionrec keeps its files: data (stores), config (settings), logs, and bundled resources."""
+"""Where fashionrec keeps its files: data (stores), config (settings), logs, caches, and bundled resources.
+
+Each has an environment override (tests and the self-test point them at temporary folders)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,17 @@ def config_dir() -> Path:
 def log_dir() -> Path:
     override = os.environ.get("FASHIONREC_DATA_DIR")
     return Path(override) / "logs" if override else Path(platformdirs.user_log_dir(APP_NAME))
+
+
+def cache_dir() -> Path:
+    """Files that can be made again (converted models); FASHIONREC_CACHE_DIR overrides it."""
+    override = os.environ.get("FASHIONREC_CACHE_DIR")
+    return Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def models_cache_dir() -> Path:
+    """Converted models: shared by every data dir, so a one-off conversion is not repeated per data dir."""
+    return cache_dir() / "models"
 
 
 def resources_dir() -> Path:

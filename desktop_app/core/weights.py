@@ -105,15 +105,15 @@ def _check_layers(path: Path) -> None:
 
     try:
         with h5py.File(path, "r") as f:
-            group = f["model_weights"] if "layer_names" not in f.attrs and "model_weights" in f else f
-            names = [_text(n) for n in group.attrs.get("layer_names", [])]
-            weighted = [n for n in names if n in group and len(group[n].attrs.get("weight_names", []))]
+            weighted = [name for name, _ in weighted_layers(f)]
     except OSError as err:
         if "truncated" in str(err):
             raise UserError(f"The weights file {path} is incomplete (truncated, e.g. an interrupted download): "
                             f"{err}. Download '{WEIGHTS_FILENAME}' again.") from None
         return
-    if not names:
+    except KeyError as err:  # a layer names a weight the file does not hold
+        raise UserError(f"{path} is a damaged Keras weights file ({err}). Expected '{WEIGHTS_FILENAME}'.") from None
+    if not weighted:
         raise UserError(f"{path} is an HDF5 file but holds no Keras layer weights. Expected '{WEIGHTS_FILENAME}'.")
     if len(weighted) == _RESNET50_WEIGHTED_LAYERS + 1 and weighted[-1] in _CLASSIFIER_NAMES:
         raise UserError(f"{path} holds the ResNet50 weights WITH the ImageNet classification top "
@@ -121,6 +121,19 @@ def _check_layers(path: Path) -> None:
     if len(weighted) != _RESNET50_WEIGHTED_LAYERS:
         raise UserError(f"{path} holds the weights of another network ({len(weighted)} layers with weights; "
                         f"ResNet50 without top has {_RESNET50_WEIGHTED_LAYERS}). Expected '{WEIGHTS_FILENAME}'.")
+
+
+def weighted_layers(h5file) -> list[tuple[str, list]]:
+    """(layer name, its weight datasets) of each layer holding weights in an open Keras HDF5 weights file,
+    in file order: the order Keras' legacy loader matches them to the network's layers by. The datasets
+    are read only when used (np.asarray), while the file is open."""
+    group = h5file["model_weights"] if "layer_names" not in h5file.attrs and "model_weights" in h5file else h5file
+    layers = []
+    for name in (_text(raw) for raw in group.attrs.get("layer_names", [])):
+        weight_names = group[name].attrs.get("weight_names", []) if name in group else []
+        if len(weight_names):
+            layers.append((name, [group[name][_text(weight)] for weight in weight_names]))
+    return layers
 
 
 def _text(name) -> str:

@@ -1,14 +1,14 @@
-"""Embedders: one class per algorithm behind one small interface.
+"""Embedders: one class per algorithm behind one small interface (`Embedder`), made by `create_embedder`.
 
-An embedder has `name`, `fingerprint` (identifies its vectors: a store never mixes two), `dim`,
-`input_size` (width, height it wants its RGB images at) and `embed(batch) -> (n, dim) float32`,
-rows L2-normalised. Construction is cheap; heavy libraries load on the first `embed`.
+Models are listed in `REGISTRY`: adding one is one entry there (and its module).
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -17,21 +17,82 @@ from ..weights import Weights, resolve_weights
 
 
 class Embedder(Protocol):
+    """`name`, `fingerprint` (identifies its vectors: a store never mixes two), `dim`, `input_size` (width,
+    height it wants its RGB images at) and `embed(batch) -> (n, dim) float32`, rows L2-normalised.
+
+    Construction is cheap. `load()` does the slow part (libraries, model files; seconds, or nothing for a
+    weight-free model) and is safe to call again; `embed` calls it when needed. `load_report` says in one
+    line what the last `load()` did ("" before), e.g. for the bench and the log.
+    """
+
     name: str
     dim: int
     input_size: tuple[int, int]
+    load_report: str
 
     @property
     def fingerprint(self) -> str: ...
 
     def describe(self) -> str: ...
 
+    def load(self) -> None: ...
+
     def embed(self, batch: np.ndarray) -> np.ndarray: ...
 
 
-MODELS = ("resnet50", "colour-texture")
+@dataclass(frozen=True)
+class Model:
+    """One entry of the registry: `make(weights, backend)` builds the embedder (importing its module only
+    then); `needs_weights` says whether it runs on a weights file (resolved by create_embedder)."""
+
+    make: Callable[[Weights | None, str | None], Embedder]
+    needs_weights: bool = False
+
+
+def _weight_free(module: str, class_name: str) -> Callable[[Weights | None, str | None], Embedder]:
+    """The factory of a model that takes no weights and no backend: `module.class_name()`."""
+
+    def make(weights: Weights | None, backend: str | None) -> Embedder:
+        return getattr(importlib.import_module(f"{__name__}.{module}"), class_name)()
+
+    return make
+
+
+def has_tensorflow() -> bool:
+    """False in the packaged app, which runs ResNet50 converted ahead of time on LiteRT."""
+    return importlib.util.find_spec("tensorflow") is not None
+
+
+def available_backends() -> tuple[str, ...]:
+    """The ResNet50 backends that work here: resnet50.BACKENDS with TensorFlow, else only LiteRT's runtime."""
+    if has_tensorflow():
+        from .resnet50 import BACKENDS
+
+        return BACKENDS
+    from .litert import RUNTIME
+
+    return (RUNTIME,)
+
+
+def _resnet50(weights: Weights | None, backend: str | None) -> Embedder:
+    if has_tensorflow():
+        from .resnet50 import ResNet50Embedder
+
+        return ResNet50Embedder(weights, backend)
+    from .litert import RUNTIME, LiteRTResNet50Embedder
+
+    if backend not in (None, RUNTIME):
+        raise UserError(f"The '{backend}' backend needs TensorFlow, which this packaged build leaves out; "
+                        f"it runs the converted model on LiteRT (leave out --backend).")
+    return LiteRTResNet50Embedder(weights)
+
+
+REGISTRY: dict[str, Model] = {
+    "resnet50": Model(_resnet50, needs_weights=True),
+    "colour-texture": Model(_weight_free("colour_texture", "ColourTextureEmbedder")),
+}
+MODELS = tuple(REGISTRY)
 DEFAULT_MODEL = "resnet50"
-_MODELS_WITH_WEIGHTS = frozenset({"resnet50"})
 
 
 class WeightsNeeded(UserError):
@@ -40,15 +101,7 @@ class WeightsNeeded(UserError):
 
 
 def needs_weights(model: str) -> bool:
-    return model in _MODELS_WITH_WEIGHTS
-
-
-def available_backends() -> tuple[str, ...]:
-    """The resnet50 backends this installation can run: none to choose from in the packaged app (no TensorFlow:
-    it runs the converted model on LiteRT)."""
-    from .resnet50 import BACKENDS
-
-    return BACKENDS if importlib.util.find_spec("tensorflow") is not None else ()
+    return model in REGISTRY and REGISTRY[model].needs_weights
 
 
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:
@@ -61,8 +114,8 @@ def create_embedder(model: str = DEFAULT_MODEL, weights: Weights | None = None,
                     backend: str | None = None) -> Embedder:
     """The embedder for `model`. A model that needs weights and is given none looks for them
     (weights.resolve_weights: may try a download) and raises WeightsNeeded when there are none.
-    `backend` picks how resnet50 runs (see resnet50.BACKENDS; None: FASHIONREC_BACKEND or the fastest)."""
-    if model not in MODELS:
+    `backend` picks how resnet50 runs (see available_backends(); None: FASHIONREC_BACKEND or the fastest)."""
+    if model not in REGISTRY:
         raise UserError(f"Unknown model '{model}'. Available: {', '.join(MODELS)}")
     if weights is not None and not needs_weights(model):
         raise UserError(f"--weights and --random-weights are for resnet50; {model} needs no weights.")
@@ -71,19 +124,4 @@ def create_embedder(model: str = DEFAULT_MODEL, weights: Weights | None = None,
             weights = resolve_weights()
         except UserError as err:
             raise WeightsNeeded(str(err)) from None
-    if model == "resnet50":
-        from .resnet50 import ResNet50Embedder
-
-        if importlib.util.find_spec("tensorflow") is None:  # the packaged app: the model converted at build time
-            from .litert import LiteRTResNet50Embedder
-
-            if backend is not None:
-                raise UserError(f"The '{backend}' backend needs TensorFlow, which this packaged build leaves out; "
-                                "it runs the converted model on LiteRT (leave out --backend).")
-            return LiteRTResNet50Embedder(weights)
-        return ResNet50Embedder(weights, backend)
-    if model == "colour-texture":
-        from .colour_texture import ColourTextureEmbedder
-
-        return ColourTextureEmbedder()
-    raise UserError(f"Unknown model '{model}'. Available: {', '.join(MODELS)}")
+    return REGISTRY[model].make(weights, backend)

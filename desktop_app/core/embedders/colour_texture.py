@@ -99,6 +99,10 @@ class ColourTextureEmbedder:
     name = "colour-texture"
     input_size = (64, 80)  # width, height: product photos are mostly portrait
     dim = L_BINS * AB_BINS * AB_BINS + CELLS[0] * CELLS[1] * ORIENTATION_BINS
+    load_report = "nothing to load (numpy only, no weights)"
+
+    def load(self) -> None:
+        """Nothing to prepare: the descriptor is plain numpy."""
 
     @property
     def fingerprint(self) -> str:

@@ -1,15 +1,16 @@
-"""The ResNet50 recipe on the LiteRT runtime: the same network, converted to a .tflite file ahead of time.
+"""The seed recipe on the LiteRT runtime: the same network, converted to a .tflite file ahead of time.
 
 The packaged app carries no TensorFlow (its library alone is ~600 MB): `build/build.sh` builds the network
-with TensorFlow (`convert`, the Keras recipe of resnet50.py), bundles the .tflite file in resources/models/,
-and the frozen app runs it with `ai-edge-litert` (~60 MB). Preprocessing is resnet50.py's, unchanged.
+with TensorFlow (litert_build.py), bundles the .tflite file in resources/models/, and the frozen app runs it
+with `ai-edge-litert` (~60 MB) through tflite_runtime.py. Preprocessing is recipe.py's, unchanged.
 A weights file chosen at run time is written into the bundled template instead (tflite_patch.py).
+This module and those it imports need numpy, h5py and the interpreter, never TensorFlow.
 """
 
 from __future__ import annotations
 
-import json
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ from ..errors import UserError
 from ..paths import resources_dir
 from ..weights import Weights
 from . import l2_normalise, tflite_patch
-from .resnet50 import PREPROCESSING, TFLiteForward, preprocess
+from .recipe import ALGORITHM, DIM, INPUT_SIZE, fingerprint, preprocess
+from .tflite_runtime import TFLiteForward
 
 RUNTIME = "litert"
 
@@ -28,37 +30,26 @@ def models_dir() -> Path:
 
 
 def converted_model_name(weights: Weights) -> str:
-    return f"resnet50-gmp-{weights.tag()}.tflite"
-
-
-def convert(weights: Weights, folder: Path) -> Path:
-    """Build the Keras network for `weights` and write it as a float32 .tflite file (needs TensorFlow)."""
-    from .resnet50 import _write_atomically, build_keras_model, convert_to_tflite
-
-    target = folder / converted_model_name(weights)
-    _write_atomically(target, convert_to_tflite(build_keras_model(weights)))
-    return target
+    return f"{ALGORITHM}-{weights.tag()}.tflite"
 
 
 class LiteRTResNet50Embedder:
     name = "resnet50"
-    dim = 2048
-    input_size = (224, 224)
+    dim = DIM
+    input_size = INPUT_SIZE
+    backend = RUNTIME  # how it runs, as ResNet50Embedder.backend says it (the bench prints it)
 
     def __init__(self, weights: Weights, folder: Path | None = None):
         self.weights = weights
         self.model_path = (folder or models_dir()) / converted_model_name(weights)
+        self.load_report = ""  # what load() did
         self._forward: TFLiteForward | None = None
         self._lock = threading.Lock()
 
     @property
     def fingerprint(self) -> str:
         # Equivalent to the Keras vectors (tested), but not bit-identical: a separate cache.
-        return json.dumps(
-            {"algorithm": "resnet50-gmp", "weights": self.weights.tag(), "preprocessing": PREPROCESSING,
-             "dim": self.dim, "runtime": RUNTIME},
-            sort_keys=True,
-        )
+        return fingerprint(self.weights, runtime=RUNTIME)
 
     def describe(self) -> str:
         return f"ResNet50 (LiteRT) · {self.weights.describe()}"
@@ -70,8 +61,13 @@ class LiteRTResNet50Embedder:
     def _load_locked(self) -> None:
         if self._forward is not None:
             return
-        if not self.model_path.is_file():
+        started = time.perf_counter()
+        if self.model_path.is_file():
+            self.load_report = f"converted model {self.model_path}"
+        else:
             self.model_path = self._model_from_template()
+            self.load_report = (f"model of the weights file from the bundled template "
+                                f"({time.perf_counter() - started:.1f} s): {self.model_path}")
         self._forward = TFLiteForward(self.model_path)  # ai-edge-litert's interpreter, as the tflite backend
 
     def _model_from_template(self) -> Path:
@@ -86,31 +82,11 @@ class LiteRTResNet50Embedder:
             )
         return tflite_patch.patched_model_path(self.weights, folder)
 
-    def embed(self, batch: np.ndarray) -> np.ndarray:
+    def forward(self, preprocessed: np.ndarray) -> np.ndarray:
+        """Raw pooled features of an already preprocessed float32 batch (no normalisation)."""
         with self._lock:
             self._load_locked()
-            features = self._forward(preprocess(batch))
-        return l2_normalise(features)
+            return self._forward(preprocessed)
 
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m desktop_app.core.embedders.litert OUT_DIR [WEIGHTS.h5 ...]`: what build/build.sh bundles.
-
-    Always converts the seeded random init (seed 0, for the self-test and demos); also each weights file given.
-    """
-    import argparse
-
-    from ..weights import check_weights_file, random_weights
-
-    parser = argparse.ArgumentParser(prog="python -m desktop_app.core.embedders.litert")
-    parser.add_argument("out_dir", type=Path)
-    parser.add_argument("weights_files", nargs="*", type=Path)
-    args = parser.parse_args(argv)
-    choices = [random_weights(0)] + [Weights(path=check_weights_file(p), source="build") for p in args.weights_files]
-    for weights in choices:
-        print(f"converted {weights.describe()} → {convert(weights, args.out_dir)}", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    def embed(self, batch: np.ndarray) -> np.ndarray:
+        return l2_normalise(self.forward(preprocess(batch)))

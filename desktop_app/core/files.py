@@ -1,0 +1,23 @@
+"""Writing files so that a reader never sees half of one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+
+STALE_PARTIAL_SECONDS = 3600
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """`path` holds either its old content or all of `data`, never a part: written beside it, then renamed.
+    Another process writing the same file at the same time writes the same bytes (each to its own partial)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob("*.partial"):  # left by a process killed while writing
+        with contextlib.suppress(OSError):
+            if time.time() - stale.stat().st_mtime > STALE_PARTIAL_SECONDS:
+                stale.unlink()
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
