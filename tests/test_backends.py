@@ -7,7 +7,7 @@ import pytest
 
 from conftest import make_image
 from desktop_app import cli
-from desktop_app.core.embedders import create_embedder
+from desktop_app.core.embedders import available_backends, create_embedder
 from desktop_app.core.embedders import resnet50
 from desktop_app.core.embedders.recipe import preprocess
 from desktop_app.core.embedders.tflite_convert import tflite_cache_path
@@ -35,6 +35,10 @@ def test_each_backend_has_its_own_fingerprint_so_stores_never_mix():
     fingerprints = {b: create_embedder("resnet50", random_weights(0), b).fingerprint for b in resnet50.BACKENDS}
     assert len(set(fingerprints.values())) == len(resnet50.BACKENDS)
     assert all(json.loads(f)["backend"] == b for b, f in fingerprints.items())
+
+
+def test_with_tensorflow_every_backend_is_available():
+    assert available_backends() == resnet50.BACKENDS
 
 
 def test_cli_backend_option_reaches_the_embedder():
@@ -128,3 +132,27 @@ def test_conversion_of_a_bad_weights_file_is_a_clear_error(tmp_path, monkeypatch
                                         "ResNet50 weights from"):
         embedder.load()
     assert not list((tmp_path / "models").glob("*.tflite"))
+
+
+@pytest.mark.heavy
+def test_cli_query_prints_no_interpreter_notice(make_catalog):
+    """The C++ runtime announces its XNNPACK delegate on stderr whenever an interpreter is made; the CLI's
+    stderr shows only what is meant for the person (the model line of `index`, nothing for `query`)."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from desktop_app.core.embedders.tflite_runtime import XNNPACK_NOTICE
+
+    folder = make_catalog(3)
+    cli_command = [sys.executable, "-m", "desktop_app.cli"]
+    index = subprocess.run([*cli_command, "index", str(folder), "--random-weights", "--backend", "tflite"],
+                           capture_output=True, text=True, cwd=REPO, timeout=600)
+    assert index.returncode == 0, index.stderr
+    query = subprocess.run([*cli_command, "query", str(folder / "img001.jpg"), "--catalog", str(folder),
+                            "--random-weights", "--backend", "tflite"], capture_output=True, text=True, cwd=REPO,
+                           timeout=600)
+    assert query.returncode == 0, query.stderr
+    assert "img000.jpg" in query.stdout
+    assert XNNPACK_NOTICE not in index.stderr + query.stderr
+    assert query.stderr == ""

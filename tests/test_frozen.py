@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from conftest import REPO, make_image
 from desktop_app import selftest
-from desktop_app.core.embedders import create_embedder
+from desktop_app.core.embedders import available_backends, create_embedder
+from desktop_app.core.embedders.tflite_runtime import XNNPACK_NOTICE
 
 APP = REPO / "dist" / "fashionrec" / "fashionrec"
 CONVERTED = REPO / "build" / "work" / "models"
@@ -88,8 +88,25 @@ def test_packaged_app_serves_the_cli_too(packaged_app, tmp_path, data_dir):
                      env_extra=env)
     assert query.returncode == 0, query.stdout + query.stderr
     assert "img2.jpg" not in query.stdout and "img0.jpg" in query.stdout  # itself left out, others listed
+    assert XNNPACK_NOTICE not in index.stderr + query.stderr
     missing = _run_app("index", str(catalog), "--random-weights", "7", env_extra=env)
     assert missing.returncode != 0 and "no converted model" in (missing.stdout + missing.stderr)
+    weight_free = _run_app("index", str(catalog), "--model", "colour-texture", env_extra=env)
+    assert weight_free.returncode == 0 and "6 embedded" in weight_free.stdout, weight_free.stderr
+
+
+@pytest.mark.heavy
+def test_packaged_app_runs_the_bench(packaged_app, tmp_path, data_dir):
+    """Without Keras the bench skips the seed loop (in one line) and measures the rest."""
+    catalog = tmp_path / "photos"
+    for i in range(20):
+        make_image(catalog / f"img{i:02d}.jpg", seed=i)
+    bench = _run_app("bench", "-n", "20", "--images", str(catalog), env_extra={"FASHIONREC_DATA_DIR": str(data_dir)})
+    assert bench.returncode == 0, bench.stdout[-2000:] + bench.stderr[-2000:]
+    assert "raw forward, litert backend, ready tensors" in bench.stdout
+    assert "seed loop: skipped, it needs Keras" in bench.stdout
+    assert "ai-edge-litert none" not in bench.stdout  # its version is found inside the bundle
+    print(bench.stdout)
 
 
 @pytest.mark.heavy
@@ -122,6 +139,8 @@ def test_without_tensorflow_resnet50_runs_on_litert(monkeypatch, tmp_path):
                         lambda name, *a: None if name == "tensorflow" else real_find_spec(name, *a))
     embedder = create_embedder("resnet50", random_weights(3))
     assert isinstance(embedder, LiteRTResNet50Embedder)
+    assert available_backends() == ("litert",)  # what the CLI may offer there
+    assert isinstance(create_embedder("resnet50", random_weights(3), backend="litert"), LiteRTResNet50Embedder)
     assert '"runtime": "litert"' in embedder.fingerprint  # never mixed with the Keras/TF backends' vectors
     with pytest.raises(UserError, match="needs TensorFlow"):
         create_embedder("resnet50", random_weights(3), backend="keras")
