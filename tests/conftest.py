@@ -94,6 +94,7 @@ class CountingEmbedder:
     name = "tiny"
     dim = 8 * 8 * 3
     input_size = (8, 8)
+    load_report = "nothing to load"
 
     def __init__(self, tag: str = "v1"):
         self.tag = tag
@@ -106,6 +107,9 @@ class CountingEmbedder:
 
     def describe(self) -> str:
         return "8×8 thumbnail (tests)"
+
+    def load(self) -> None:
+        pass
 
     def embed(self, batch):
         from desktop_app.core.embedders import l2_normalise
