@@ -82,6 +82,8 @@ class CatalogSession:
     def query(self, image: str | os.PathLike, k: int = DEFAULT_K, exclude_self: bool = True) -> list[Result]:
         """The k catalog items most similar to the image file; the file itself is left out if indexed."""
         if len(self.searcher) == 0:
+            if not has_images(self.root):  # e.g. all its photos were removed: "index it first" would mislead
+                raise UserError(no_images_message(self.root))
             raise UserError(f"The catalog {self.root} has no indexed images yet; index it first.")
         exclude = self.relpath_in_catalog(image) if exclude_self else None
         return self.searcher.search(self.embed_file(image), k, exclude=exclude)
