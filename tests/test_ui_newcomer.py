@@ -99,9 +99,11 @@ def test_a_failed_query_keeps_title_tiles_and_notice_consistent(qtbot, open_wind
     bad = tmp_path / "notes.jpg"
     bad.write_text("not a photo")
 
+    titles = []
+    window.message_shown.connect(lambda _: titles.append(window.results_title.text()))
     with qtbot.waitSignal(window.message_shown, timeout=TIMEOUT_MS):
         window.query_image(bad)  # nothing shown yet
-    assert window.grid.count() == 0 and window.results_title.text() == "No results for notes.jpg."
+    assert window.grid.count() == 0 and titles == ["No results for notes.jpg."]  # already when the notice shows
 
     with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):
         window.query_image(catalog / "img002.jpg")

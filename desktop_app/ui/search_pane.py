@@ -112,12 +112,12 @@ class SearchPane(QWidget):
 
     def _on_failed(self, message: str) -> None:
         self.pending = False
-        self._window.show_message(message)
         if self.grid.count():
             self.title.setText(f"Still showing the {self.grid.count()} most similar to {self._results_caption}: "
                                f"{self._caption} could not be searched.")
         else:
             self.title.setText(f"No results for {self._caption}.")
+        self._window.show_message(message)  # last: whoever listens to message_shown sees the whole state
 
     def _grid_complete(self) -> None:
         seconds = time.perf_counter() - self._started
