@@ -18,7 +18,7 @@ from .errors import UserError
 from .neighbours import BLOCK, CancelCallback, ProgressCallback, distance_tiles, float32_error_bound
 
 # Measured on fashion-2k with planted copies (bench --duplicates); see the README's table.
-DEFAULT_THRESHOLDS = {"colour-texture": 0.12, "resnet50": 0.25}
+DEFAULT_THRESHOLDS = {"colour-texture": 0.26, "resnet50": 0.25}
 MAX_PAIRS = 20_000_000  # ~500 MB of pairs: beyond that the threshold groups far more than duplicates
 
 
