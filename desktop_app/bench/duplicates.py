@@ -22,17 +22,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..core.bench import DEFAULT_IMAGES, data_dir_at, link_or_copy
 from ..core.catalog import scan
 from ..core.duplicates import close_pairs, default_threshold, group_pairs
 from ..core.errors import UserError
 from ..core.images import open_rgb
 from ..core.session import CatalogSession
+from .inputs import DEFAULT_IMAGES, link_or_copy
 
 PLANTED_FOLDER = "planted"
 DEFAULT_SOURCES = 100
 MIN_PRECISION = 0.99  # the default threshold: the largest that keeps different products apart this well
-THRESHOLDS = (0.05, 0.10, 0.15, 0.20, 0.22, 0.24, 0.26, 0.28, 0.30, 0.32, 0.34, 0.36, 0.40, 0.50)
+THRESHOLDS = (0.02, 0.04, 0.06, 0.08, 0.10, 0.15, 0.20, 0.22, 0.24, 0.26, 0.28, 0.30, 0.32, 0.34, 0.36, 0.40, 0.50)
 
 
 def _jpeg(quality: int):
@@ -140,7 +140,7 @@ def measure(embedder, images: Path, sources: int, seed: int, originals: int | No
         count = len(scan(folder)) - len(planted)
         print(f"planted {len(planted)} copies of {len(planted) // len(COPIES)} photos among {count} photos of "
               f"{images}; indexing with {embedder.describe()} …", file=log, flush=True)
-        with data_dir_at(Path(tmp) / "data"), CatalogSession(folder, embedder) as session:
+        with CatalogSession(folder, embedder, data_dir=Path(tmp) / "data") as session:
             session.index()
             relpaths, vectors = session.store.load_vectors()
         product = products(folder, relpaths, planted)

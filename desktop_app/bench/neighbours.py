@@ -15,14 +15,13 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
-
-from ..core.bench import DEFAULT_IMAGES, Bench, current_rss, data_dir_at, machine_description, peak_rss, \
-    reset_peak_rss
-from ..core.embedders import create_embedder, l2_normalise
+from ..core.embedders import create_embedder
 from ..core.export import export_neighbours
 from ..core.session import CatalogSession
-from ..core.store import Embedded
+from ..core.store import Embedded, Store
+from .inputs import DEFAULT_IMAGES, random_unit_vectors
+from .machine import current_rss, machine_description, peak_rss, reset_peak_rss
+from .report import Bench
 
 SYNTHETIC_ITEMS = 44_000
 SYNTHETIC_DIM = 2048
@@ -49,13 +48,16 @@ class SyntheticEmbedder:
         raise NotImplementedError("a synthetic store is filled directly")
 
 
-def fill_synthetic_store(session: CatalogSession, count: int, seed: int = 0) -> None:
-    rng = np.random.default_rng(seed)
-    for start in range(0, count, _WRITE_BATCH):
-        vectors = l2_normalise(rng.standard_normal((min(_WRITE_BATCH, count - start), session.store.dim),
-                                                   dtype=np.float32))
-        session.store.commit_batch([Embedded(f"synthetic/{start + i:06d}.jpg", 1, 1, v)
-                                    for i, v in enumerate(vectors)], [])
+def synthetic_store(folder: Path, embedder: SyntheticEmbedder, count: int, data_dir: Path) -> None:
+    """A store for `folder` holding `count` random unit vectors (for items that are not on disk)."""
+    store = Store(folder.resolve(), embedder.fingerprint, embedder.dim, embedder.name, data_dir)
+    try:
+        for start in range(0, count, _WRITE_BATCH):
+            vectors = random_unit_vectors(min(_WRITE_BATCH, count - start), embedder.dim, seed=start)
+            store.commit_batch([Embedded(f"synthetic/{start + i:06d}.jpg", 1, 1, v) for i, v in enumerate(vectors)],
+                               [])
+    finally:
+        store.close()
 
 
 def time_export(bench: Bench, session: CatalogSession, out: Path, what: str, k: int = K) -> None:
@@ -106,21 +108,23 @@ def run_neighbours_bench(images: Path | None = None, items: int = SYNTHETIC_ITEM
     bench = Bench(out, log)
     print(f"machine: {machine_description()}", file=out)
     print(f"BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'all cores')}", file=out)
-    with tempfile.TemporaryDirectory(prefix="fashionrec-bench-neighbours-") as tmp, data_dir_at(Path(tmp) / "data"):
+    with tempfile.TemporaryDirectory(prefix="fashionrec-bench-neighbours-") as tmp:
         tmp = Path(tmp)
+        data = tmp / "data"
         bench.section(f"neighbours on a synthetic store ({items:,} × {SYNTHETIC_DIM}-d random unit vectors)")
         (tmp / "synthetic").mkdir()
-        with CatalogSession(tmp / "synthetic", SyntheticEmbedder(SYNTHETIC_DIM)) as session:
-            started = time.perf_counter()
-            fill_synthetic_store(session, items)
-            bench.say(f"synthetic store written in {time.perf_counter() - started:.1f} s")
+        embedder = SyntheticEmbedder(SYNTHETIC_DIM)
+        started = time.perf_counter()
+        synthetic_store(tmp / "synthetic", embedder, items, data)
+        bench.say(f"synthetic store written in {time.perf_counter() - started:.1f} s")
+        with CatalogSession(tmp / "synthetic", embedder, data_dir=data) as session:
             time_export(bench, session, tmp / "synthetic.csv", "synthetic")
         images = Path(images or DEFAULT_IMAGES)
         if not images.is_dir():
             bench.say(f"no sample at {images}: pass --images DIR for the colour-texture figure")
             return bench
         bench.section(f"neighbours on {images} (colour-texture)")
-        with CatalogSession(images, create_embedder("colour-texture")) as session:
+        with CatalogSession(images, create_embedder("colour-texture"), data_dir=data) as session:
             started = time.perf_counter()
             session.index()
             bench.add("sample: index with colour-texture", f"{time.perf_counter() - started:.1f} s")

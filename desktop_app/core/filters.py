@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UserError
-from .evaluate import FILENAME_COLUMN, find_labels_file, match_labels, read_labels_csv
+from .labels import FILENAME_COLUMN, find_labels_file, match_labels, read_labels_csv
 
 Conditions = dict[str, frozenset[str]]  # field → accepted values
 _CHOICES_SHOWN = 30
