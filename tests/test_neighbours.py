@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-from desktop_app import cli
 from desktop_app.core.embedders import l2_normalise
 from desktop_app.core.errors import UserError
 from desktop_app.core.export import export_neighbours

@@ -132,14 +132,14 @@ def score_groups(relpaths: list[str], product: dict[str, str], planted: dict[str
 
 
 def measure(embedder, images: Path, sources: int, seed: int, originals: int | None = None,
-            thresholds=THRESHOLDS, log=sys.stderr) -> tuple[list[Score], int]:
+            thresholds=THRESHOLDS, log=None) -> tuple[list[Score], int]:
     """The scores at each threshold, and how many original photos took part."""
     with tempfile.TemporaryDirectory(prefix="fashionrec-duplicates-") as tmp:
         folder = Path(tmp) / "catalog"
         planted = plant_copies(images, folder, sources, seed, originals)
         count = len(scan(folder)) - len(planted)
         print(f"planted {len(planted)} copies of {len(planted) // len(COPIES)} photos among {count} photos of "
-              f"{images}; indexing with {embedder.describe()} …", file=log, flush=True)
+              f"{images}; indexing with {embedder.describe()} …", file=log or sys.stderr, flush=True)
         with CatalogSession(folder, embedder, data_dir=Path(tmp) / "data") as session:
             session.index()
             relpaths, vectors = session.store.load_vectors()
@@ -173,7 +173,8 @@ def format_scores(model: str, scores: list[Score]) -> str:
 
 
 def run_duplicates_bench(embedders: list, images: Path | None = None, sources: int = DEFAULT_SOURCES,
-                         seed: int = 0, originals: int | None = None, out=sys.stdout) -> None:
+                         seed: int = 0, originals: int | None = None, out=None) -> None:
+    out = out or sys.stdout
     images = Path(images or DEFAULT_IMAGES)
     if not images.is_dir():
         raise UserError(f"Images folder not found: {images}; pass --images DIR.")

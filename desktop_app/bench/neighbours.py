@@ -103,8 +103,8 @@ def _progress_every(bench: Bench, seconds: float):
     return progress
 
 
-def run_neighbours_bench(images: Path | None = None, items: int = SYNTHETIC_ITEMS, out=sys.stdout,
-                         log=sys.stderr) -> Bench:
+def run_neighbours_bench(images: Path | None = None, items: int = SYNTHETIC_ITEMS, out=None, log=None) -> Bench:
+    out = out or sys.stdout
     bench = Bench(out, log)
     print(f"machine: {machine_description()}", file=out)
     print(f"BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'all cores')}", file=out)
