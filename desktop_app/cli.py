@@ -135,20 +135,23 @@ def _index_before_reading(session: CatalogSession, args) -> None:
         print_report(report, sys.stderr)
 
 
-def cmd_neighbours(args) -> int:
-    cli_similar.check_neighbours_arguments(args)  # before any indexing
+def _search_whole_catalog(args, check, run, what: str) -> int:
+    """neighbours and duplicates: check the arguments, bring the index up to date, `run(args, session, progress)`."""
+    check(args)  # before any indexing
     with _session(args) as session:
         print(f"catalog {session.root}\nmodel   {session.embedder.describe()}", file=sys.stderr)
         _index_before_reading(session, args)
-        return cli_similar.run_neighbours(args, session, StepProgress("searching tiles"))
+        return run(args, session, StepProgress(what))
+
+
+def cmd_neighbours(args) -> int:
+    return _search_whole_catalog(args, cli_similar.check_neighbours_arguments, cli_similar.run_neighbours,
+                                 "searching tiles")
 
 
 def cmd_duplicates(args) -> int:
-    cli_similar.check_duplicates_arguments(args)  # before any indexing
-    with _session(args) as session:
-        print(f"catalog {session.root}\nmodel   {session.embedder.describe()}", file=sys.stderr)
-        _index_before_reading(session, args)
-        return cli_similar.run_duplicates(args, session, StepProgress("comparing tiles"))
+    return _search_whole_catalog(args, cli_similar.check_duplicates_arguments, cli_similar.run_duplicates,
+                                 "comparing tiles")
 
 
 def cmd_eval(args) -> int:
