@@ -23,7 +23,7 @@ def _vectors_with_copies(n=700, dim=48, seed=0):
     return vectors
 
 
-@pytest.mark.parametrize("block", [64, 1024])
+@pytest.mark.parametrize("block", [38, 64, 1024])  # 38: a last block smaller than the candidates
 def test_all_pairs_search_gives_the_single_query_search_neighbours_and_distances(block):
     vectors = _vectors_with_copies()
     relpaths = [f"{i:04d}" for i in range(len(vectors))]

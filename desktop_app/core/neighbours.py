@@ -74,6 +74,12 @@ class _Candidates:
     def offer_tile(self, a: int, b: int, tile: np.ndarray) -> None:
         """Offer a tile's distances to its rows (block a) and, off the diagonal, to its columns (block b):
         only the entries that beat a row's current worst candidate move (few, once the rows are warm)."""
+        width = self.distances.shape[1]
+        if a == b and width < tile.shape[1]:  # a diagonal tile comes first: its rows' best are their candidates
+            best = np.argpartition(tile, width - 1, axis=1)[:, :width]
+            self.distances[a:a + len(tile)] = np.take_along_axis(tile, best, axis=1)
+            self.columns[a:a + len(tile)] = best + b
+            return
         rows, columns = np.nonzero(tile < self.worst(a, a + tile.shape[0])[:, np.newaxis])
         self._merge(a + rows, b + columns, tile[rows, columns])
         if a != b:
