@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from .core.duplicates import DEFAULT_THRESHOLDS, default_threshold, find_duplicates
+from .core.duplicates import DEFAULT_THRESHOLDS, default_threshold
 from .core.export import check_output, export_neighbours
 from .core.filters import parse_conditions
 from .core.images import Crop
@@ -109,8 +109,7 @@ def check_duplicates_arguments(args: argparse.Namespace) -> None:
 
 def run_duplicates(args: argparse.Namespace, session: CatalogSession, progress) -> int:
     threshold = args.threshold if args.threshold is not None else default_threshold(session.embedder.name)
-    searcher = session.searcher
-    groups = find_duplicates(searcher.relpaths, searcher.vectors, threshold, progress=progress)
+    groups = session.duplicates(threshold, progress)
     if args.json:
         print(json.dumps([{"items": [str(session.path_of(r)) for r in g.relpaths],
                            "widest_link": round(g.widest_link, 6)} for g in groups], indent=2))
@@ -121,5 +120,5 @@ def run_duplicates(args: argparse.Namespace, session: CatalogSession, progress) 
                 print(f"  {session.path_of(relpath)}")
     source = "" if args.threshold is not None else f", the default for {session.embedder.name}"
     print(f"{len(groups)} group(s) of near-duplicates, {sum(len(g) for g in groups)} items, among "
-          f"{len(searcher):,} items at distance <= {threshold:g}{source}", file=sys.stderr if args.json else sys.stdout)
+          f"{len(session.searcher):,} items at distance <= {threshold:g}{source}", file=sys.stderr if args.json else sys.stdout)
     return 0

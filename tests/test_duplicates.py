@@ -65,3 +65,17 @@ def test_planted_copies_are_found_at_the_default_threshold_and_different_photos_
     for kind in ("jpeg-q40", "jpeg-q65", "jpeg-q90", "resized-75%", "resized-200%"):
         assert score.found_by_kind[kind] == 1.0, kind
     assert all(len({product[r] for r in g.relpaths}) == 1 for g in groups)
+
+
+def test_session_duplicates_use_the_models_default_and_can_be_cancelled(make_catalog, counting_embedder):
+    folder = make_catalog(5)
+    (folder / "copy.jpg").write_bytes((folder / "img002.jpg").read_bytes())
+    with CatalogSession(folder, create_embedder("colour-texture")) as session:
+        session.index()
+        assert [g.relpaths for g in session.duplicates()] == [("copy.jpg", "img002.jpg")]
+        assert session.duplicates(should_cancel=lambda: True) is None
+    with CatalogSession(folder, counting_embedder) as session:  # a model without a measured default
+        session.index()
+        with pytest.raises(UserError, match="No measured default duplicate threshold for tiny"):
+            session.duplicates()
+        assert len(session.duplicates(threshold=0.0)) == 1

@@ -9,6 +9,7 @@ import numpy as np
 
 from .catalog import catalog_root, has_images, no_images_message
 from .embedders import Embedder
+from .duplicates import DuplicateGroup, default_threshold, find_duplicates
 from .errors import UserError
 from .filters import CatalogItem, Conditions, LabelTable, allowed_mask, catalog_items, load_label_table
 from .images import Crop, ImageError, load_rgb
@@ -114,6 +115,15 @@ class CatalogSession:
             return self.query(self.root / relpath, k, where=where, max_distance=max_distance)
         return self.searcher.search(vector, k, exclude=relpath, allowed=self.allowed(where),
                                     max_distance=max_distance)
+
+    def duplicates(self, threshold: float | None = None, progress=None,
+                   should_cancel=None) -> list[DuplicateGroup] | None:
+        """Groups of near-identical items, largest first (None when cancelled); `threshold` defaults to the
+        model's measured one (UserError when it has none). progress(done, total); should_cancel() -> bool."""
+        if threshold is None:
+            threshold = default_threshold(self.embedder.name)
+        searcher = self.searcher
+        return find_duplicates(searcher.relpaths, searcher.vectors, threshold, progress, should_cancel)
 
     def allowed(self, where: Conditions | None) -> np.ndarray | None:
         """Per indexed item, whether it passes `where` (None: no filter); UserError for unknown fields/values."""
