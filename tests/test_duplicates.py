@@ -79,3 +79,20 @@ def test_session_duplicates_use_the_models_default_and_can_be_cancelled(make_cat
         with pytest.raises(UserError, match="No measured default duplicate threshold for tiny"):
             session.duplicates()
         assert len(session.duplicates(threshold=0.0)) == 1
+
+
+def test_connected_components_equal_scipys_on_random_graphs():
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components as scipy_components
+
+    from desktop_app.core.duplicates import connected_components
+
+    rng = np.random.default_rng(4)
+    for count, edges in ((50, 30), (500, 450), (1000, 2000)):
+        first, second = rng.integers(0, count, edges), rng.integers(0, count, edges)
+        ours = connected_components(count, first, second)
+        _, theirs = scipy_components(coo_matrix((np.ones(edges), (first, second)), shape=(count, count)),
+                                     directed=False)
+        # the same partition: each of our labels maps to exactly one of scipy's, and back
+        assert len(set(zip(ours.tolist(), theirs.tolist()))) == len(set(ours.tolist())) == len(set(theirs.tolist()))
+        assert (ours <= np.arange(count)).all()

@@ -74,17 +74,29 @@ def close_pairs(vectors: np.ndarray, threshold: float, block: int = BLOCK,
     return np.concatenate(firsts), np.concatenate(seconds), np.concatenate(distances)
 
 
-def group_pairs(count: int, first: np.ndarray, second: np.ndarray, distance: np.ndarray) -> list[tuple[list[int], float]]:
+def connected_components(count: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Per item, the smallest position in its connected component (numpy only: no scipy in the packaged app).
+    Each round gives both ends of every edge the smaller label, then follows labels to their own labels
+    (pointer jumping), until nothing changes: a few rounds for groups of near-duplicates."""
+    label = np.arange(count)
+    while True:
+        low = np.minimum(label[first], label[second])
+        before = label.copy()
+        np.minimum.at(label, first, low)
+        np.minimum.at(label, second, low)
+        label = label[label]
+        if np.array_equal(label, before):
+            return label
+
+
+def group_pairs(count: int, first: np.ndarray, second: np.ndarray,
+                distance: np.ndarray) -> list[tuple[list[int], float]]:
     """Connected components (of 2 items or more) of the graph with these edges: (member positions, widest link)."""
     if len(first) == 0:
         return []
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    graph = coo_matrix((np.ones(len(first), np.int8), (first, second)), shape=(count, count))
-    _, component = connected_components(graph, directed=False)
-    sizes = np.bincount(component)
-    widest = np.zeros(len(sizes))
+    component = connected_components(count, first, second)
+    sizes = np.bincount(component, minlength=count)
+    widest = np.zeros(count)
     np.maximum.at(widest, component[first], distance)
     members: dict[int, list[int]] = {}
     for item in np.flatnonzero(sizes[component] > 1):
