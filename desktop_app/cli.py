@@ -242,7 +242,7 @@ def cmd_bench(args) -> int:
     if args.duplicates:
         from .bench.duplicates import run_duplicates_bench
 
-        run_duplicates_bench([args.make_embedder(args)], args.images, args.sources, originals=args.n)
+        run_duplicates_bench([args.make_embedder(args)], args.images, args.sources, args.seed, originals=args.n)
         return 0
     if args.model != "resnet50":
         raise UserError("The bench measures the resnet50 model (the seed recipe); use --model resnet50.")
@@ -289,6 +289,7 @@ def _bench_arguments(p) -> None:
     extra.add_argument("--duplicates", action="store_true", help="instead: precision and recall of --model's "
                        "duplicate thresholds on planted copies of the photos")
     p.add_argument("--sources", type=count, default=100, metavar="N", help="photos copied for --duplicates")
+    p.add_argument("--seed", type=int, default=0, help="picks the photos copied for --duplicates")
     add_model_options(p)
 
 
