@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from . import cli_similar
 from .bench import DEFAULT_N as BENCH_DEFAULT_N
 from .commands import COMMANDS, program_name
 from .core import caches, labels
@@ -62,18 +63,32 @@ class ProgressLine:
         self._last = 0.0
 
     def __call__(self, p: Progress) -> None:
+        percent = 100.0 * p.done / p.total if p.total else 100.0
+        self.show(lambda: f"indexing {p.done}/{p.total} ({percent:.0f}%)  {p.rate:.1f} img/s  "
+                          f"ETA {format_duration(p.eta)}  skipped {p.skipped_count}", p.done == p.total)
+
+    def show(self, line: Callable[[], str], final: bool) -> None:
+        """Write the line (made only when shown), at most 5 times a second on a terminal, every 5 s otherwise."""
         now = time.monotonic()
-        final = p.done == p.total
         if self.stream is None or (not final and now - self._last < (0.2 if self.tty else 5.0)):
             return
         self._last = now
-        percent = 100.0 * p.done / p.total if p.total else 100.0
-        line = (f"indexing {p.done}/{p.total} ({percent:.0f}%)  {p.rate:.1f} img/s  "
-                f"ETA {format_duration(p.eta)}  skipped {p.skipped_count}")
+        line = line()
         self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
         if final and self.tty:
             self.stream.write("\n")
         self.stream.flush()
+
+
+class StepProgress(ProgressLine):
+    """`what done/total (percent)` of a long search (neighbours, duplicates) on the same progress line."""
+
+    def __init__(self, what: str, stream=None):
+        super().__init__(stream)
+        self.what = what
+
+    def __call__(self, done: int, total: int) -> None:
+        self.show(lambda: f"{self.what} {done}/{total} ({100.0 * done / total:.0f}%)", done == total)
 
 
 def print_report(report: IndexReport, out=None) -> None:
@@ -103,14 +118,40 @@ def cmd_index(args) -> int:
 def cmd_query(args) -> int:
     args.folder = args.catalog
     with _session(args) as session:
-        results = session.query(args.image, k=args.k, exclude_self=not args.include_self)
-    if args.json:
-        print(json.dumps([{"rank": r.rank, "path": str(session.path_of(r.relpath)), "distance": round(r.distance, 6)}
-                          for r in results], indent=2))
-    else:
-        for r in results:
-            print(f"{r.rank}. {r.distance:.4f}  {session.path_of(r.relpath)}")
+        results = session.query(args.image, k=args.k, exclude_self=not args.include_self,
+                                **cli_similar.query_options(args))
+    cli_similar.print_results(results, session, args.json)
+    if not results:
+        print(f"fashionrec: {cli_similar.explain_no_results(args)}", file=sys.stderr)
     return 0
+
+
+def _index_before_reading(session: CatalogSession, args) -> None:
+    """Bring the index up to date before reading it (quietly when nothing changed)."""
+    progress = ProgressLine()
+    report = session.index(progress=lambda p: p.total and progress(p), wait_for_lock=args.wait,
+                           on_wait=_say_waiting(session), lock_only_for_changes=True)
+    if report.embedded or report.removed or report.newly_skipped:
+        print_report(report, sys.stderr)
+
+
+def _search_whole_catalog(args, check, run, what: str) -> int:
+    """neighbours and duplicates: check the arguments, bring the index up to date, `run(args, session, progress)`."""
+    check(args)  # before any indexing
+    with _session(args) as session:
+        print(f"catalog {session.root}\nmodel   {session.embedder.describe()}", file=sys.stderr)
+        _index_before_reading(session, args)
+        return run(args, session, StepProgress(what))
+
+
+def cmd_neighbours(args) -> int:
+    return _search_whole_catalog(args, cli_similar.check_neighbours_arguments, cli_similar.run_neighbours,
+                                 "searching tiles")
+
+
+def cmd_duplicates(args) -> int:
+    return _search_whole_catalog(args, cli_similar.check_duplicates_arguments, cli_similar.run_duplicates,
+                                 "comparing tiles")
 
 
 def cmd_eval(args) -> int:
@@ -121,11 +162,7 @@ def cmd_eval(args) -> int:
         by_filename = labels.load_labels(labels_path, args.field)  # checked before any indexing
         print(f"catalog {session.root}\nmodel   {session.embedder.describe()}\nlabels  {labels_path}",
               file=sys.stderr)
-        progress = ProgressLine()
-        report = session.index(progress=lambda p: p.total and progress(p), wait_for_lock=args.wait,
-                               on_wait=_say_waiting(session), lock_only_for_changes=True)
-        if report.embedded or report.removed or report.newly_skipped:
-            print_report(report, sys.stderr)
+        _index_before_reading(session, args)
         relpaths, vectors = session.store.load_vectors()
         result = evaluate(relpaths, vectors, labels.match_labels(relpaths, by_filename), args.k, args.field)
     print(f"model: {session.embedder.describe()}")
@@ -195,11 +232,21 @@ def cmd_forget(args) -> int:
 def cmd_bench(args) -> int:
     from .bench import run_bench
 
+    if args.neighbours:
+        from .bench.neighbours import run_neighbours_bench
+
+        run_neighbours_bench(args.images)
+        return 0
+    if args.model == "resnet50" and args.weights is None and args.random_weights is None:
+        args.random_weights = 0  # speed does not depend on the weights' values (labelled as random)
+    if args.duplicates:
+        from .bench.duplicates import run_duplicates_bench
+
+        run_duplicates_bench([args.make_embedder(args)], args.images, args.sources, args.seed, originals=args.n)
+        return 0
     if args.model != "resnet50":
         raise UserError("The bench measures the resnet50 model (the seed recipe); use --model resnet50.")
-    if args.weights is None and args.random_weights is None:
-        args.random_weights = 0  # speed does not depend on the weights' values
-    run_bench(args.make_embedder(args), images=args.images, n=args.n, batch_size=args.batch_size,
+    run_bench(args.make_embedder(args), images=args.images, n=args.n or BENCH_DEFAULT_N, batch_size=args.batch_size,
               compare_backends=args.compare_backends)
     return 0
 
@@ -217,6 +264,7 @@ def _query_arguments(p) -> None:
     p.add_argument("-k", type=count, default=DEFAULT_K, help="how many results (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print a JSON list of {rank, path, distance}")
     p.add_argument("--include-self", action="store_true", help="keep the query file if it is in the catalog")
+    cli_similar.add_query_arguments(p)
     add_model_options(p)
 
 
@@ -232,9 +280,16 @@ def _forget_arguments(p) -> None:
 def _bench_arguments(p) -> None:
     p.add_argument("--images", metavar="DIR", type=Path,
                    help="photos to index (default: the fashion-2k sample when present, else generated)")
-    p.add_argument("-n", type=count, default=BENCH_DEFAULT_N, help="how many photos (default %(default)s)")
+    p.add_argument("-n", type=count, help=f"how many photos (default {BENCH_DEFAULT_N}; with --duplicates all)")
     p.add_argument("--batch-size", type=count, default=DEFAULT_BATCH_SIZE)
     p.add_argument("--compare-backends", action="store_true", help="also time the backends not in use")
+    extra = p.add_mutually_exclusive_group()
+    extra.add_argument("--neighbours", action="store_true", help="instead: time `neighbours` on a synthetic 44k "
+                       "store and on the sample (colour-texture)")
+    extra.add_argument("--duplicates", action="store_true", help="instead: precision and recall of --model's "
+                       "duplicate thresholds on planted copies of the photos")
+    p.add_argument("--sources", type=count, default=100, metavar="N", help="photos copied for --duplicates")
+    p.add_argument("--seed", type=int, default=0, help="picks the photos copied for --duplicates")
     add_model_options(p)
 
 
@@ -258,6 +313,8 @@ _HANDLERS = {  # name → (its arguments, what it runs); the names and help come
     "forget": (_forget_arguments, cmd_forget),
     "eval": (_eval_arguments, cmd_eval),
     "bench": (_bench_arguments, cmd_bench),
+    "neighbours": (cli_similar.neighbours_arguments, cmd_neighbours),
+    "duplicates": (cli_similar.duplicates_arguments, cmd_duplicates),
 }
 
 

@@ -14,6 +14,8 @@ COMMANDS = {
     "forget": "delete the cache of a catalog folder (also of one that is gone), or of every missing one",
     "eval": "leave-one-out precision@k / mAP@k of a catalog against a labels CSV",
     "bench": "measure indexing and query speed on this machine (a few minutes)",
+    "neighbours": "write the k most similar items of every catalog item to a .csv or .jsonl file",
+    "duplicates": "groups of near-identical photos in a catalog (re-encoded, resized, slightly cropped copies)",
 }
 
 

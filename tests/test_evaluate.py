@@ -35,20 +35,6 @@ def test_precision_and_average_precision_on_hand_made_rankings():
     np.testing.assert_allclose(ev.average_precision_at_k(hits, relevant, 2), [0.5, 0.0, 1.0, 0.0])
 
 
-def test_neighbours_leave_the_query_out_and_agree_with_the_searcher(monkeypatch):
-    rng = np.random.default_rng(3)
-    vectors = rng.normal(size=(50, 8)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    neighbours = ev.nearest_neighbours(vectors, 4)
-    assert neighbours.shape == (50, 4)
-    assert not (neighbours == np.arange(50)[:, None]).any()
-    searcher = Searcher([f"{i:02d}" for i in range(50)], vectors)
-    for i in (0, 17, 49):
-        assert [int(r.relpath) for r in searcher.search(vectors[i], 4, exclude=f"{i:02d}")] == list(neighbours[i])
-    monkeypatch.setattr(ev, "_QUERY_BLOCK", 7)  # blocks of queries give the same answer
-    np.testing.assert_array_equal(ev.nearest_neighbours(vectors, 4), neighbours)
-
-
 def test_scores_of_known_vectors_and_the_random_baseline():
     # 2 tight clusters of 3 ("a") and 2 ("b") items, plus one "c" alone and one unlabelled item.
     vectors = np.array([[1, 0, 0], [0.99, 0.1, 0], [0.98, 0.2, 0],

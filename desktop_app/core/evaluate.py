@@ -27,32 +27,10 @@ from PIL import Image, ImageDraw, ImageFont
 from .errors import UserError
 from .images import ImageError, open_rgb
 from .labels import DEFAULT_FIELD, LabelMatch
-
-_QUERY_BLOCK = 256  # queries per matrix product: memory stays O(block × N), ~100 MB at N = 100k
+from .neighbours import nearest_neighbours_all
 
 
 # -- scores ----------------------------------------------------------------------------------------
-def nearest_neighbours(vectors: np.ndarray, k: int) -> np.ndarray:
-    """(n, min(k, n-1)) indices of each row's nearest other rows, nearest first.
-
-    Vectors are L2-normalised, so Euclidean order (the Searcher's) equals descending dot product.
-    """
-    n = len(vectors)
-    k = min(k, n - 1)
-    vectors = np.asarray(vectors, dtype=np.float32)
-    neighbours = np.empty((n, max(k, 0)), dtype=np.int64)
-    if k <= 0:
-        return neighbours
-    for start in range(0, n, _QUERY_BLOCK):
-        stop = min(start + _QUERY_BLOCK, n)
-        similarity = vectors[start:stop] @ vectors.T
-        similarity[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # leave the query out
-        top = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-        order = np.argsort(-np.take_along_axis(similarity, top, axis=1), axis=1, kind="stable")
-        neighbours[start:stop] = np.take_along_axis(top, order, axis=1)
-    return neighbours
-
-
 def precision_at_k(hits: np.ndarray, k: int) -> np.ndarray:
     """Per query: hits in the first k ranks / k. `hits` is (queries, ≥k) bool, rank 1 first."""
     return hits[:, :k].sum(axis=1) / k
@@ -110,7 +88,7 @@ def evaluate(relpaths: list[str], vectors: np.ndarray, match: LabelMatch, k: int
                         "CSV's filename column names the catalog's files (relative path or file name).")
     kept_paths = [relpaths[i] for i in keep]
     labels = [match.labels[p] for p in kept_paths]
-    neighbours = nearest_neighbours(np.asarray(vectors)[keep], k)
+    neighbours = nearest_neighbours_all(np.asarray(vectors)[keep], k).indices  # the Searcher's answers
     k = neighbours.shape[1]  # fewer than k other items: k shrinks to what exists
     codes, class_of = np.unique(np.array(labels, dtype=object), return_inverse=True)
     class_sizes = np.bincount(class_of)

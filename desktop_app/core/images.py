@@ -9,8 +9,10 @@ from __future__ import annotations
 import errno
 import io
 import os
+import math
 import struct
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -112,13 +114,64 @@ def _upright(img: Image.Image) -> Image.Image:
         return img
 
 
+@dataclass(frozen=True)
+class Crop:
+    """A region of an image, as the person sees it (after EXIF rotation): left, top, width, height in pixels,
+    or, when all four numbers are between 0 and 1, as fractions of the image's width and height."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+    @property
+    def fractions(self) -> bool:
+        return all(0 <= v <= 1 for v in (self.x, self.y, self.width, self.height))
+
+    @classmethod
+    def parse(cls, text: str) -> "Crop":
+        """'X,Y,W,H' → Crop; ValueError with a short reason when it is not four numbers ≥ 0 with W, H > 0."""
+        parts = [p.strip() for p in str(text).split(",")]
+        try:
+            numbers = [float(p) for p in parts]
+        except ValueError:
+            numbers = []
+        if len(numbers) != 4 or not all(math.isfinite(v) for v in numbers):
+            raise ValueError(f"'{text}' is not X,Y,W,H (four numbers: pixels, or fractions 0-1 of the image)")
+        crop = cls(*numbers)
+        if min(numbers) < 0:
+            raise ValueError(f"'{text}': crop numbers cannot be negative")
+        if crop.width == 0 or crop.height == 0:
+            raise ValueError(f"'{text}': the crop has zero width or height")
+        return crop
+
+    def box(self, image_width: int, image_height: int) -> tuple[int, int, int, int]:
+        """(left, top, right, bottom) in pixels of an image this size; ImageError when it does not fit."""
+        scale = (image_width, image_height) if self.fractions else (1, 1)
+        left, top = self.x * scale[0], self.y * scale[1]
+        right, bottom = left + self.width * scale[0], top + self.height * scale[1]
+        if right > image_width + 1e-6 or bottom > image_height + 1e-6:
+            raise ImageError(f"the crop {self} goes past the image's edge (the image is {image_width}×{image_height} "
+                             "pixels)")
+        box = (round(left), round(top), round(right), round(bottom))
+        if box[2] <= box[0] or box[3] <= box[1]:
+            raise ImageError(f"the crop {self} is smaller than one pixel of this {image_width}×{image_height} image")
+        return box
+
+    def __str__(self) -> str:
+        return ",".join(f"{v:g}" for v in (self.x, self.y, self.width, self.height))
+
+
 def load_rgb(
     path: str | os.PathLike,
     size: tuple[int, int] = MODEL_SIZE,
     resample: Image.Resampling = Image.Resampling.NEAREST,
+    crop: Crop | None = None,
 ) -> np.ndarray:
-    """The image at `size` (width, height) as a (height, width, 3) uint8 array."""
+    """The image (or its `crop` region) at `size` (width, height) as a (height, width, 3) uint8 array."""
     img = open_rgb(path)
+    if crop is not None:
+        img = img.crop(crop.box(*img.size))
     if img.size != size:
         img = img.resize(size, resample)
     return np.asarray(img, dtype=np.uint8)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 DEFAULT_K = 5
+RERANK_MARGIN = 16  # candidates re-ranked exactly beyond the k asked for
 
 
 @dataclass(frozen=True)
@@ -55,26 +56,52 @@ class Searcher:
         i = self._position.get(relpath)
         return None if i is None else self.vectors[i]
 
-    def search(self, vector: np.ndarray, k: int = DEFAULT_K, exclude: str | None = None) -> list[Result]:
-        """The k nearest items to `vector`; `exclude` (a relpath, e.g. the query itself) is left out."""
-        extra = 1 if exclude in self._position else 0
-        n = min(k + extra, len(self.relpaths))
-        if n == 0:
-            return []
-        indices, distances = self._nearest(np.asarray(vector, np.float32).reshape(-1), n)
-        hits = [(self.relpaths[i], float(d)) for i, d in zip(indices, distances) if self.relpaths[i] != exclude]
-        return [Result(rank, relpath, distance) for rank, (relpath, distance) in enumerate(hits[:k], start=1)]
+    def search(self, vector: np.ndarray, k: int = DEFAULT_K, exclude: str | None = None,
+               allowed: np.ndarray | None = None, max_distance: float | None = None) -> list[Result]:
+        """The k nearest items to `vector`; `exclude` (a relpath, e.g. the query itself) is left out.
 
-    def _nearest(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Indices and distances of the n nearest vectors, nearest first."""
+        `allowed` (bool per item, e.g. a label filter) keeps the search to those items: still exact, the k
+        nearest among them. `max_distance` then drops results farther than it (possibly all of them).
+        """
+        query = np.asarray(vector, np.float32).reshape(-1)
         with _single_blas_thread():
             products = self.vectors @ query
         approximate = self._squared_norms - 2.0 * products  # + |q|², the same for all rows
-        margin = min(n + 16, len(approximate))  # float32 rounding may swap near-ties: re-rank a few more
-        if margin < len(approximate):
-            candidates = np.argpartition(approximate, margin - 1)[:margin]
-        else:
-            candidates = np.arange(len(approximate))
-        exact = np.linalg.norm(self.vectors[candidates].astype(np.float64) - query, axis=1)
-        order = np.lexsort((candidates, exact))[:n]  # by distance, then by position (stable ties)
-        return candidates[order], exact[order]
+        if allowed is not None:
+            approximate[~np.asarray(allowed, bool)] = np.inf
+        if exclude in self._position:
+            approximate[self._position[exclude]] = np.inf
+        eligible = int(np.isfinite(approximate).sum())
+        n = min(k, eligible)
+        if n <= 0:
+            return []
+        margin = min(n + RERANK_MARGIN, eligible)  # float32 rounding may swap near-ties: re-rank a few more
+        candidates = np.argpartition(approximate, margin - 1)[:margin] if margin < len(approximate) \
+            else np.arange(len(approximate))
+        candidates = candidates[np.isfinite(approximate[candidates])]
+        indices, distances = rerank(self.vectors, query[np.newaxis], candidates[np.newaxis], n)
+        results = [Result(rank, self.relpaths[i], float(d))
+                   for rank, (i, d) in enumerate(zip(indices[0], distances[0]), start=1)]
+        if max_distance is not None:
+            results = [r for r in results if r.distance <= max_distance]
+        return results
+
+
+def rerank(vectors: np.ndarray, queries: np.ndarray, candidates: np.ndarray, n: int,
+           rows_per_step: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """For each query row, the n nearest of its candidate rows (b, m) of `vectors`, by exact float64 Euclidean
+    distance, nearest first, equal distances in position order: (indices (b, n), distances (b, n)).
+
+    The one exact step of every search (single query or all items at once), so both give the same answers.
+    """
+    indices = np.empty((len(queries), n), np.int64)
+    distances = np.empty((len(queries), n), np.float64)
+    for start in range(0, len(queries), rows_per_step):  # bounded memory: (rows, m, dim) float64 at a time
+        rows = slice(start, start + rows_per_step)
+        chosen = candidates[rows]
+        exact = np.linalg.norm(vectors[chosen].astype(np.float64) - queries[rows, np.newaxis].astype(np.float64),
+                               axis=-1)
+        order = np.lexsort((chosen, exact), axis=-1)[:, :n]
+        indices[rows] = np.take_along_axis(chosen, order, axis=-1)
+        distances[rows] = np.take_along_axis(exact, order, axis=-1)
+    return indices, distances

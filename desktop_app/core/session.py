@@ -9,8 +9,10 @@ import numpy as np
 
 from .catalog import catalog_root, has_images, no_images_message
 from .embedders import Embedder
+from .duplicates import DuplicateGroup, default_threshold, find_duplicates
 from .errors import UserError
-from .images import ImageError, load_rgb
+from .filters import CatalogItem, Conditions, LabelTable, allowed_mask, catalog_items, load_label_table
+from .images import Crop, ImageError, load_rgb
 from .indexer import IndexReport, index_catalog
 from .search import DEFAULT_K, Result, Searcher
 from .store import Store, catalog_dir, store_path
@@ -27,6 +29,7 @@ class CatalogSession:
             raise UserError(no_images_message(self.root))
         self.store = Store(self.root, embedder.fingerprint, embedder.dim, embedder.name, data_dir)
         self._searcher: Searcher | None = None
+        self._labels: tuple[LabelTable | None] | None = None  # (table,) once looked for
 
     def close(self) -> None:
         self.store.close()
@@ -53,6 +56,7 @@ class CatalogSession:
             with lock():
                 report = index_catalog(self.store, self.embedder, **options)
         self._searcher = None
+        self._labels = None
         return report
 
     @property
@@ -61,6 +65,17 @@ class CatalogSession:
         if self._searcher is None:
             self._searcher = Searcher(*self.store.load_vectors())
         return self._searcher
+
+    @property
+    def labels(self) -> LabelTable | None:
+        """Every label column of the indexed items, from labels.csv in or beside the folder (None: no file)."""
+        if self._labels is None:
+            self._labels = (load_label_table(self.root, self.searcher.relpaths),)
+        return self._labels[0]
+
+    def items(self, where: Conditions | None = None) -> list[CatalogItem]:
+        """The indexed items in path order with their labels, those passing `where` only (the catalog browser)."""
+        return catalog_items(self.searcher.relpaths, self.labels, where)
 
     def path_of(self, relpath: str) -> Path:
         return self.root / relpath
@@ -71,26 +86,47 @@ class CatalogSession:
         except ValueError:
             return None
 
-    def embed_file(self, image: str | os.PathLike) -> np.ndarray:
-        """The query vector of any image file; UserError with the reason when it cannot be read."""
+    def embed_file(self, image: str | os.PathLike, crop: Crop | None = None) -> np.ndarray:
+        """The query vector of any image file (or of its `crop` region); UserError with the reason when it
+        cannot be read."""
         try:
-            pixels = load_rgb(image, self.embedder.input_size)
+            pixels = load_rgb(image, self.embedder.input_size, crop=crop)
         except ImageError as err:
             raise UserError(f"Cannot use {Path(image).name} as a query: {err}.") from None
         return self.embedder.embed(pixels[np.newaxis])[0]
 
-    def query(self, image: str | os.PathLike, k: int = DEFAULT_K, exclude_self: bool = True) -> list[Result]:
-        """The k catalog items most similar to the image file; the file itself is left out if indexed."""
+    def query(self, image: str | os.PathLike, k: int = DEFAULT_K, exclude_self: bool = True,
+              crop: Crop | None = None, where: Conditions | None = None,
+              max_distance: float | None = None) -> list[Result]:
+        """The k catalog items most similar to the image file (or its `crop` region); the file itself is left
+        out if indexed. `where` keeps to items with those labels, `max_distance` drops farther results."""
         if len(self.searcher) == 0:
             if not has_images(self.root):  # e.g. all its photos were removed: "index it first" would mislead
                 raise UserError(no_images_message(self.root))
             raise UserError(f"The catalog {self.root} has no indexed images yet; index it first.")
+        allowed = self.allowed(where)
         exclude = self.relpath_in_catalog(image) if exclude_self else None
-        return self.searcher.search(self.embed_file(image), k, exclude=exclude)
+        return self.searcher.search(self.embed_file(image, crop), k, exclude=exclude, allowed=allowed,
+                                    max_distance=max_distance)
 
-    def query_item(self, relpath: str, k: int = DEFAULT_K) -> list[Result]:
+    def query_item(self, relpath: str, k: int = DEFAULT_K, where: Conditions | None = None,
+                   max_distance: float | None = None) -> list[Result]:
         """Neighbours of an item already in the catalog, from its stored vector (no decode, no model)."""
         vector = self.searcher.vector_of(relpath)
         if vector is None:
-            return self.query(self.root / relpath, k)
-        return self.searcher.search(vector, k, exclude=relpath)
+            return self.query(self.root / relpath, k, where=where, max_distance=max_distance)
+        return self.searcher.search(vector, k, exclude=relpath, allowed=self.allowed(where),
+                                    max_distance=max_distance)
+
+    def duplicates(self, threshold: float | None = None, progress=None,
+                   should_cancel=None) -> list[DuplicateGroup] | None:
+        """Groups of near-identical items, largest first (None when cancelled); `threshold` defaults to the
+        model's measured one (UserError when it has none). progress(done, total); should_cancel() -> bool."""
+        if threshold is None:
+            threshold = default_threshold(self.embedder.name)
+        searcher = self.searcher
+        return find_duplicates(searcher.relpaths, searcher.vectors, threshold, progress, should_cancel)
+
+    def allowed(self, where: Conditions | None) -> np.ndarray | None:
+        """Per indexed item, whether it passes `where` (None: no filter); UserError for unknown fields/values."""
+        return allowed_mask(self.searcher.relpaths, self.labels, where) if where else None

@@ -1,0 +1,116 @@
+"""Near-duplicates: groups of items closer than a distance threshold (connected components of the
+"closer than" graph), largest group first.
+
+The pairs come from the same blocked distance tiles as `neighbours` (each pair computed once); the float32
+estimates only pick candidates, each kept pair's distance is recomputed exactly (float64).
+The default threshold is per model, chosen by measurement (`fashionrec-cli bench --duplicates`, figures in
+the README): re-encoded, resized and slightly cropped copies of catalog photos are found, different products
+are not grouped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import UserError
+from .neighbours import BLOCK, CancelCallback, ProgressCallback, distance_tiles, float32_error_bound
+
+# Measured on fashion-2k with planted copies (bench --duplicates; the README's table): the largest threshold
+# that keeps precision >= 0.99. ResNet50 has none: its ImageNet weights were not available to measure one, and
+# a threshold measured on random weights would mean nothing for real ones.
+DEFAULT_THRESHOLDS = {"colour-texture": 0.26}
+MAX_PAIRS = 20_000_000  # ~500 MB of pairs: beyond that the threshold groups far more than duplicates
+
+
+def default_threshold(model_name: str) -> float:
+    try:
+        return DEFAULT_THRESHOLDS[model_name]
+    except KeyError:
+        raise UserError(f"No measured default duplicate threshold for {model_name} yet; pass --threshold D "
+                        f"('bench --duplicates --model {model_name}' measures precision and recall per threshold "
+                        "on planted copies).") from None
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    relpaths: tuple[str, ...]  # sorted
+    widest_link: float  # the longest of the (≤ threshold) distances that join the group together
+
+    def __len__(self) -> int:
+        return len(self.relpaths)
+
+
+def close_pairs(vectors: np.ndarray, threshold: float, block: int = BLOCK,
+                progress: ProgressCallback | None = None, should_cancel: CancelCallback | None = None,
+                max_pairs: int = MAX_PAIRS) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(first, second, distance) of every pair of items at most `threshold` apart (first < second), by exact
+    distance; None when cancelled. UserError when there are more than `max_pairs` (threshold far too large)."""
+    if threshold < 0:
+        raise UserError("The duplicate threshold cannot be negative.")
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    limit = threshold * threshold + float32_error_bound(vectors)
+    firsts, seconds, distances, count = [], [], [], 0
+    for a, b, tile in distance_tiles(vectors, block, progress, should_cancel):
+        rows, columns = np.nonzero(tile <= limit)
+        if a == b:  # each pair once
+            keep = rows < columns
+            rows, columns = rows[keep], columns[keep]
+        rows, columns = rows + a, columns + b
+        exact = np.linalg.norm(vectors[rows].astype(np.float64) - vectors[columns].astype(np.float64), axis=1)
+        close = exact <= threshold
+        firsts.append(rows[close])
+        seconds.append(columns[close])
+        distances.append(exact[close])
+        count += int(close.sum())
+        if count > max_pairs:
+            raise UserError(f"More than {max_pairs:,} pairs of items are closer than {threshold:g}: that threshold "
+                            "groups far more than duplicates; choose a smaller --threshold.")
+    if should_cancel and should_cancel():
+        return None
+    if not firsts:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+    return np.concatenate(firsts), np.concatenate(seconds), np.concatenate(distances)
+
+
+def connected_components(count: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Per item, the smallest position in its connected component (numpy only: no scipy in the packaged app).
+    Each round gives both ends of every edge the smaller label, then follows labels to their own labels
+    (pointer jumping), until nothing changes: a few rounds for groups of near-duplicates."""
+    label = np.arange(count)
+    while True:
+        low = np.minimum(label[first], label[second])
+        before = label.copy()
+        np.minimum.at(label, first, low)
+        np.minimum.at(label, second, low)
+        label = label[label]
+        if np.array_equal(label, before):
+            return label
+
+
+def group_pairs(count: int, first: np.ndarray, second: np.ndarray,
+                distance: np.ndarray) -> list[tuple[list[int], float]]:
+    """Connected components (of 2 items or more) of the graph with these edges: (member positions, widest link)."""
+    if len(first) == 0:
+        return []
+    component = connected_components(count, first, second)
+    sizes = np.bincount(component, minlength=count)
+    widest = np.zeros(count)
+    np.maximum.at(widest, component[first], distance)
+    members: dict[int, list[int]] = {}
+    for item in np.flatnonzero(sizes[component] > 1):
+        members.setdefault(int(component[item]), []).append(int(item))
+    return [(items, float(widest[c])) for c, items in members.items()]
+
+
+def find_duplicates(relpaths: list[str], vectors: np.ndarray, threshold: float,
+                    progress: ProgressCallback | None = None,
+                    should_cancel: CancelCallback | None = None) -> list[DuplicateGroup] | None:
+    """Groups of items linked by distances ≤ threshold, largest first (then by path); None when cancelled."""
+    pairs = close_pairs(vectors, threshold, progress=progress, should_cancel=should_cancel)
+    if pairs is None:
+        return None
+    groups = [DuplicateGroup(tuple(sorted(relpaths[i] for i in items)), widest)
+              for items, widest in group_pairs(len(relpaths), *pairs)]
+    return sorted(groups, key=lambda g: (-len(g), g.relpaths))

@@ -1,0 +1,132 @@
+"""`neighbours`: every item's similar items, written as CSV or JSON Lines, atomically.
+
+One row per (item, rank): item, rank, neighbour, distance, then for every label column F of labels.csv
+(when there is one) item_F and neighbour_F. The file appears complete or not at all: it is written to a
+temporary file beside it and renamed over it at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import UserError
+from .filters import Conditions
+from .neighbours import CancelCallback, NeighbourTable, ProgressCallback, nearest_neighbours_all
+from .search import DEFAULT_K
+
+FORMATS = (".csv", ".jsonl")
+BASE_COLUMNS = ("item", "rank", "neighbour", "distance")
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    path: Path
+    items: int
+    rows: int
+    k: int
+    search_seconds: float
+    write_seconds: float
+    cancelled: bool = False
+
+
+def check_output(path: str | os.PathLike) -> Path:
+    """The output path if it can be written: a .csv or .jsonl file in an existing folder."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise UserError(f"Cannot tell the format of {path.name}: name the output .csv or .jsonl.")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; give a file name ending in .csv or .jsonl.")
+    if not path.parent.is_dir():
+        raise UserError(f"The folder {path.parent} does not exist.")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_text_file(path: Path):
+    """A text file that replaces `path` only when the block finishes; on any error nothing is left behind."""
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    except OSError as err:
+        raise UserError(f"Cannot write in {path.parent} ({err.strerror or err}).") from None
+    try:
+        with open(handle, "w", encoding="utf-8", newline="") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except OSError as err:
+        Path(temporary).unlink(missing_ok=True)
+        raise UserError(f"Cannot write {path} ({err.strerror or err}); no file was written.") from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def neighbour_rows(relpaths: list[str], table: NeighbourTable, labels=None):
+    """The rows as dicts, item by item and rank by rank; `labels` is a filters.LabelTable or None."""
+    fields = labels.fields if labels else ()
+    for i, relpath in enumerate(relpaths):
+        item_labels = labels.of(relpath) if labels else {}
+        for rank, (j, distance) in enumerate(zip(table.indices[i], table.distances[i]), start=1):
+            row = {"item": relpath, "rank": rank, "neighbour": relpaths[j], "distance": round(float(distance), 6)}
+            if fields:
+                neighbour_labels = labels.of(relpaths[j])
+                for field in fields:
+                    row[f"item_{field}"] = item_labels.get(field, "")
+                    row[f"neighbour_{field}"] = neighbour_labels.get(field, "")
+            yield row
+
+
+def write_neighbours(path: Path, relpaths: list[str], table: NeighbourTable, labels=None) -> int:
+    """Write the rows to `path` (format by its extension), atomically; returns how many rows."""
+    path = check_output(path)
+    columns = list(BASE_COLUMNS) + [f"{side}_{f}" for f in (labels.fields if labels else ()) for side in
+                                    ("item", "neighbour")]
+    count = 0
+    with atomic_text_file(path) as f:
+        if path.suffix.lower() == ".csv":
+            writer = csv.DictWriter(f, fieldnames=columns)
+            writer.writeheader()
+            for row in neighbour_rows(relpaths, table, labels):
+                writer.writerow(row)
+                count += 1
+        else:
+            for row in neighbour_rows(relpaths, table, labels):
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                count += 1
+    return count
+
+
+def export_neighbours(session, out: str | os.PathLike, k: int = DEFAULT_K, where: Conditions | None = None,
+                      progress: ProgressCallback | None = None,
+                      should_cancel: CancelCallback | None = None) -> ExportReport:
+    """The k nearest other items of every indexed item of a CatalogSession (of those passing `where`: items
+    and neighbours both), written to `out`. When cancelled, no file is written (report.cancelled)."""
+    out = check_output(out)
+    if k < 1:
+        raise UserError("k must be at least 1.")
+    searcher = session.searcher
+    if len(searcher) < 2:
+        raise UserError(f"The catalog {session.root} has {len(searcher)} indexed image(s); similar items need "
+                        "at least 2. Index it first.")
+    relpaths, vectors = searcher.relpaths, searcher.vectors
+    allowed = session.allowed(where)
+    if allowed is not None:
+        relpaths = [r for r, keep in zip(relpaths, allowed) if keep]
+        vectors = vectors[allowed]
+        if len(relpaths) < 2:
+            raise UserError(f"Only {len(relpaths)} item(s) pass the filter; similar items need at least 2.")
+    started = time.perf_counter()
+    table = nearest_neighbours_all(vectors, k, progress=progress, should_cancel=should_cancel)
+    searched = time.perf_counter()
+    if table is None:
+        return ExportReport(out, len(relpaths), 0, k, searched - started, 0.0, cancelled=True)
+    rows = write_neighbours(out, relpaths, table, session.labels)
+    return ExportReport(out, len(relpaths), rows, table.k, searched - started, time.perf_counter() - searched)

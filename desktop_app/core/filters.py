@@ -1,0 +1,121 @@
+"""Label filters next to similarity: every label column of a catalog's labels.csv, per item, and the
+conditions `field=value` (repeatable: values of one field are alternatives, fields must all match).
+
+Cheap for big catalogs: one CSV read, then plain dictionaries and one boolean mask per filter.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import UserError
+from .labels import FILENAME_COLUMN, find_labels_file, match_labels, read_labels_csv
+
+Conditions = dict[str, frozenset[str]]  # field → accepted values
+_CHOICES_SHOWN = 30
+
+
+@dataclass(frozen=True)
+class LabelTable:
+    """All label columns of the catalog's items (relpath → {field: value}; empty values left out)."""
+
+    path: Path
+    fields: tuple[str, ...]
+    by_relpath: dict[str, dict[str, str]]
+
+    def of(self, relpath: str) -> dict[str, str]:
+        return self.by_relpath.get(relpath, {})
+
+    def values(self, field: str) -> list[str]:
+        """The distinct values of one field among the catalog's items, sorted (for a filter box)."""
+        return sorted({labels[field] for labels in self.by_relpath.values() if field in labels})
+
+
+def load_label_table(root: str | os.PathLike, relpaths: Iterable[str],
+                     labels_file: str | os.PathLike | None = None) -> LabelTable | None:
+    """The labels of `relpaths` from `labels_file` (default: labels.csv in or beside the catalog folder);
+    None when there is no such file. A file that cannot be read raises UserError."""
+    path = Path(labels_file) if labels_file else find_labels_file(root)
+    if path is None:
+        return None
+    columns, rows = read_labels_csv(path)
+    fields = tuple(c for c in columns if c != FILENAME_COLUMN)
+    by_filename = {row[FILENAME_COLUMN].strip(): {f: (row.get(f) or "").strip() for f in fields} for row in rows}
+    matched = match_labels(list(relpaths), by_filename).labels
+    return LabelTable(path, fields, {relpath: {f: v for f, v in row.items() if v} for relpath, row in matched.items()})
+
+
+def parse_conditions(texts: Iterable[str]) -> Conditions:
+    """['articleType=Shirts', 'articleType=Tshirts', 'gender=Men'] → {articleType: {Shirts, Tshirts}, gender: {Men}}."""
+    conditions: dict[str, set[str]] = {}
+    for text in texts:
+        field, sep, value = text.partition("=")
+        if not sep or not field.strip() or not value.strip():
+            raise UserError(f"'{text}' is not a filter: write FIELD=VALUE, e.g. articleType=Shirts.")
+        conditions.setdefault(field.strip(), set()).add(value.strip())
+    return {field: frozenset(values) for field, values in conditions.items()}
+
+
+def resolve_conditions(table: LabelTable | None, conditions: Conditions) -> Conditions:
+    """The conditions checked against the table: unknown fields or values raise UserError listing the choices;
+    a value in another case than the labels' (shirts) is taken as the labels' spelling (Shirts)."""
+    if not conditions:
+        return {}
+    if table is None:
+        raise UserError("Filters need labels: put a labels.csv (with a filename column) in or beside the catalog "
+                        "folder.")
+    resolved = {}
+    for field, values in conditions.items():
+        if field not in table.fields:
+            raise UserError(f"No label field '{field}' in {table.path.name}; fields: {', '.join(table.fields)}.")
+        known = table.values(field)
+        by_lower = {v.lower(): v for v in known}
+        chosen = set()
+        for value in values:
+            match = value if value in known else by_lower.get(value.lower())
+            if match is None:
+                raise UserError(f"No item has {field}={value}; {_choices(field, value, known)}")
+            chosen.add(match)
+        resolved[field] = frozenset(chosen)
+    return resolved
+
+
+def _choices(field: str, value: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(value, known, n=3, cutoff=0.6)
+    if close:
+        return f"did you mean {' or '.join(close)}? ({len(known)} values of {field})"
+    shown = ", ".join(known[:_CHOICES_SHOWN]) + (", …" if len(known) > _CHOICES_SHOWN else "")
+    return f"values of {field}: {shown or 'none'}."
+
+
+def passes(labels: dict[str, str], conditions: Conditions) -> bool:
+    return all(labels.get(field) in values for field, values in conditions.items())
+
+
+def allowed_mask(relpaths: list[str], table: LabelTable | None, conditions: Conditions) -> np.ndarray | None:
+    """Per item, whether it passes every condition (None when there are none: every item does)."""
+    conditions = resolve_conditions(table, conditions)
+    if not conditions:
+        return None
+    return np.fromiter((passes(table.of(r), conditions) for r in relpaths), bool, len(relpaths))
+
+
+@dataclass(frozen=True)
+class CatalogItem:
+    relpath: str
+    labels: dict[str, str]  # empty when the item has none
+
+
+def catalog_items(relpaths: list[str], table: LabelTable | None,
+                  conditions: Conditions | None = None) -> list[CatalogItem]:
+    """The catalog's items in path order with their labels, those passing `conditions` only (the browser's list)."""
+    conditions = resolve_conditions(table, conditions or {})
+    empty: dict[str, str] = {}
+    items = [CatalogItem(r, table.of(r) if table else empty) for r in relpaths]
+    return [item for item in items if passes(item.labels, conditions)] if conditions else items
