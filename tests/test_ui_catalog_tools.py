@@ -92,8 +92,9 @@ def test_export_writes_k_rows_per_item_and_says_where(qtbot, open_window, make_c
         window.tools.export_action.trigger()
 
     assert finished.args[0].rows == 18 and not window.tools.row.isVisible()
-    assert window.statusBar().currentMessage() == (f"Wrote 18 rows (6 items × 3 similar) to {out} in "
-                                                   f"{finished.args[0].search_seconds + finished.args[0].write_seconds:.1f} s.")
+    report = finished.args[0]
+    seconds = report.search_seconds + report.write_seconds
+    assert window.statusBar().currentMessage() == f"Wrote 18 rows (6 items × 3 similar) to {out} in {seconds:.1f} s."
     text = out.read_text(encoding="utf-8")
     rows = list(csv.DictReader(text.splitlines())) if suffix == ".csv" else [json.loads(r) for r in text.splitlines()]
     assert len(rows) == 18

@@ -33,6 +33,7 @@ class CatalogBrowser(QDialog):
         self.setWindowTitle("Catalog — fashionrec")
         self.resize(900, 680)
         self.field_box = QComboBox()
+        self.field_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.field_box.setToolTip("Show only the items with this label (from the catalog's labels.csv)")
         self.value_box = QComboBox()
         self.value_box.setMinimumContentsLength(16)

@@ -91,16 +91,18 @@ class CatalogModel(QAbstractListModel):
     def want(self, first: int, last: int) -> None:
         """Rows first..last are (about to be) on screen: ask for their missing thumbnails, forget the others."""
         in_view = [item.relpath for item in self._items[max(first, 0):last + 1]]
-        pending = set(self._wanted.intersection(in_view))
+        new = []
         for relpath in in_view:
             if relpath in self._cache:
                 self._cache.move_to_end(relpath)
-            elif relpath not in pending:
-                pending.add(relpath)
-                self.requested += 1
-                self._thumbnails.request(("browse", self._generation, relpath), str(Path(self._root) / relpath),
-                                         self.bounds, self._still_wanted)
-        self._wanted = frozenset(pending)  # replaced, never changed: the pool's threads read it
+            elif relpath not in self._wanted:
+                new.append(relpath)
+        # replaced, never changed (the pool's threads read it), and before the requests go out
+        self._wanted = self._wanted.intersection(in_view).union(new)
+        for relpath in new:
+            self.requested += 1
+            self._thumbnails.request(("browse", self._generation, relpath), str(Path(self._root) / relpath),
+                                     self.bounds, self._still_wanted)
 
     def _still_wanted(self, key: tuple) -> bool:
         return key[1] == self._generation and key[2] in self._wanted
@@ -145,7 +147,7 @@ class CatalogGrid(QListView):
         self._update.setSingleShot(True)
         self._update.setInterval(0)
         self._update.timeout.connect(self.request_visible)
-        self.verticalScrollBar().valueChanged.connect(self._update.start)
+        self.verticalScrollBar().valueChanged.connect(lambda _value: self._update.start())  # not start(msec)
         self.catalog_model.modelReset.connect(self._update.start)
         self.activated.connect(lambda index: self.find_similar.emit(index.data(RELPATH_ROLE)))
         self.customContextMenuRequested.connect(self._menu)

@@ -123,7 +123,8 @@ class DuplicatesView(QDialog):
         for number, group in enumerate(groups, start=1):
             parent = QTreeWidgetItem(self.tree, [group_title(number, group)])
             for relpath in group.relpaths:
-                child = QTreeWidgetItem(parent, [Path(relpath).name, str(Path(relpath).parent)])
+                folder = str(Path(relpath).parent)
+                child = QTreeWidgetItem(parent, [Path(relpath).name, "" if folder == "." else folder])
                 path = str(Path(self._root) / relpath)
                 child.setData(0, PATH_ROLE, path)
                 child.setData(0, RELPATH_ROLE, relpath)
