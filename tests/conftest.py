@@ -74,6 +74,28 @@ def make_catalog(tmp_path):
     return make
 
 
+@pytest.fixture
+def open_window(qtbot):
+    """open_window(embedder=None, batch_size=4, model=None) → a shown MainWindow, closed (thread joined)
+    after the test."""
+
+    from desktop_app.ui.main_window import MainWindow
+
+    windows = []  # held here: qtbot only keeps weak references, and a window must be closed, not collected
+
+    def make(embedder=None, batch_size: int = 4, model: str | None = None):
+        window = MainWindow(model=model, embedder=embedder, batch_size=batch_size)
+        windows.append(window)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()  # joins the worker thread
+        window.deleteLater()  # as qtbot does: a window left to Qt's exit handler outlives Python (a crash)
+
+
 @pytest.fixture(scope="session")
 def random_embedder():
     """The real ResNet50 network with explicitly seeded random weights (weights=None), built once."""

@@ -183,9 +183,10 @@ def test_unwritable_data_folder_through_the_gui_worker(make_catalog, tmp_path, m
     monkeypatch.setenv("FASHIONREC_DATA_DIR", str(tmp_path / "a file.txt" / "sub"))
     worker = CatalogWorker(embedders={"tiny": CountingEmbedder()})
     errors = []
-    worker.error.connect(errors.append)
-    worker.open_catalog(str(folder), "tiny", None)
-    assert len(errors) == 1 and errors[0].startswith("Cannot write to the fashionrec data folder")
+    worker.error.connect(lambda token, message: errors.append((token, message)))
+    worker.open_catalog(3, str(folder), "tiny", None)
+    (token, message), = errors
+    assert token == 3 and message.startswith("Cannot write to the fashionrec data folder")
     assert worker.session is None
 
 

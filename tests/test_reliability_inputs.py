@@ -175,20 +175,27 @@ def test_bad_input_corpus_through_the_gui_worker(tmp_path, qapp):
 
     good, bad = build_bad_input_corpus(tmp_path / "catalog")
     worker = CatalogWorker(embedders={"tiny": CountingEmbedder()}, batch_size=4)
-    skipped, finished, errors = {}, [], []
-    worker.skipped.connect(lambda relpath, reason: skipped.__setitem__(relpath, reason))
-    worker.finished.connect(finished.append)
-    worker.error.connect(errors.append)
+    skipped, finished, errors, answers = {}, [], [], []
+    worker.file_skipped.connect(lambda token, relpath, reason: skipped.__setitem__(relpath, reason))
+    worker.finished.connect(lambda token, report: finished.append(token))
+    worker.error.connect(lambda token, message: errors.append(message))
+    worker.op_succeeded.connect(lambda token, items: answers.append((token, [i.relpath for i in items])))
+    worker.op_failed.connect(lambda token, message: answers.append((token, message)))
 
-    worker.open_catalog(str(tmp_path / "catalog"), "tiny", None)  # called directly: runs on this thread
+    worker.open_catalog(7, str(tmp_path / "catalog"), "tiny", None)  # called directly: runs on this thread
 
-    assert errors == [] and len(finished) == 1
+    assert errors == [] and finished == [7]
     relpaths, _ = worker.session.store.load_vectors()
     assert_corpus_result(set(relpaths), skipped, good, bad)
 
-    worker.query_image(1, str(tmp_path / "catalog" / "text.jpg"), 5)  # and it keeps going after a bad query
-    worker.query_image(2, str(tmp_path / "catalog" / "plain.jpg"), 5)
-    assert errors == ["Cannot use text.jpg as a query: not an image Pillow can read (unknown or corrupt format)."]
+    def query(name):
+        return lambda catalog: catalog.result_items(catalog.session.query(tmp_path / "catalog" / name, 5))
+
+    worker.run_op(8, query("text.jpg"))  # and it keeps going after a bad query
+    worker.run_op(9, query("plain.jpg"))
+    assert answers[0] == (8, "Cannot use text.jpg as a query: not an image Pillow can read (unknown or corrupt "
+                             "format).")
+    assert answers[1][0] == 9 and len(answers[1][1]) == 5 and "plain.jpg" not in answers[1][1]
     worker.close_session()
 
 

@@ -23,21 +23,6 @@ from desktop_app.ui.main_window import MainWindow
 INDEX_TIMEOUT_MS = 120_000  # generous: CI shares 2 cores; nothing here asserts speed
 
 
-@pytest.fixture
-def open_window(qtbot):
-    """open_window(embedder=None, batch_size=4, model=None) → a shown MainWindow, closed (thread joined)
-    after the test."""
-
-    def make(embedder=None, batch_size: int = 4, model: str | None = None) -> MainWindow:
-        window = MainWindow(model=model, embedder=embedder, batch_size=batch_size)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        return window
-
-    return make
-
-
 def index(qtbot, window: MainWindow, folder):
     with qtbot.waitSignal(window.index_finished, timeout=INDEX_TIMEOUT_MS) as finished:
         window.open_catalog(folder)
@@ -54,12 +39,12 @@ def test_index_to_100_percent_then_a_dropped_photo_fills_the_grid(qtbot, open_wi
     report = index(qtbot, window, catalog)
 
     assert (report.embedded, report.cancelled) == (9, False)
-    assert window.progress_bar.value() == window.progress_bar.maximum() == 10  # 9 photos + 1 skipped
-    assert window.count_label.text() == "9 items"
-    assert window.catalog_label.toolTip() == str(catalog.resolve())
-    assert window.demo_banner.isVisible() and "random weights" in window.model_label.text()
-    assert window.recent_catalogs()[0] == str(catalog.resolve())
-    assert list(window.skipped_files) == ["broken.jpg"] and window.skipped_button.isVisible()
+    assert window.indexing_bar.bar.value() == window.indexing_bar.bar.maximum() == 10  # 9 photos + 1 skipped
+    assert window.status.count_label.text() == "9 items"
+    assert window.status.catalog_label.toolTip() == str(catalog.resolve())
+    assert window.demo_banner.isVisible() and "random weights" in window.status.model_label.text()
+    assert window.recent.folders()[0] == str(catalog.resolve())
+    assert list(window.skipped_files) == ["broken.jpg"] and window.status.skipped_button.isVisible()
     assert SkippedDialog(window.catalog.root, sorted(window.skipped_files.items())).table.rowCount() == 1
 
     query = catalog / "img004.jpg"
@@ -72,7 +57,7 @@ def test_index_to_100_percent_then_a_dropped_photo_fills_the_grid(qtbot, open_wi
     paths = [t.toolTip() for t in tiles]
     assert str(query) not in paths and all(p.startswith(str(catalog.resolve())) for p in paths)
     assert all(not t.icon().isNull() for t in tiles)
-    assert window.query_caption.text() == "img004.jpg"
+    assert window.query_panel.caption.text() == "img004.jpg"
 
     with qtbot.waitSignal(window.grid_ready, timeout=INDEX_TIMEOUT_MS):  # "Find similar to this"
         window.query_item(window.shown_results()[0].relpath)
@@ -93,7 +78,7 @@ def test_cancel_stops_early_and_leaves_a_valid_cache_that_resumes(qtbot, open_wi
     report = index(qtbot, window, catalog)
 
     assert report.cancelled and 0 < report.indexed < 24
-    assert not window.progress_row.isVisible()
+    assert not window.indexing_bar.isVisible()
     store = Store(catalog.resolve(), random_embedder.fingerprint, random_embedder.dim, random_embedder.name)
     assert store.integrity_ok() and store.count() == report.indexed
     store.close()
@@ -103,7 +88,7 @@ def test_cancel_stops_early_and_leaves_a_valid_cache_that_resumes(qtbot, open_wi
         window.reindex()
     assert not resumed.args[0].cancelled
     assert (resumed.args[0].embedded, resumed.args[0].unchanged) == (24 - report.indexed, report.indexed)
-    assert window.count_label.text() == "24 items"
+    assert window.status.count_label.text() == "24 items"
 
 
 @pytest.mark.heavy
@@ -112,7 +97,7 @@ def test_photo_dropped_while_indexing_is_answered_after_esc_stops_it(qtbot, open
     catalog = make_catalog(40)
     window = open_window(random_embedder, batch_size=2)
     window.open_catalog(catalog)
-    qtbot.waitUntil(lambda: window.progress_bar.value() >= 8, timeout=INDEX_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.indexing_bar.bar.value() >= 8, timeout=INDEX_TIMEOUT_MS)
     deliver_drop(window, file_mime(catalog / "img001.jpg"))
     assert "once indexing finishes" in window.results_title.text()
 
@@ -146,11 +131,11 @@ def test_closing_mid_index_cancels_and_joins_the_worker(qtbot, open_window, make
     catalog = make_catalog(30)
     window = open_window(random_embedder, batch_size=2)
     window.open_catalog(catalog)
-    qtbot.waitUntil(lambda: window.progress_bar.value() > 0, timeout=INDEX_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.indexing_bar.bar.value() > 0, timeout=INDEX_TIMEOUT_MS)
 
     window.close()
 
-    assert window._thread.isFinished() and window.worker.session is None
+    assert not window.background.running and window.worker.session is None
     store = Store(catalog.resolve(), random_embedder.fingerprint, random_embedder.dim, random_embedder.name)
     assert store.integrity_ok() and 0 < store.count() < 30
     store.close()
@@ -240,7 +225,7 @@ def test_weight_free_model_indexes_and_answers_drops_and_pastes(qtbot, open_wind
         window.paste_action.trigger()
     assert window.grid.count() == 5
     assert window.shown_results()[0].relpath == "img005.jpg"  # the pasted pixels are that item's
-    assert window.query_caption.text().startswith("pasted-")
+    assert window.query_panel.caption.text().startswith("pasted-")
 
 
 def test_the_model_box_chooses_the_model_that_indexes(qtbot, open_window, make_catalog):
@@ -250,9 +235,9 @@ def test_the_model_box_chooses_the_model_that_indexes(qtbot, open_window, make_c
     window.model_box.setCurrentText("colour-texture")
     assert window.model == "colour-texture"
     index(qtbot, window, catalog)
-    assert window.model_label.text() == "colour-texture"
-    assert [a.text() for a in window.recent_menu.actions()] == [str(catalog.resolve())]
-    assert window.count_label.text() == "3 items"
+    assert window.status.model_label.text() == "colour-texture"
+    assert [a.text() for a in window.recent.menu.actions()] == [str(catalog.resolve())]
+    assert window.status.count_label.text() == "3 items"
 
 
 def test_application_has_the_icon_and_style_from_resources(qapp):
@@ -274,4 +259,5 @@ def test_unwritable_data_folder_is_a_dialog_not_a_crash(qtbot, open_window, make
     assert "Cannot write to the fashionrec data folder" in shown.args[0]
     qtbot.waitUntil(lambda: window.error_box is not None and window.error_box.isVisible(), timeout=5_000)
     assert "Cannot write to the fashionrec data folder" in window.error_box.text()
+    assert not window.notice.isVisible()  # said once, in the dialog
     assert window.catalog is None or not window.indexing

@@ -101,6 +101,8 @@ class CatalogSession:
         """The k catalog items most similar to the image file (or its `crop` region); the file itself is left
         out if indexed. `where` keeps to items with those labels, `max_distance` drops farther results."""
         if len(self.searcher) == 0:
+            if not has_images(self.root):  # e.g. all its photos were removed: "index it first" would mislead
+                raise UserError(no_images_message(self.root))
             raise UserError(f"The catalog {self.root} has no indexed images yet; index it first.")
         allowed = self.allowed(where)
         exclude = self.relpath_in_catalog(image) if exclude_self else None

@@ -147,7 +147,9 @@ def run(argv: list[str] | None = None) -> int:
         return 1
     app = create_application(argv)
     # Qt takes its own options (-platform, -qwindowgeometry …) out of the arguments of the app it creates
-    args = build_parser().parse_args((app.arguments() if ours else argv)[1:])
+    parser = build_parser()
+    parser.set_defaults(model=None)  # no --model: the window uses the model chosen last time
+    args = parser.parse_args((app.arguments() if ours else argv)[1:])
     setup_logging()
     if backend_from(args):  # the window's worker builds its embedder; the backend reaches it as the default
         os.environ[BACKEND_ENV] = backend_from(args)
@@ -156,7 +158,8 @@ def run(argv: list[str] | None = None) -> int:
     except UserError as err:
         QMessageBox.critical(None, "fashionrec", str(err))
         return 2
-    window = MainWindow(model=args.model, weights=weights, report_timing=args.timing)
+    model = args.model or ("resnet50" if weights is not None else None)  # weights are for resnet50
+    window = MainWindow(model=model, weights=weights, report_timing=args.timing)
     window.show()
     if args.timing:
         QTimer.singleShot(0, lambda: print(f"timing: window visible at epoch {time.time():.3f}, "

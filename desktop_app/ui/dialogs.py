@@ -1,8 +1,11 @@
-"""The window's dialogs: missing weights, skipped files, About."""
+"""The window's dialogs: missing weights, skipped files, and the About text."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHeaderView, QLabel, QMessageBox,
+import html
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QHeaderView, QLabel, QLayout,
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from .. import __version__
@@ -11,31 +14,49 @@ from ..core.errors import UserError
 from ..core.paths import data_dir, log_dir
 
 
+WEIGHT_FREE_MODEL = "colour-texture"
+
+
 class WeightsDialog(QDialog):
-    """Says which weights file is missing; the person chooses it (remembered) or random weights (demo)."""
+    """Says, in the window's words, which weights file is missing and where to get it. The person chooses the
+    file (checked, remembered), the weight-free model, or random weights (demo). `choice` is then the
+    Weights to use, or the name of the model to switch to; None when cancelled."""
 
     def __init__(self, message: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle("ResNet50 weights needed")
-        self.choice: weights.Weights | None = None
-        text = QLabel(f"<b>The model's weights file is needed:</b> <tt>{weights.WEIGHTS_FILENAME}</tt>"
-                      f"<p>{message}</p>")
+        self.choice: weights.Weights | str | None = None
+        link = f'<a href="{weights.WEIGHTS_URL}">{weights.WEIGHTS_URL}</a>'
+        text = QLabel(f"<b>The ResNet50 model needs its ImageNet weights file</b> <tt>{weights.WEIGHTS_FILENAME}</tt> "
+                      "(94 MB). fashionrec found no usable copy of it and could not download it."
+                      f"<p>Download it from {link}, then choose it here; fashionrec remembers it.</p>"
+                      f"<p>Or use the {WEIGHT_FREE_MODEL} model, which compares colours and textures and needs "
+                      "no weights file.</p>")
         text.setWordWrap(True)
-        text.setMinimumWidth(520)
+        text.setMinimumWidth(560)
+        text.setOpenExternalLinks(True)
+        text.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)  # link: click, select, copy
+        self.text = text
         self.problem = QLabel()
         self.problem.setObjectName("notice")
         self.problem.setWordWrap(True)
+        self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.problem.hide()
+        if message != weights.missing_weights_message():  # e.g. the saved or FASHIONREC_WEIGHTS file is broken
+            self._show_problem(message)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        choose = QPushButton(f"Choose {weights.WEIGHTS_FILENAME}…")
+        choose = QPushButton("Choose the weights file…")
+        weight_free = QPushButton(f"Use {WEIGHT_FREE_MODEL} (no weights needed)")
+        weight_free.setToolTip("Compares colours and textures: meaningful results without a weights file.")
         demo = QPushButton("Use random weights (demo)")
         demo.setToolTip("An untrained network: the app works, but the results are not meaningful.")
-        buttons.addButton(choose, QDialogButtonBox.ButtonRole.ActionRole)  # ActionRole: no auto-accept
-        buttons.addButton(demo, QDialogButtonBox.ButtonRole.ActionRole)
-        choose.clicked.connect(self._choose_file)
-        demo.clicked.connect(self.choose_random)
+        for button, slot in ((choose, self._choose_file), (weight_free, self.choose_weight_free_model),
+                             (demo, self.choose_random)):
+            buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)  # ActionRole: no auto-accept
+            button.clicked.connect(slot)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # grows with the explanation shown
         layout.addWidget(text)
         layout.addWidget(self.problem)
         layout.addWidget(buttons)
@@ -51,8 +72,7 @@ class WeightsDialog(QDialog):
         try:
             checked = weights.check_weights_file(path)
         except UserError as err:
-            self.problem.setText(str(err))
-            self.problem.show()
+            self._show_problem(str(err))
             return False
         settings.put(weights.SETTING_KEY, str(checked))
         self.choice = weights.Weights(path=checked, source="chosen in the app")
@@ -62,6 +82,15 @@ class WeightsDialog(QDialog):
     def choose_random(self) -> None:
         self.choice = weights.random_weights(0)
         self.accept()
+
+    def choose_weight_free_model(self) -> None:
+        self.choice = WEIGHT_FREE_MODEL
+        self.accept()
+
+    def _show_problem(self, text: str) -> None:
+        self.problem.setText(text)
+        self.problem.show()
+        self.adjustSize()
 
 
 class SkippedDialog(QDialog):
@@ -90,11 +119,12 @@ class SkippedDialog(QDialog):
         layout.addWidget(buttons)
 
 
-def show_about(parent: QWidget) -> None:
-    QMessageBox.about(
-        parent, "About fashionrec",
-        f"<h3>fashionrec {__version__}</h3>"
-        "<p>Finds look-alike fashion items in a folder of product photos, entirely on this computer.</p>"
-        "<p>Each photo becomes a 2048-number description from a ResNet50 network (global max pooling, "
-        "L2-normalised); the nearest descriptions are the most similar items.</p>"
-        f"<p>Index cache: <tt>{data_dir()}</tt><br>Log file: <tt>{log_dir() / 'fashionrec.log'}</tt></p>")
+def about_text(model_description: str | None, model: str) -> str:
+    """Help ▸ About; `model_description`: the active embedder's describe(), None while no catalog is open."""
+    active = (f"<p>Active model: {html.escape(model_description)}.</p>" if model_description else
+              f"<p>Model: {model} (described here once a catalog is open with it).</p>")
+    return (f"<h3>fashionrec {__version__}</h3>"
+            "<p>Finds look-alike fashion items in a folder of product photos, entirely on this computer.</p>"
+            "<p>The model turns each photo into a list of numbers describing it; the nearest descriptions are "
+            f"the most similar items.</p>{active}"
+            f"<p>Index cache: <tt>{data_dir()}</tt><br>Log file: <tt>{log_dir() / 'fashionrec.log'}</tt></p>")

@@ -1,128 +1,78 @@
 """The main window: open a catalog, watch it index, drop a photo, browse the most similar items.
 
-Everything slow happens elsewhere: the core on the CatalogWorker's thread, image decoding on the
+Everything slow happens elsewhere: the core on the CatalogWorker's thread (indexing through its tokened
+signals, everything else as one-shot operations, see operations.py), image decoding on the
 ThumbnailLoader's pool. The public methods (open_catalog, query_image, query_item, cancel_indexing,
 shown_results) are what the tests and the packaged app's self-test drive.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QSettings, QSize, Qt, QThread, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage, QKeySequence, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QListWidgetItem, QMainWindow, QMenu, QMessageBox, QProgressBar,
+from PySide6.QtCore import QMimeData, QStandardPaths, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMessageBox,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
-from ..core.embedders import DEFAULT_MODEL, MODELS, Embedder
 from ..core.catalog import image_patterns, no_images_message
-from ..core.formatting import format_duration
-from ..core.indexer import DEFAULT_BATCH_SIZE, Progress
-from ..core.paths import config_dir
+from ..core.embedders import DEFAULT_MODEL, MODELS, Embedder
+from ..core.indexer import DEFAULT_BATCH_SIZE
 from ..core.search import DEFAULT_K
-from ..core.weights import Weights
-from .dialogs import SkippedDialog, WeightsDialog, show_about
+from ..core.weights import WEIGHTS_FILENAME, Weights
+from .dialogs import WEIGHT_FREE_MODEL, SkippedDialog, WeightsDialog, about_text
+from .drops import PastedImages, act_on_mime, droppable
+from .indexing_bar import IndexingBar
+from .operations import Operations, replies_to
+from .search_pane import SearchPane
+from .status_bar import CatalogStatus
 from .thumbnails import ThumbnailLoader
-from .worker import CatalogInfo, CatalogWorker, ResultItem
-
-MAX_RECENT = 8
-QUERY_PREVIEW = QSize(220, 290)
-PATH_ROLE = Qt.ItemDataRole.UserRole
-RELPATH_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def _elide_path(path: str, keep: int = 2) -> str:
-    """The last `keep` folders of a path, for the status bar (the tooltip has all of it)."""
-    parts = Path(path).parts
-    return path if len(parts) <= keep + 1 else str(Path("…", *parts[-keep:]))
-
-
-def window_settings() -> QSettings:
-    """Recent catalogs and geometry, in the same config folder as the core's settings (tests isolate it)."""
-    return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
-
-
-class ResultGrid(QListWidget):
-    """The result tiles: one row of up to five at any window width, wrapping when k is larger."""
-
-    def __init__(self):
-        super().__init__()
-        self.setViewMode(QListWidget.ViewMode.IconMode)
-        self.setMovement(QListWidget.Movement.Static)
-        self.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setWordWrap(True)
-        self.setUniformItemSizes(True)
-        self.setSpacing(6)
-        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self._fit_tiles()
-
-    def resizeEvent(self, event):
-        super().resizeEvent(event)
-        self._fit_tiles()
-
-    def _fit_tiles(self) -> None:
-        """Five tiles fill the width; a tall text-free photo area, but never taller than the view."""
-        text_height = 3 * self.fontMetrics().height() + 16
-        by_width = (self.viewport().width() - 8) // 5 - 2 * self.spacing()
-        by_height = (self.viewport().height() - text_height - 24) * 3 // 4 + 16
-        tile = max(120, min(by_width, by_height, 400))
-        icon = QSize(tile - 16, (tile - 16) * 4 // 3)  # catalog photos are portrait 3:4
-        if icon != self.iconSize():
-            self.setIconSize(icon)
-            self.setGridSize(QSize(tile, icon.height() + text_height))
+from .window_settings import RecentCatalogs, window_settings
+from .worker import CatalogInfo, CatalogWorker, ResultItem, WorkerThread
 
 
 class MainWindow(QMainWindow):
     catalog_opened = Signal(object)  # CatalogInfo, once the window shows it
     index_finished = Signal(object)  # IndexReport, once the window shows it
     grid_ready = Signal(float)  # seconds from the query request to a complete grid (thumbnails included)
-    message_shown = Signal(str)
+    message_shown = Signal(str)  # a notice or an error dialog the person must see
 
-    _open_requested = Signal(str, str, object)
-    _index_requested = Signal()
-    _query_requested = Signal(int, str, int)
-    _item_query_requested = Signal(int, str, int)
+    _open_requested = Signal(int, str, str, object)
+    _index_requested = Signal(int)
 
-    def __init__(self, model: str | None = None, weights: Weights | None = None,
-                 embedder: Embedder | None = None, batch_size: int = DEFAULT_BATCH_SIZE, report_timing: bool = False):
+    def __init__(self, model: str | None = None, weights: Weights | None = None, embedder: Embedder | None = None,
+                 batch_size: int = DEFAULT_BATCH_SIZE, report_timing: bool = False,
+                 worker: CatalogWorker | None = None):
+        """`model` None: the model chosen last time. `worker`: a seam for tests (default: a CatalogWorker)."""
         super().__init__()
+        self._settings = window_settings()
         self.weights = weights
-        self.model = embedder.name if embedder is not None else (model or DEFAULT_MODEL)
+        remembered = self._settings.value("model", DEFAULT_MODEL)
+        remembered = remembered if remembered in MODELS else DEFAULT_MODEL
+        self.model = embedder.name if embedder is not None else (model or remembered)
         self.catalog: CatalogInfo | None = None
         self.indexing = False
         self.skipped_files: dict[str, str] = {}
         self.report_timing = report_timing
-        self._results: list[ResultItem] = []
-        self._token = 0  # identifies the newest query; older answers and thumbnails are ignored
-        self._query_started = 0.0
-        self._query_pending = False
         self.error_box: QMessageBox | None = None  # the last catalog-level error shown as a dialog
-        self._last_query = None  # (query method, its argument): re-run when k changes
-        self._thumbs_pending = 0
-        self._paste_dir: str | None = None
-        self._settings = window_settings()
+        self._wanted_folder: str | None = None  # the catalog asked for last (reopened when the model changes)
+        self._index_token = 0  # the open/index request whose replies the window shows
+        self._pasted = PastedImages()
 
         self.setWindowTitle("fashionrec — find similar fashion items")
         self.setMinimumSize(820, 560)
         self.setAcceptDrops(True)
-        self._thread = QThread(self)
-        self._thread.setObjectName("catalog-worker")
-        self.worker = CatalogWorker({embedder.name: embedder} if embedder is not None else None, batch_size)
-        self.worker.moveToThread(self._thread)
+        self.worker = worker or CatalogWorker({embedder.name: embedder} if embedder is not None else None, batch_size)
+        self.background = WorkerThread(self.worker, self)
+        self.operations = Operations(self.worker, self)
         self.thumbnails = ThumbnailLoader(self)
         self._build_actions()
         self._build_menus()
         self.setCentralWidget(self._build_body())
-        self._build_status_bar()
+        self.status = CatalogStatus(self.show_skipped)
+        self.statusBar().addPermanentWidget(self.status)
+        self.statusBar().setSizeGripEnabled(True)
         self._connect_worker()
-        self.thumbnails.loaded.connect(self._on_thumbnail)
-        self._thread.start()
-        self._update_recent_menu()
         self._set_indexing(False)
         geometry = self._settings.value("geometry")
         if geometry is not None:
@@ -152,12 +102,12 @@ class MainWindow(QMainWindow):
                                            "Embed new and changed photos of the open catalog")
         self.cancel_action = self._action("&Cancel indexing", self.cancel_indexing, "Esc")
         self.skipped_action = self._action("&Skipped files…", self.show_skipped)
-        self.about_action = self._action("&About fashionrec", lambda: show_about(self))
+        self.about_action = self._action("&About fashionrec", self.show_about)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.open_action)
-        self.recent_menu = file_menu.addMenu("Recent catalogs")
+        self.recent = RecentCatalogs(file_menu.addMenu("Recent catalogs"), self._settings, self.open_catalog)
         file_menu.addSeparator()
         file_menu.addAction(self.photo_action)
         file_menu.addAction(self.paste_action)
@@ -185,12 +135,12 @@ class MainWindow(QMainWindow):
         self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice.hide()
         layout.addWidget(self.notice)
-        layout.addWidget(self._build_progress_row())
-        row = QHBoxLayout()
-        row.setSpacing(12)
-        row.addWidget(self._build_query_panel())
-        row.addLayout(self._build_results_panel(), 1)
-        layout.addLayout(row, 1)
+        self.indexing_bar = IndexingBar(self.cancel_indexing)
+        layout.addWidget(self.indexing_bar)
+        self.search = SearchPane(self, self.thumbnails, self.report_timing)
+        self.search.grid_ready.connect(self.grid_ready)
+        self.grid, self.results_title, self.query_panel = self.search.grid, self.search.title, self.search.query_panel
+        layout.addWidget(self.search, 1)
         return body
 
     def _build_toolbar(self) -> QHBoxLayout:
@@ -209,7 +159,7 @@ class MainWindow(QMainWindow):
         self.k_box.setValue(DEFAULT_K)
         self.k_box.setToolTip("How many similar items to show")
         self.k_box.findChild(QLineEdit).setAcceptDrops(False)  # a dropped photo is a query, not text
-        self.k_box.valueChanged.connect(self._rerun_query)
+        self.k_box.valueChanged.connect(lambda _k: self.search.rerun())
         for widget in (open_button, photo_button):
             bar.addWidget(widget)
         bar.addStretch(1)
@@ -220,87 +170,15 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.k_box)
         return bar
 
-    def _build_progress_row(self) -> QWidget:
-        self.progress_row = QFrame()
-        self.progress_row.setObjectName("progressRow")
-        row = QHBoxLayout(self.progress_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        self.progress_bar = QProgressBar()
-        self.progress_bar.setFormat("%v / %m")
-        self.progress_label = QLabel()
-        self.progress_label.setMinimumWidth(280)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop after the current batch (Esc); what is done is kept")
-        self.cancel_button.clicked.connect(self.cancel_indexing)
-        row.addWidget(self.progress_bar, 1)
-        row.addWidget(self.progress_label)
-        row.addWidget(self.cancel_button)
-        return self.progress_row
-
-    def _build_query_panel(self) -> QWidget:
-        self.drop_zone = QFrame()
-        self.drop_zone.setObjectName("dropZone")
-        self.drop_zone.setFixedWidth(QUERY_PREVIEW.width() + 40)
-        panel = QVBoxLayout(self.drop_zone)
-        title = QLabel("Query photo")
-        title.setObjectName("panelTitle")
-        self.query_image_label = QLabel()
-        self.query_image_label.setObjectName("queryImage")
-        self.query_image_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.query_image_label.setMinimumSize(QUERY_PREVIEW)
-        self.query_image_label.setWordWrap(True)
-        self.query_caption = QLabel()
-        self.query_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.query_caption.setWordWrap(True)
-        hint = QLabel("Drop a photo anywhere in this window,\nor Open photo… (Ctrl+Shift+O),\n"
-                      "or paste one (Ctrl+V).")
-        hint.setObjectName("hint")
-        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        panel.addWidget(title)
-        panel.addWidget(self.query_image_label)
-        panel.addWidget(self.query_caption)
-        panel.addStretch(1)
-        panel.addWidget(hint)
-        self._show_query_placeholder()
-        return self.drop_zone
-
-    def _build_results_panel(self) -> QVBoxLayout:
-        panel = QVBoxLayout()
-        self.results_title = QLabel("Open a catalog folder, then drop a photo to see the most similar items.")
-        self.results_title.setObjectName("panelTitle")
-        self.grid = ResultGrid()
-        self.grid.itemActivated.connect(lambda item: self.open_file(item.data(PATH_ROLE)))
-        self.grid.customContextMenuRequested.connect(self._result_menu)
-        panel.addWidget(self.results_title)
-        panel.addWidget(self.grid, 1)
-        return panel
-
-    def _build_status_bar(self) -> None:
-        self.catalog_label = QLabel("No catalog open")
-        self.count_label = QLabel()
-        self.model_label = QLabel()
-        self.skipped_button = QPushButton()
-        self.skipped_button.setFlat(True)
-        self.skipped_button.clicked.connect(self.show_skipped)
-        self.skipped_button.hide()
-        for widget in (self.catalog_label, self.count_label, self.skipped_button, self.model_label):
-            self.statusBar().addPermanentWidget(widget)
-        self.statusBar().setSizeGripEnabled(True)
-
     def _connect_worker(self) -> None:
         w = self.worker
         self._open_requested.connect(w.open_catalog)
         self._index_requested.connect(w.index)
-        self._query_requested.connect(w.query_image)
-        self._item_query_requested.connect(w.query_item)
-        w.opened.connect(self._on_opened)
-        w.loading_model.connect(self._on_loading_model)
-        w.progress.connect(self._on_progress)
-        w.skipped.connect(self._on_skipped)
-        w.finished.connect(self._on_index_finished)
-        w.results.connect(self._on_results)
-        w.error.connect(self._on_error)
-        w.weights_needed.connect(self._on_weights_needed)
+        for signal, slot in ((w.opened, self._on_opened), (w.loading_model, self._on_loading_model),
+                             (w.progress, self._on_progress), (w.file_skipped, self._on_file_skipped),
+                             (w.finished, self._on_index_finished), (w.error, self._on_error),
+                             (w.weights_needed, self._on_weights_needed)):
+            signal.connect(slot)  # bound methods of this window: queued to the UI thread
 
     # -- public API (menus, tests, self-test) -------------------------------------------------------
     def open_catalog(self, folder: str | Path) -> None:
@@ -308,44 +186,43 @@ class MainWindow(QMainWindow):
         if self.indexing:
             self.worker.cancel()
         self.show_message("")
-        self._open_requested.emit(str(folder), self.model, self.weights)
+        self._wanted_folder = str(folder)
+        self._index_token = self.operations.next_token()
+        self._open_requested.emit(self._index_token, str(folder), self.model, self.weights)
 
     def reindex(self) -> None:
         if self.catalog is not None and not self.indexing:
             self._set_indexing(True)
-            self._index_requested.emit()
+            self._index_token = self.operations.next_token()
+            self._index_requested.emit(self._index_token)
 
     def cancel_indexing(self) -> None:
         if self.indexing:
             self.worker.cancel()
-            self.progress_label.setText("Cancelling after the current batch…")
+            self.indexing_bar.cancelling()
 
     def set_model(self, model: str) -> None:
+        """Use another model (remembered for the next start); the catalog asked for reopens with it."""
         if model == self.model:
             return
         self.model = model
         self.model_box.setCurrentText(model)
-        if self.catalog is not None:
-            self.open_catalog(self.catalog.root)
+        self._settings.setValue("model", model)
+        self.show_message("")
+        if self._wanted_folder is not None:
+            self.open_catalog(self._wanted_folder)
 
     def query_image(self, path: str | Path) -> None:
         """Search the open catalog with any photo file."""
-        path = str(path)
-        self._start_query(Path(path).name, path)
-        self._query_requested.emit(self._token, path, self.k_box.value())
-        self._last_query = (self.query_image, path)
+        self.search.query_image(str(path), self.k_box.value())
 
     def query_item(self, relpath: str) -> None:
         """Search from an item of the catalog (its stored vector: no model needed)."""
-        if self.catalog is None:
-            return
-        path = str(Path(self.catalog.root) / relpath)
-        self._start_query(relpath, path)
-        self._item_query_requested.emit(self._token, relpath, self.k_box.value())
-        self._last_query = (self.query_item, relpath)
+        if self.catalog is not None:
+            self.search.query_item(self.catalog.root, relpath, self.k_box.value())
 
     def shown_results(self) -> list[ResultItem]:
-        return list(self._results)
+        return self.search.results()
 
     def show_message(self, text: str) -> None:
         """A message the person must see (bad input, errors); empty text hides it."""
@@ -354,6 +231,12 @@ class MainWindow(QMainWindow):
         if text:
             self.message_shown.emit(text)
 
+    def show_error_dialog(self, text: str) -> None:
+        """A problem with the catalog itself (data folder, disk, busy): a dialog, window-modal, not blocking."""
+        self.error_box = QMessageBox(QMessageBox.Icon.Warning, "fashionrec", text, QMessageBox.StandardButton.Ok, self)
+        self.error_box.open()
+        self.message_shown.emit(text)
+
     def choose_catalog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a catalog folder of product photos",
                                                   self.catalog.root if self.catalog else "")
@@ -361,10 +244,13 @@ class MainWindow(QMainWindow):
             self.open_catalog(folder)
 
     def choose_photo(self) -> None:
+        pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+        start = self._settings.value("photo_folder") or pictures
         path, _ = QFileDialog.getOpenFileName(
-            self, "Find items similar to a photo", "",
+            self, "Find items similar to a photo", start,
             f"Images ({image_patterns()});;All files (*)")
         if path:
+            self._settings.setValue("photo_folder", str(Path(path).parent))
             self.query_image(path)
 
     def paste(self) -> None:
@@ -373,108 +259,73 @@ class MainWindow(QMainWindow):
 
     def use_mime(self, mime: QMimeData | None) -> bool:
         """Act on dropped or pasted data: a file → query, a folder → open as catalog, image data → query."""
-        if mime is None:
-            return False
-        local = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
-        if local:
-            target = Path(local[0])
-            if target.is_dir():
-                self.open_catalog(target)
-            else:
-                self.query_image(target)
-            return True
-        if mime.hasImage():
-            image = QImage(mime.imageData())
-            if image.isNull():
-                return False
-            if self._paste_dir is None:
-                self._paste_dir = tempfile.mkdtemp(prefix="fashionrec-paste-")
-            path = Path(self._paste_dir) / f"pasted-{self._token + 1}.png"
-            image.save(str(path), "PNG")
-            self.query_image(path)
-            return True
-        return False
+        return act_on_mime(mime, self.open_catalog, self.query_image, self._pasted)
 
     def show_skipped(self) -> None:
         if self.catalog is not None:
             SkippedDialog(self.catalog.root, sorted(self.skipped_files.items()), self).exec()
 
-    def open_file(self, path: str) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+    def show_about(self) -> None:
+        description = self.catalog.model if self.catalog else None
+        QMessageBox.about(self, "About fashionrec", about_text(description, self.model))
 
-    def ask_for_weights(self, message: str) -> Weights | None:
-        """The weights dialog (modal); None when the person cancels."""
+    def ask_for_weights(self, message: str) -> Weights | str | None:
+        """The weights dialog (modal): the weights to use, a model to switch to, or None when cancelled."""
         dialog = WeightsDialog(message, self)
         dialog.exec()
         return dialog.choice
 
     # -- drag and drop --------------------------------------------------------------------------------
-    def _droppable(self, mime: QMimeData) -> bool:
-        return any(url.isLocalFile() for url in mime.urls()) or mime.hasImage()
-
-    def _highlight_drop(self, on: bool) -> None:
-        self.drop_zone.setProperty("dragActive", on)
-        self.drop_zone.style().unpolish(self.drop_zone)
-        self.drop_zone.style().polish(self.drop_zone)
-
     def dragEnterEvent(self, event):
         event.acceptProposedAction()  # anything: a drop of the wrong kind gets an explaining message
-        self._highlight_drop(self._droppable(event.mimeData()))
+        self.query_panel.highlight_drop(droppable(event.mimeData()))
 
     def dragLeaveEvent(self, event):
-        self._highlight_drop(False)
+        self.query_panel.highlight_drop(False)
 
     def dropEvent(self, event):
-        self._highlight_drop(False)
+        self.query_panel.highlight_drop(False)
         if self.use_mime(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
             self.show_message("Drop an image file (or a folder to open it as a catalog).")
 
-    # -- worker signals ---------------------------------------------------------------------------------
+    # -- replies to the open/index request ----------------------------------------------------------------
+    @replies_to("_index_token")
     def _on_opened(self, info: CatalogInfo) -> None:
+        self.search.catalog_opened(same_catalog=self.catalog is not None and self.catalog.root == info.root)
         self.catalog = info
         self.skipped_files.clear()
         self._show_skipped_count()
-        self._remember_recent(info.root)
-        self.catalog_label.setText(_elide_path(info.root))
-        self.catalog_label.setToolTip(info.root)
+        self.recent.remember(info.root)
+        self.status.show_catalog(info)
         self.setWindowTitle(f"{Path(info.root).name} — fashionrec")
-        self._show_count(info.items)
-        self.model_label.setText(info.model_name + (" · random weights (demo)" if info.random_weights else ""))
-        self.model_label.setToolTip(info.model)
         self.demo_banner.setVisible(info.random_weights)
-        self.model_label.setProperty("demo", info.random_weights)
-        self.model_label.style().polish(self.model_label)
         if info.rebuilt_reason:
             self.show_message(f"The cache of this catalog was rebuilt: {info.rebuilt_reason}.")
-        if not self._results and not self._query_pending:
-            self.results_title.setText("Drop a photo to see the most similar items of this catalog.")
         self._set_indexing(True)
-        self.progress_label.setText("Looking for new and changed photos…")
         self.catalog_opened.emit(info)
 
+    @replies_to("_index_token")
     def _on_loading_model(self, description: str) -> None:
-        self.progress_bar.setRange(0, 0)  # busy: the first load imports TensorFlow (seconds)
-        self.progress_label.setText("Loading the model…")
-        self.progress_label.setToolTip(description)
+        self.indexing_bar.loading_model(description)
 
-    def _on_progress(self, p: Progress) -> None:
-        self.progress_bar.setRange(0, max(p.total, 1))
-        self.progress_bar.setValue(p.done if p.total else 1)
-        self.progress_bar.setFormat("%v / %m" if p.total else "nothing new to index")
-        self.progress_label.setText(f"{p.rate:.1f} img/s · ETA {format_duration(p.eta)} · {p.skipped_count} skipped")
+    @replies_to("_index_token")
+    def _on_progress(self, progress) -> None:
+        self.indexing_bar.show_progress(progress)
 
-    def _on_skipped(self, relpath: str, reason: str) -> None:
+    @replies_to("_index_token")
+    def _on_file_skipped(self, relpath: str, reason: str) -> None:
         self.skipped_files[relpath] = reason
         self._show_skipped_count()
 
+    @replies_to("_index_token")
     def _on_index_finished(self, report) -> None:
         self._set_indexing(False)
         self.skipped_files = dict(report.all_skipped)
         self._show_skipped_count()
-        self._show_count(report.indexed)
+        self.status.show_count(report.indexed)
         if report.cancelled:
             self.statusBar().showMessage(
                 f"Indexing cancelled: {report.indexed} of {report.files} photos are searchable; "
@@ -483,161 +334,43 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 f"Index up to date ({report.elapsed:.1f} s): {report.embedded} new, {report.unchanged} unchanged, "
                 f"{report.removed} removed, {len(report.newly_skipped)} newly skipped", 15000)
-        if report.files == 0:
-            self.show_message(no_images_message(self.catalog.root if self.catalog else "this folder"))
+        if report.files == 0 and self.catalog is not None:
+            self.show_message(no_images_message(Path(self.catalog.root)))
+        self.search.index_finished(changed=bool(report.embedded or report.removed))
         self.index_finished.emit(report)
 
+    @replies_to("_index_token")
     def _on_error(self, message: str) -> None:
-        if self.indexing:
-            self._set_indexing(False)
-        from_query = self._query_pending
-        if from_query:
-            self._query_pending = False
-            self.results_title.setText("No results: see the message above.")
-        self.show_message(message)
-        if not from_query:  # the catalog itself cannot be used (data folder, disk, busy): worth a dialog
-            self.error_box = QMessageBox(QMessageBox.Icon.Warning, "fashionrec", message,
-                                         QMessageBox.StandardButton.Ok, self)
-            self.error_box.open()  # window-modal, without blocking the event loop
+        self._set_indexing(False)
+        self.show_error_dialog(message)
 
+    @replies_to("_index_token")
     def _on_weights_needed(self, message: str, folder: str) -> None:
         choice = self.ask_for_weights(message)
-        if choice is None:
-            self.show_message(f"{message}\nOpen the catalog again to choose the file in the app.")
-            return
-        self.weights = choice
-        self.open_catalog(folder)
-
-    # -- results ----------------------------------------------------------------------------------------
-    def _start_query(self, caption: str, path: str) -> None:
-        self._token += 1
-        self._query_started = time.perf_counter()
-        self._query_pending = True
-        self.show_message("")
-        self.query_image_label.setText("Loading…")
-        self.query_caption.setText(caption)
-        self.query_caption.setToolTip(path)
-        self.thumbnails.request(("query", self._token), path, self._device_pixels(QUERY_PREVIEW))
-        if self.indexing:  # the worker answers after the index run; cancelling ends that run sooner
-            self.results_title.setText("Searching once indexing finishes… (Esc: stop indexing and search "
-                                       "what is indexed so far)")
+        if isinstance(choice, str):
+            self.set_model(choice)
+        elif choice is not None:
+            self.weights = choice
+            self.open_catalog(folder)
         else:
-            self.results_title.setText("Searching…")
-
-    def _rerun_query(self) -> None:
-        if self._last_query is not None:
-            method, argument = self._last_query
-            method(argument)
-
-    def _on_results(self, token: int, items: list[ResultItem]) -> None:
-        if token != self._token:
-            return
-        self._query_pending = False
-        self._results = items
-        self.grid.clear()
-        self._thumbs_pending = len(items)
-        placeholder = QPixmap(self.grid.iconSize())
-        placeholder.fill(Qt.GlobalColor.lightGray)
-        for item in items:
-            lines = [f"{item.rank}. {Path(item.relpath).name}", f"distance {item.distance:.3f}"]
-            if item.label:
-                lines.append(item.label)
-            tile = QListWidgetItem(placeholder, "\n".join(lines))
-            tile.setToolTip(item.path)
-            tile.setData(PATH_ROLE, item.path)
-            tile.setData(RELPATH_ROLE, item.relpath)
-            tile.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
-            self.grid.addItem(tile)
-            self.thumbnails.request(("result", token, item.rank - 1), item.path,
-                                    self._device_pixels(self.grid.iconSize()))
-        query = self.query_caption.text()
-        self.results_title.setText(f"The {len(items)} most similar to {query}" if items else "No results.")
-        if not items:
-            self._grid_complete()
-
-    def _on_thumbnail(self, key: tuple, image: QImage) -> None:
-        kind, token = key[0], key[1]
-        if token != self._token:
-            return
-        if kind == "query":
-            if image.isNull():
-                self.query_image_label.setText("(no preview: not an image Qt can show)")
-            else:
-                self.query_image_label.setPixmap(self._screen_pixmap(image))
-            return
-        tile = self.grid.item(key[2])
-        if tile is not None and not image.isNull():
-            tile.setIcon(self._screen_pixmap(image))
-        self._thumbs_pending -= 1
-        if self._thumbs_pending == 0:
-            self._grid_complete()
-
-    def _grid_complete(self) -> None:
-        seconds = time.perf_counter() - self._query_started
-        if self.report_timing:
-            print(f"timing: query to complete grid {seconds:.3f} s", flush=True)
-        self.grid_ready.emit(seconds)
-
-    def _result_menu(self, position) -> None:
-        tile = self.grid.itemAt(position)
-        if tile is None:
-            return
-        path, relpath = tile.data(PATH_ROLE), tile.data(RELPATH_ROLE)
-        menu = QMenu(self)
-        menu.addAction("Open", lambda: self.open_file(path))
-        menu.addAction("Show in folder", lambda: self.open_file(str(Path(path).parent)))
-        menu.addAction("Copy path", lambda: QGuiApplication.clipboard().setText(path))
-        menu.addSeparator()
-        menu.addAction("Find similar to this", lambda: self.query_item(relpath))
-        menu.exec(self.grid.viewport().mapToGlobal(position))
+            self.show_message(f"{self.model} cannot index {folder} without its weights file {WEIGHTS_FILENAME}. "
+                              f"Open the catalog again to choose the file, or choose the {WEIGHT_FREE_MODEL} model "
+                              "(no weights needed).")
 
     # -- small helpers ------------------------------------------------------------------------------------
-    def _device_pixels(self, size: QSize) -> QSize:
-        """Thumbnails are decoded at the screen's real pixel size, so they stay sharp on high-DPI screens."""
-        return size * self.devicePixelRatioF()
-
-    def _screen_pixmap(self, image: QImage) -> QPixmap:
-        pixmap = QPixmap.fromImage(image)
-        pixmap.setDevicePixelRatio(self.devicePixelRatioF())
-        return pixmap
-
-    def _show_query_placeholder(self) -> None:
-        self.query_image_label.setText("Drop a photo here")
-        self.query_caption.setText("")
-
-    def _show_count(self, items: int) -> None:
-        self.count_label.setText(f"{items:,} items")
-
     def _show_skipped_count(self) -> None:
-        n = len(self.skipped_files)
-        self.skipped_button.setText(f"{n} skipped…")
-        self.skipped_button.setVisible(n > 0)
-        self.skipped_action.setEnabled(n > 0)
+        self.status.show_skipped(len(self.skipped_files))
+        self.skipped_action.setEnabled(bool(self.skipped_files))
 
     def _set_indexing(self, on: bool) -> None:
         self.indexing = on
-        self.progress_row.setVisible(on)
+        self.indexing_bar.setVisible(on)
         self.cancel_action.setEnabled(on)
         self.reindex_action.setEnabled(not on and self.catalog is not None)
         if on:
-            self.progress_bar.setRange(0, 0)
-            self.progress_label.setToolTip("")
+            self.indexing_bar.started()
+            self.statusBar().clearMessage()  # the last run's outcome no longer holds
         self.skipped_action.setEnabled(bool(self.skipped_files))
-
-    def _remember_recent(self, folder: str) -> None:
-        recent = [folder] + [f for f in self.recent_catalogs() if f != folder]
-        self._settings.setValue("recent_catalogs", recent[:MAX_RECENT])
-        self._update_recent_menu()
-
-    def recent_catalogs(self) -> list[str]:
-        value = self._settings.value("recent_catalogs", [])
-        return [value] if isinstance(value, str) else list(value or [])
-
-    def _update_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for folder in self.recent_catalogs():
-            self.recent_menu.addAction(folder, lambda f=folder: self.open_catalog(f))
-        self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
 
     # -- shutting down ----------------------------------------------------------------------------------
     def closeEvent(self, event):
@@ -649,15 +382,11 @@ class MainWindow(QMainWindow):
 
         Called on close and when the application quits some other way; running it twice is harmless.
         """
-        if self._thread.isFinished():
+        if not self.background.running:
             return
         self.statusBar().showMessage("Finishing the current batch…")
-        self.worker.shut_down()
-        self._thread.quit()
-        self._thread.wait()
-        self.worker.close_session()
+        self.background.shut_down()
         self.thumbnails.shut_down()
         self._settings.setValue("geometry", self.saveGeometry())
         self._settings.sync()
-        if self._paste_dir is not None:
-            shutil.rmtree(self._paste_dir, ignore_errors=True)
+        self._pasted.remove()

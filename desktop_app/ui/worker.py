@@ -1,8 +1,11 @@
 """The background side of the window: a QObject living in its own QThread that owns the CatalogSession.
 
-Every request (open, index, query) arrives as a queued slot call, so the core — and TensorFlow, which
-the embedder imports on its first use — only ever runs on this thread. The core's plain callbacks are
-turned into signals. Cancelling is a threading.Event the core polls between batches; it is set directly
+Every request arrives as a queued slot call carrying a token, and every reply names the token of the
+request it answers, so the window never has to guess which request an answer or an error belongs to.
+The core — and TensorFlow, which the embedder imports on its first use — only ever runs on this thread.
+Two kinds of request: opening/indexing a catalog (progress, file_skipped, finished, error signals) and
+one-shot operations (`run_op`: any function of the open catalog, answered by op_succeeded or op_failed;
+see operations.py). Cancelling is a threading.Event the core polls between batches; it is set directly
 from the UI thread because this thread is busy inside `index` while it matters.
 """
 
@@ -10,9 +13,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..core.embedders import Embedder, WeightsNeeded, create_embedder
 from ..core.errors import UserError
@@ -20,6 +23,9 @@ from ..core.indexer import DEFAULT_BATCH_SIZE, Progress
 from ..core.weights import Weights
 
 log = logging.getLogger(__name__)
+
+BUG_MESSAGE = "Something went wrong in the background task; details are in the log file."
+NO_CATALOG_MESSAGE = "Open a catalog folder first (File ▸ Open catalog…, Ctrl+O)."
 
 
 @dataclass(frozen=True)
@@ -41,25 +47,48 @@ class ResultItem:
     label: str | None = None  # from a labels.csv in or beside the catalog, when there is one
 
 
+@dataclass
+class OpenCatalog:
+    """What an operation works with, on the worker thread: the session and the catalog's labels."""
+
+    session: object  # core.session.CatalogSession (imported lazily: sklearn comes with it)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def read_labels(self) -> None:
+        """Label texts of the stored images, from a labels.csv in or beside the catalog (if any)."""
+        from ..core.labels import label_texts
+
+        self.labels = label_texts(self.session.root, list(self.session.store.identities()))
+
+    def result_items(self, results) -> list[ResultItem]:
+        """core.search.Result rows as the window shows them (full path, label)."""
+        return [ResultItem(r.rank, r.relpath, str(self.session.path_of(r.relpath)), r.distance,
+                           self.labels.get(r.relpath)) for r in results]
+
+
 class CatalogWorker(QObject):
-    opened = Signal(object)  # CatalogInfo
-    loading_model = Signal(str)  # description of the model being loaded (TensorFlow import, seconds)
-    progress = Signal(object)  # core.indexer.Progress
-    skipped = Signal(str, str)  # relpath, reason; as soon as the batch holding the file is committed
-    finished = Signal(object)  # core.indexer.IndexReport
-    results = Signal(int, object)  # query token, list[ResultItem]
-    error = Signal(str)  # a UserError's message (or a one-line note that a bug was logged)
-    weights_needed = Signal(str, str)  # message, catalog folder to open once weights are chosen
+    opened = Signal(int, object)  # token, CatalogInfo
+    loading_model = Signal(int, str)  # token, description of the model being loaded (TensorFlow import, seconds)
+    progress = Signal(int, object)  # token, core.indexer.Progress
+    file_skipped = Signal(int, str, str)  # token, relpath, reason; once the batch holding the file is committed
+    finished = Signal(int, object)  # token, core.indexer.IndexReport
+    error = Signal(int, str)  # token, a UserError's message (or a one-line note that a bug was logged)
+    weights_needed = Signal(int, str, str)  # token, message, catalog folder to open once weights are chosen
+    op_succeeded = Signal(int, object)  # token, what the operation returned
+    op_failed = Signal(int, str)  # token, why it failed (one line)
 
     def __init__(self, embedders: dict[str, Embedder] | None = None, batch_size: int = DEFAULT_BATCH_SIZE):
         super().__init__()
         self._given = dict(embedders or {})  # injected, already built embedders (tests, self-test)
         self._built: dict[tuple[str, Weights | None], Embedder] = {}
         self.batch_size = batch_size
-        self.session = None
-        self.labels: dict[str, str] = {}
+        self.catalog: OpenCatalog | None = None
         self._cancel = threading.Event()
         self._closing = threading.Event()
+
+    @property
+    def session(self):
+        return self.catalog.session if self.catalog is not None else None
 
     # -- called from the UI thread ------------------------------------------------------------------
     def cancel(self) -> None:
@@ -72,52 +101,50 @@ class CatalogWorker(QObject):
 
     def close_session(self) -> None:
         """Only once the thread has finished (nothing else can be using the session then)."""
-        if self.session is not None:
-            self.session.close()
-            self.session = None
+        if self.catalog is not None:
+            self.catalog.session.close()
+            self.catalog = None
 
     # -- slots, run on the worker thread ------------------------------------------------------------
-    @Slot(str, str, object)
-    def open_catalog(self, folder: str, model: str, weights: Weights | None) -> None:
+    @Slot(int, str, str, object)
+    def open_catalog(self, token: int, folder: str, model: str, weights: Weights | None) -> None:
         if self._closing.is_set():
             return
         try:
             embedder = self._embedder_for(model, weights)
         except WeightsNeeded as missing:
-            self.weights_needed.emit(str(missing), folder)
+            self.weights_needed.emit(token, str(missing), folder)
             return
-        if not self._guarded(self._open_session, folder, embedder):
+        _, problem = _attempt(self._open_session, token, folder, embedder)
+        if problem is not None:
+            self.error.emit(token, problem)
             return
-        self.index()
+        self.index(token)
 
-    @Slot()
-    def index(self) -> None:
-        if self._closing.is_set() or self.session is None:
+    @Slot(int)
+    def index(self, token: int) -> None:
+        if self._closing.is_set() or self.catalog is None:
             return
         self._cancel.clear()
-        self._guarded(self._index)
+        _, problem = _attempt(self._index, token)
+        if problem is not None:
+            self.error.emit(token, problem)
 
-    @Slot(int, str, int)
-    def query_image(self, token: int, path: str, k: int) -> None:
-        self._query(token, lambda session: session.query(path, k))
-
-    @Slot(int, str, int)
-    def query_item(self, token: int, relpath: str, k: int) -> None:
-        self._query(token, lambda session: session.query_item(relpath, k))
+    @Slot(int, object)
+    def run_op(self, token: int, work) -> None:
+        """work(OpenCatalog) → op_succeeded(token, value), or op_failed(token, message)."""
+        if self._closing.is_set():
+            return
+        if self.catalog is None:
+            self.op_failed.emit(token, NO_CATALOG_MESSAGE)
+            return
+        value, problem = _attempt(work, self.catalog)
+        if problem is None:
+            self.op_succeeded.emit(token, value)
+        else:
+            self.op_failed.emit(token, problem)
 
     # -- internals ----------------------------------------------------------------------------------
-    def _guarded(self, work, *args) -> bool:
-        """Run work(*args); a UserError or a bug becomes the error signal. True when it succeeded."""
-        try:
-            work(*args)
-            return True
-        except UserError as err:
-            self.error.emit(str(err))
-        except Exception:  # noqa: BLE001 - a bug: keep the window alive, put the traceback in the log
-            log.exception("background task failed")
-            self.error.emit("Something went wrong in the background task; details are in the log file.")
-        return False
-
     def _embedder_for(self, model: str, weights: Weights | None) -> Embedder:
         if model in self._given:
             return self._given[model]
@@ -126,55 +153,69 @@ class CatalogWorker(QObject):
             self._built[key] = create_embedder(model, weights)
         return self._built[key]
 
-    def _open_session(self, folder: str, embedder: Embedder) -> None:
+    def _open_session(self, token: int, folder: str, embedder: Embedder) -> None:
         from ..core.session import CatalogSession  # sklearn comes with it: keep it off the startup path
 
         session = CatalogSession(folder, embedder)
         self.close_session()
-        self.session = session
-        self._read_labels()
+        self.catalog = OpenCatalog(session)
+        self.catalog.read_labels()
         weights = getattr(embedder, "weights", None)
-        self.opened.emit(CatalogInfo(str(session.root), session.store.count(), embedder.name, embedder.describe(),
-                                     bool(weights is not None and weights.is_random),
-                                     session.store.rebuilt_reason))
+        self.opened.emit(token, CatalogInfo(str(session.root), session.store.count(), embedder.name,
+                                            embedder.describe(), bool(weights is not None and weights.is_random),
+                                            session.store.rebuilt_reason))
 
-    def _load_model(self) -> None:
+    def _load_model(self, token: int) -> None:
         """Build the network before the first batch, so the window can say why nothing moves yet."""
-        load = getattr(self.session.embedder, "load", None)
+        embedder = self.catalog.session.embedder
+        load = getattr(embedder, "load", None)
         if load is not None:
-            self.loading_model.emit(self.session.embedder.describe())
+            self.loading_model.emit(token, embedder.describe())
             load()
 
-    def _index(self) -> None:
-        self._load_model()
+    def _index(self, token: int) -> None:
+        self._load_model(token)
 
         def on_progress(p: Progress) -> None:
             for relpath, reason in p.newly_skipped:
-                self.skipped.emit(relpath, reason)
-            self.progress.emit(p)
+                self.file_skipped.emit(token, relpath, reason)
+            self.progress.emit(token, p)
 
-        report = self.session.index(batch_size=self.batch_size, progress=on_progress,
-                                    should_cancel=self._cancel.is_set)
-        self._read_labels()
-        self.finished.emit(report)
+        report = self.catalog.session.index(batch_size=self.batch_size, progress=on_progress,
+                                            should_cancel=self._cancel.is_set)
+        self.catalog.read_labels()  # the items indexed now have theirs too
+        self.finished.emit(token, report)
 
-    def _read_labels(self) -> None:
-        """Label texts of the stored images, from a labels.csv in or beside the catalog (if any)."""
-        from ..core.labels import label_texts
 
-        self.labels = label_texts(self.session.root, list(self.session.store.identities()))
+def _attempt(work, *args) -> tuple[object, str | None]:
+    """(work(*args), None), or (None, the one line to show): a UserError's message, or — for a bug, whose
+    traceback goes to the log — a note that keeps the window alive."""
+    try:
+        return work(*args), None
+    except UserError as err:
+        return None, str(err)
+    except Exception:  # noqa: BLE001 - a bug: keep the window alive, put the traceback in the log
+        log.exception("background task failed")
+        return None, BUG_MESSAGE
 
-    def _query(self, token: int, search) -> None:
-        if self._closing.is_set():
-            return
-        if self.session is None:
-            self.error.emit("Open a catalog folder first (File ▸ Open catalog…, Ctrl+O).")
-            return
 
-        def run():
-            session = self.session
-            items = [ResultItem(r.rank, r.relpath, str(session.path_of(r.relpath)), r.distance,
-                                self.labels.get(r.relpath)) for r in search(session)]
-            self.results.emit(token, items)
+class WorkerThread:
+    """The worker and the QThread it lives on: started with the window, joined by `shut_down`."""
 
-        self._guarded(run)
+    def __init__(self, worker: CatalogWorker, parent: QObject):
+        self.worker = worker
+        self._thread = QThread(parent)
+        self._thread.setObjectName("catalog-worker")
+        worker.moveToThread(self._thread)
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return not self._thread.isFinished()
+
+    def shut_down(self) -> None:
+        """Cancel indexing, let the current batch finish, join the thread, then release the catalog's files."""
+        self.worker.shut_down()
+        self._thread.quit()
+        self._thread.wait()
+        self.worker.close_session()

@@ -1,0 +1,127 @@
+"""The result tiles: one per similar item, its thumbnail decoded off the UI thread, and a context menu."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QMenu, QWidget
+
+from .thumbnails import ThumbnailLoader
+from .worker import ResultItem
+
+PATH_ROLE = Qt.ItemDataRole.UserRole
+RELPATH_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def open_file(path: str) -> None:
+    QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+
+def device_pixels(widget: QWidget, size: QSize) -> QSize:
+    """Thumbnails are decoded at the screen's real pixel size, so they stay sharp on high-DPI screens."""
+    return size * widget.devicePixelRatioF()
+
+
+def screen_pixmap(widget: QWidget, image: QImage) -> QPixmap:
+    pixmap = QPixmap.fromImage(image)
+    pixmap.setDevicePixelRatio(widget.devicePixelRatioF())
+    return pixmap
+
+
+class ResultGrid(QListWidget):
+    """One row of up to five tiles at any window width, wrapping when there are more.
+
+    `show_results(items)` replaces the tiles; `complete` is emitted once every thumbnail is in.
+    """
+
+    complete = Signal()
+    find_similar = Signal(str)  # relpath of the item chosen in the context menu
+
+    def __init__(self, thumbnails: ThumbnailLoader):
+        super().__init__()
+        self.setViewMode(QListWidget.ViewMode.IconMode)
+        self.setMovement(QListWidget.Movement.Static)
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setWordWrap(True)
+        self.setUniformItemSizes(True)
+        self.setSpacing(6)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self._items: list[ResultItem] = []
+        self._generation = 0  # which show_results the thumbnails belong to; older ones are ignored
+        self._thumbs_pending = 0
+        self._thumbnails = thumbnails
+        thumbnails.loaded.connect(self._on_thumbnail)
+        self.itemActivated.connect(lambda tile: open_file(tile.data(PATH_ROLE)))
+        self.customContextMenuRequested.connect(self._menu)
+        self._fit_tiles()
+
+    def results(self) -> list[ResultItem]:
+        return list(self._items)
+
+    def show_results(self, items: list[ResultItem]) -> None:
+        self.clear_results()
+        self._items = list(items)
+        self._thumbs_pending = len(items)
+        placeholder = QPixmap(self.iconSize())
+        placeholder.fill(Qt.GlobalColor.lightGray)
+        for item in items:
+            lines = [f"{item.rank}. {Path(item.relpath).name}", f"distance {item.distance:.3f}"]
+            if item.label:
+                lines.append(item.label)
+            tile = QListWidgetItem(placeholder, "\n".join(lines))
+            tile.setToolTip(item.path)
+            tile.setData(PATH_ROLE, item.path)
+            tile.setData(RELPATH_ROLE, item.relpath)
+            tile.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+            self.addItem(tile)
+            self._thumbnails.request(("result", self._generation, item.rank - 1), item.path,
+                                     device_pixels(self, self.iconSize()))
+        if not items:
+            self.complete.emit()
+
+    def clear_results(self) -> None:
+        self._generation += 1
+        self._items = []
+        self._thumbs_pending = 0
+        self.clear()
+
+    def _on_thumbnail(self, key: tuple, image: QImage) -> None:
+        if key[0] != "result" or key[1] != self._generation:
+            return
+        tile = self.item(key[2])
+        if tile is not None and not image.isNull():
+            tile.setIcon(screen_pixmap(self, image))
+        self._thumbs_pending -= 1
+        if self._thumbs_pending == 0:
+            self.complete.emit()
+
+    def _menu(self, position) -> None:
+        tile = self.itemAt(position)
+        if tile is None:
+            return
+        path, relpath = tile.data(PATH_ROLE), tile.data(RELPATH_ROLE)
+        menu = QMenu(self)
+        menu.addAction("Open", lambda: open_file(path))
+        menu.addAction("Show in folder", lambda: open_file(str(Path(path).parent)))
+        menu.addAction("Copy path", lambda: QGuiApplication.clipboard().setText(path))
+        menu.addSeparator()
+        menu.addAction("Find similar to this", lambda: self.find_similar.emit(relpath))
+        menu.exec(self.viewport().mapToGlobal(position))
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        self._fit_tiles()
+
+    def _fit_tiles(self) -> None:
+        """Five tiles fill the width; a tall text-free photo area, but never taller than the view."""
+        text_height = 3 * self.fontMetrics().height() + 16
+        by_width = (self.viewport().width() - 8) // 5 - 2 * self.spacing()
+        by_height = (self.viewport().height() - text_height - 24) * 3 // 4 + 16
+        tile = max(120, min(by_width, by_height, 400))
+        icon = QSize(tile - 16, (tile - 16) * 4 // 3)  # catalog photos are portrait 3:4
+        if icon != self.iconSize():
+            self.setIconSize(icon)
+            self.setGridSize(QSize(tile, icon.height() + text_height))
