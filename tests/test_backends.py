@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import make_image
+from support import make_image
 from desktop_app import cli
 from desktop_app.core.embedders import available_backends, create_embedder
 from desktop_app.core.embedders import resnet50

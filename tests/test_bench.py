@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import make_image
+from support import make_image
 from desktop_app import cli
 from desktop_app.commands import COMMANDS
 from desktop_app import bench

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from conftest import make_image
+from support import make_image
 from desktop_app.core.catalog import catalog_root, scan
 from desktop_app.core.errors import UserError
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_image
+from support import make_image
 from desktop_app.core.images import ImageError, load_rgb
 
 

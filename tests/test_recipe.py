@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import make_image
+from support import make_image
 from desktop_app.core.session import CatalogSession
 
 pytestmark = pytest.mark.heavy

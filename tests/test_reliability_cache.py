@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, CountingEmbedder
+from support import REPO, CountingEmbedder
 from desktop_app import cli
 from desktop_app.core import store as store_module
 from desktop_app.core.errors import UserError

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, CountingEmbedder, make_image
+from support import REPO, CountingEmbedder, make_image
 from desktop_app import cli
 from desktop_app.core.catalog import scan
 from desktop_app.core.session import CatalogSession

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO, CountingEmbedder, make_image
+from support import REPO, CountingEmbedder, make_image
 from desktop_app import cli
 from desktop_app.core.catalog import scan
 from desktop_app.core.errors import UserError

@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import make_image
+from support import make_image
 from desktop_app import cli
 from desktop_app.core.embedders import l2_normalise
 from desktop_app.core.embedders.recipe import preprocess

@@ -14,7 +14,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import make_image
+from support import make_image
 from desktop_app.core.embedders import litert_build, tflite_patch
 from desktop_app.core.embedders.litert import LiteRTResNet50Embedder
 from desktop_app.core.errors import UserError
