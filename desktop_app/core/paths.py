@@ -4,6 +4,7 @@ Each has an environment override (tests and the self-test point them at temporar
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "fashionrec"
+RESOURCES_PACKAGE = "desktop_app.resources"
 
 
 def data_dir() -> Path:
@@ -41,7 +43,18 @@ def models_cache_dir() -> Path:
 
 
 def resources_dir() -> Path:
-    """`resources/` beside the package, or inside the PyInstaller bundle when frozen."""
+    """The bundled resources (icons, style sheet, a weights file placed there).
+
+    The top-level `resources/` folder ships as the package `desktop_app.resources` (pyproject.toml), so an
+    installed wheel and an editable install both find it through importlib.resources; the PyInstaller bundle
+    carries it as `resources/` beside the app.
+    """
     bundle = getattr(sys, "_MEIPASS", None)
-    base = Path(bundle) if bundle else Path(__file__).resolve().parents[2]
-    return base / "resources"
+    if bundle:
+        return Path(bundle) / "resources"
+    return Path(str(importlib.resources.files(RESOURCES_PACKAGE)))
+
+
+def resource_path(*parts: str) -> Path:
+    """A file inside the resources, e.g. resource_path("icons", "fashionrec-32.png")."""
+    return resources_dir().joinpath(*parts)
