@@ -9,11 +9,16 @@ stamp="$venv/.installed${extras:+-$extras}"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-# Reinstall only when pyproject.toml changed since the last install for these extras.
-if [ ! -f "$stamp" ] || [ "$repo/pyproject.toml" -nt "$stamp" ]; then
+# Reinstall only when the packaging files changed since the last install for these extras.
+stale=""
+for file in pyproject.toml setup.py build/constraints.txt; do
+  if [ "$repo/$file" -nt "$stamp" ]; then stale=1; fi
+done
+if [ ! -f "$stamp" ] || [ -n "$stale" ]; then
+  echo "fashionrec: installing into .venv${extras:+ with [$extras]} (the first time takes about 2 minutes)..." >&2
   # pip's notes about the machine's local package folders are noise; its exit status still counts.
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$repo${extras:+[$extras]}" 2>&1 \
-    | { grep -v "^WARNING: Location" || true; }
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check -c "$repo/build/constraints.txt" \
+    -e "$repo${extras:+[$extras]}" 2>&1 | { grep -v "^WARNING: Location" || true; }
   touch "$stamp"
 fi
 export PATH="$venv/bin:$PATH"
