@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO, CountingEmbedder
 from desktop_app import cli
 from desktop_app.core import store as store_module
 from desktop_app.core.errors import UserError
 from desktop_app.core.session import CatalogSession
 from desktop_app.core.store import Store, catalog_dir
+from support import REPO, CountingEmbedder
 
 
 def _indexed_store(folder: Path) -> Path:

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from support import REPO, CountingEmbedder, make_image
 from desktop_app import cli
 from desktop_app.core.catalog import scan
 from desktop_app.core.session import CatalogSession
 from desktop_app.core.store import catalog_dir
+from support import REPO, CountingEmbedder, make_image
 
 BATCH = 8
 BUSY_MESSAGE = ("is busy: another fashionrec is indexing it with resnet50. Try again when it has finished. "

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from support import REPO, CountingEmbedder, make_image
 from desktop_app import cli
 from desktop_app.core.catalog import scan
 from desktop_app.core.errors import UserError
 from desktop_app.core.images import ImageError, UnreadableFile, load_rgb
 from desktop_app.core.session import CatalogSession
+from support import REPO, CountingEmbedder, make_image
 
 RUNNING_AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 EXIF_ORIENTATION = 0x0112
@@ -75,7 +75,7 @@ def build_bad_input_corpus(folder: Path) -> tuple[set[str], dict[str, str]]:
     rgb = Image.fromarray(pattern(1))
     add("plain.jpg", rgb)
     add("rgba.png", rgb.convert("RGBA"))
-    add("grey 16-bit.png", Image.fromarray((np.asarray(rgb.convert("L"), dtype=np.uint16) * 257)))
+    add("grey 16-bit.png", Image.fromarray(np.asarray(rgb.convert("L"), dtype=np.uint16) * 257))
     rows16 = pattern(2).astype(">u2") * 257
     (folder / "rgb 48-bit.png").write_bytes(
         png_bytes(30, 40, 16, 2, b"".join(b"\0" + row.tobytes() for row in rows16)))

@@ -98,6 +98,7 @@ def open_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Ima
     except UnidentifiedImageError:
         raise ImageError("not an image Pillow can read (unknown or corrupt format)") from None
     except Image.DecompressionBombError:  # Pillow refuses before telling us the size
+        assert Image.MAX_IMAGE_PIXELS is not None  # Pillow raises this only while its limit is set
         raise ImageError(f"image too large (over {2 * Image.MAX_IMAGE_PIXELS:,} pixels declared; "
                          "decompression-bomb guard)") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as err:

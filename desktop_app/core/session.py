@@ -80,7 +80,7 @@ class CatalogSession:
     def path_of(self, relpath: str) -> Path:
         return self.root / relpath
 
-    def relpath_in_catalog(self, image: Path) -> str | None:
+    def relpath_in_catalog(self, image: str | os.PathLike) -> str | None:
         try:
             return Path(image).resolve().relative_to(self.root).as_posix()
         except ValueError:
