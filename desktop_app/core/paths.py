@@ -43,18 +43,13 @@ def models_cache_dir() -> Path:
 
 
 def resources_dir() -> Path:
-    """The bundled resources (icons, style sheet, a weights file placed there).
+    """The bundled resources: icons, style sheet, and a weights file placed there.
 
-    The top-level `resources/` folder ships as the package `desktop_app.resources` (pyproject.toml), so an
-    installed wheel and an editable install both find it through importlib.resources; the PyInstaller bundle
-    carries it as `resources/` beside the app.
+    The top-level `resources/` folder is the package `desktop_app.resources` (setup.py), so editable installs
+    and installed wheels both find it through importlib.resources (a wheel carries the icons and the style
+    sheet only); the PyInstaller bundle carries it as `resources/` beside the app.
     """
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:
         return Path(bundle) / "resources"
     return Path(str(importlib.resources.files(RESOURCES_PACKAGE)))
-
-
-def resource_path(*parts: str) -> Path:
-    """A file inside the resources, e.g. resource_path("icons", "fashionrec-32.png")."""
-    return resources_dir().joinpath(*parts)
