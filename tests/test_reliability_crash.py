@@ -134,7 +134,8 @@ class InterruptedEmbedder(CountingEmbedder):
 
 def test_ctrl_c_mid_batch_keeps_the_finished_batches(make_catalog, monkeypatch, capsys):
     folder = make_catalog(20)
-    assert cli.main(["index", str(folder), "--random-weights", "--batch-size", "4"], make_embedder=lambda args: InterruptedEmbedder()) == 130
+    assert cli.main(["index", str(folder), "--random-weights", "--batch-size", "4"],
+                    make_embedder=lambda args: InterruptedEmbedder()) == 130
     assert capsys.readouterr().err.splitlines()[-1] == \
         "fashionrec: interrupted; every finished batch is saved and the next run resumes."
     embedder = CountingEmbedder()

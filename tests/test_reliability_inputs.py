@@ -163,7 +163,8 @@ def test_bad_input_corpus_is_indexed_with_a_specific_reason_per_skipped_file(tmp
 
 def test_the_cli_lists_each_skipped_file_with_its_reason(tmp_path, monkeypatch, capsys):
     good, bad = build_bad_input_corpus(tmp_path / "catalog")
-    assert cli.main(["index", str(tmp_path / "catalog"), "--random-weights"], make_embedder=lambda args: CountingEmbedder()) == 0
+    assert cli.main(["index", str(tmp_path / "catalog"), "--random-weights"],
+                    make_embedder=lambda args: CountingEmbedder()) == 0
     out = capsys.readouterr().out
     assert f"{len(good)} embedded" in out and f"{len(bad)} skipped" in out
     assert "  skipped zero.jpg: empty file (0 bytes)" in out
@@ -409,7 +410,8 @@ def test_bad_query_through_the_cli_is_one_line(make_catalog, tmp_path, monkeypat
     assert cli.main(["index", str(folder), "--random-weights"], make_embedder=lambda args: CountingEmbedder()) == 0
     capsys.readouterr()
     (tmp_path / "dropped.jpg").write_text("<html>not an image</html>")
-    assert cli.main(["query", str(tmp_path / "dropped.jpg"), "--catalog", str(folder), "--random-weights"], make_embedder=lambda args: CountingEmbedder()) == 1
+    assert cli.main(["query", str(tmp_path / "dropped.jpg"), "--catalog", str(folder), "--random-weights"],
+                    make_embedder=lambda args: CountingEmbedder()) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.splitlines() == [

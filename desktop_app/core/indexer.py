@@ -79,7 +79,8 @@ class _Changes:
         return bool(self.gone or self.todo or self.unreadable_folders)
 
 
-def _decode(decode: Decode, root: Path, item: CatalogFile, size: tuple[int, int]) -> tuple[CatalogFile, np.ndarray | str]:
+def _decode(decode: Decode, root: Path, item: CatalogFile,
+            size: tuple[int, int]) -> tuple[CatalogFile, np.ndarray | str]:
     """Decode one file; returns its identity as read (it may differ from the scan's) and pixels or a reason."""
     if item.problem:
         return item, item.problem
