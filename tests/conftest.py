@@ -2,7 +2,7 @@
 ResNet50) and the layer of every test. Helpers that tests import live in support.py.
 
 Layers, as pytest markers (run one with e.g. `bash build/run-tests.sh -m unit`):
-  unit         one module's logic, small generated inputs, no subprocess
+  unit         one module's behaviour on small generated inputs
   integration  several parts together: stores on disk, the CLI in subprocesses, real models
   gui          the Qt window (pytest-qt, offscreen)
   packaging    wheels, the PyInstaller bundle
@@ -25,7 +25,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 LAYER_MARKERS = ("unit", "integration", "gui", "packaging")
 LAYERS = {
     "test_architecture": "unit", "test_catalog": "unit", "test_colour_texture": "unit", "test_evaluate": "unit",
-    "test_images": "unit", "test_logs": "unit", "test_search": "unit", "test_weights": "unit",
+    "test_images": "unit", "test_logs": "unit", "test_registry": "unit", "test_search": "unit",
+    "test_tflite_runtime": "unit", "test_weights": "unit",
     "test_backends": "integration", "test_bench": "integration", "test_cli": "integration",
     "test_cli_edges": "integration", "test_indexer": "integration", "test_recipe": "integration",
     "test_reliability_cache": "integration",

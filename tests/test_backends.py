@@ -140,9 +140,8 @@ def test_cli_query_prints_no_interpreter_notice(make_catalog):
     import subprocess
     import sys
 
-    from conftest import REPO
-
     from desktop_app.core.embedders.tflite_runtime import XNNPACK_NOTICE
+    from support import REPO
 
     folder = make_catalog(3)
     cli_command = [sys.executable, "-m", "desktop_app.cli"]
