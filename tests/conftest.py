@@ -26,7 +26,9 @@ LAYER_MARKERS = ("unit", "integration", "gui", "packaging")
 LAYERS = {
     "test_architecture": "unit", "test_catalog": "unit", "test_colour_texture": "unit", "test_evaluate": "unit",
     "test_images": "unit", "test_logs": "unit", "test_registry": "unit", "test_search": "unit",
-    "test_tflite_runtime": "unit", "test_weights": "unit",
+    "test_tflite_runtime": "unit", "test_weights": "unit", "test_duplicates": "unit", "test_filters": "unit",
+    "test_neighbours": "unit", "test_region_search": "unit",
+    "test_bench_similar": "integration", "test_cli_similar": "integration",
     "test_backends": "integration", "test_bench": "integration", "test_cli": "integration",
     "test_cli_edges": "integration", "test_indexer": "integration", "test_recipe": "integration",
     "test_reliability_cache": "integration",

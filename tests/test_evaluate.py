@@ -11,7 +11,6 @@ from desktop_app import cli
 from desktop_app.core import evaluate as ev
 from desktop_app.core import labels as lb
 from desktop_app.core.errors import UserError
-from desktop_app.core.search import Searcher
 
 
 def write_csv(path, rows, columns=("filename", "articleType", "baseColour")):

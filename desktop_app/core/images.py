@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import errno
 import io
-import os
 import math
+import os
 import struct
 import warnings
 from dataclasses import dataclass
@@ -130,7 +130,7 @@ class Crop:
         return all(0 <= v <= 1 for v in (self.x, self.y, self.width, self.height))
 
     @classmethod
-    def parse(cls, text: str) -> "Crop":
+    def parse(cls, text: str) -> Crop:
         """'X,Y,W,H' → Crop; ValueError with a short reason when it is not four numbers ≥ 0 with W, H > 0."""
         parts = [p.strip() for p in str(text).split(",")]
         try:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import catalog_root, has_images, no_images_message
-from .embedders import Embedder
 from .duplicates import DuplicateGroup, default_threshold, find_duplicates
+from .embedders import Embedder
 from .errors import UserError
 from .filters import CatalogItem, Conditions, LabelTable, allowed_mask, catalog_items, load_label_table
 from .images import Crop, ImageError, load_rgb
