@@ -8,8 +8,8 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from . import cli_similar
 from .bench import DEFAULT_N as BENCH_DEFAULT_N
@@ -41,7 +41,7 @@ def _session(args) -> CatalogSession:
     root = catalog_root(args.folder)
     try:
         embedder = args.make_embedder(args)
-    except WeightsNeeded as missing:
+    except WeightsNeeded:
         others = [m for m in caches.cached_catalog(root).models() if m != args.model]
         if others:
             raise UserError(f"{root} has a cache for {', '.join(others)} only, and {args.model} needs weights that "
@@ -333,7 +333,7 @@ def _streams_present() -> None:
     """A windowed app on Windows has no stdout/stderr (None): writes go nowhere instead of crashing."""
     for name in ("stdout", "stderr"):
         if getattr(sys, name) is None:
-            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - open for the process's life
 
 
 def _quiet_after_broken_pipe() -> int:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -75,6 +76,7 @@ def available_backends() -> tuple[str, ...]:
 
 
 def _resnet50(weights: Weights | None, backend: str | None) -> Embedder:
+    assert weights is not None  # create_embedder resolved them: resnet50 needs weights
     if has_tensorflow():
         from .resnet50 import ResNet50Embedder
 
