@@ -88,7 +88,9 @@ def evaluate(relpaths: list[str], vectors: np.ndarray, match: LabelMatch, k: int
                         "CSV's filename column names the catalog's files (relative path or file name).")
     kept_paths = [relpaths[i] for i in keep]
     labels = [match.labels[p] for p in kept_paths]
-    neighbours = nearest_neighbours_all(np.asarray(vectors)[keep], k).indices  # the Searcher's answers
+    table = nearest_neighbours_all(np.asarray(vectors)[keep], k)  # the Searcher's answers
+    assert table is not None  # only a cancelled search returns None, and this one has no cancel
+    neighbours = table.indices
     k = neighbours.shape[1]  # fewer than k other items: k shrinks to what exists
     codes, class_of = np.unique(np.array(labels, dtype=object), return_inverse=True)
     class_sizes = np.bincount(class_of)
