@@ -14,7 +14,7 @@ from pathlib import Path
 from . import cli_similar
 from .bench import DEFAULT_N as BENCH_DEFAULT_N
 from .commands import COMMANDS, program_name
-from .core import caches, labels
+from .core import caches, labels, tuning
 from .core.catalog import catalog_root
 from .core.embedders import Embedder, WeightsNeeded, create_embedder
 from .core.errors import UserError
@@ -118,8 +118,12 @@ def cmd_index(args) -> int:
 def cmd_query(args) -> int:
     args.folder = args.catalog
     with _session(args) as session:
-        results = session.query(args.image, k=args.k, exclude_self=not args.include_self,
-                                **cli_similar.query_options(args))
+        if args.tuned:
+            results = tuning.tuned_query(session, _tuning(session, args.labels, args.tuned), args.image, args.k,
+                                         not args.include_self, **cli_similar.query_options(args))
+        else:
+            results = session.query(args.image, k=args.k, exclude_self=not args.include_self,
+                                    **cli_similar.query_options(args))
     cli_similar.print_results(results, session, args.json)
     if not results:
         print(f"fashionrec: {cli_similar.explain_no_results(args)}", file=sys.stderr)
@@ -154,7 +158,20 @@ def cmd_duplicates(args) -> int:
                                  "comparing tiles")
 
 
+def _tuning(session: CatalogSession, labels_path: str | None, field_name: str) -> tuning.Tuning:
+    """The catalog's projection tuned to `field_name` (cached; fitted now, with a line on stderr, if not)."""
+    path = labels_path or labels.find_labels_file(session.root)
+    if path is None:
+        raise UserError(f"No {labels.LABELS_FILENAME} in or beside {session.root} to tune to; pass --labels FILE.")
+    return tuning.tuned_projection(session.store, path, field_name, progress=lambda done, total: print(
+        f"tuning to '{field_name}': {'fitting' if done < total else 'fitted and cached'}", file=sys.stderr))
+
+
 def cmd_eval(args) -> int:
+    if args.tuned:
+        if args.field not in (labels.DEFAULT_FIELD, args.tuned):
+            raise UserError("--tuned FIELD scores that field: leave out --field, or give the same one.")
+        args.field = args.tuned
     with _session(args) as session:
         labels_path = args.labels or labels.find_labels_file(session.root)
         if labels_path is None:
@@ -164,13 +181,23 @@ def cmd_eval(args) -> int:
               file=sys.stderr)
         _index_before_reading(session, args)
         relpaths, vectors = session.store.load_vectors()
-        result = evaluate(relpaths, vectors, labels.match_labels(relpaths, by_filename), args.k, args.field)
+        match = labels.match_labels(relpaths, by_filename)
+        result = evaluate(relpaths, vectors, match, args.k, args.field)
+        tuned = evaluate(relpaths, vectors, match, args.k, args.field, rank=_cross_fitted) if args.tuned else None
     print(f"model: {session.embedder.describe()}")
     print(format_report(result))
+    if tuned is not None:
+        print("\n" + tuning.format_comparison(result, tuned))
     if args.sheet:
         rows = contact_sheet(result, session.root, args.sheet, args.sheet_rows, args.seed)
         print(f"contact sheet of {rows} random queries (seed {args.seed}): {args.sheet}")
     return 0
+
+
+def _cross_fitted(vectors, item_labels, k):
+    def say(done, total):
+        print(f"cross-fitting: fold {done}/{total}", file=sys.stderr)
+    return tuning.cross_fitted_neighbours(vectors, item_labels, k, progress=say)
 
 
 def _catalog_key(folder: str) -> Path:
@@ -265,7 +292,14 @@ def _query_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list of {rank, path, distance}")
     p.add_argument("--include-self", action="store_true", help="keep the query file if it is in the catalog")
     cli_similar.add_query_arguments(p)
+    _add_tuned_option(p, "search in a space tuned to this column of the labels CSV (fitted once, cached)")
+    p.add_argument("--labels", metavar="CSV", help="labels CSV for --tuned (default: labels.csv in or beside the "
+                   "catalog)")
     add_model_options(p)
+
+
+def _add_tuned_option(p, help_text: str) -> None:
+    p.add_argument("--tuned", metavar="FIELD", help=help_text)
 
 
 def _info_arguments(p) -> None:
@@ -303,6 +337,7 @@ def _eval_arguments(p) -> None:
     p.add_argument("--sheet-rows", type=count, default=8, metavar="N", help="queries on the contact sheet")
     p.add_argument("--seed", type=int, default=0, help="picks the contact sheet's queries")
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
+    _add_tuned_option(p, "also score a space tuned to this column, cross-fitted (never fitted on its queries)")
     add_model_options(p)
 
 

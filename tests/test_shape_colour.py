@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.unit
+
 from desktop_app.core.embedders import colour_texture as ct
 from desktop_app.core.embedders import shape_colour as sc
 

@@ -22,12 +22,13 @@ import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
 from .errors import UserError
-from .evaluate import load_labels, match_labels, nearest_neighbours
+from .evaluate import Evaluation
+from .labels import load_labels, match_labels
 from .search import DEFAULT_K, Result, Searcher
 
 SHRINKAGE = 0.3  # share of the identity in the within-label covariance; chosen on fashion-2k (README)
@@ -203,16 +204,30 @@ def tuned_projection(store, labels_path: str | os.PathLike, field_name: str,
     return Tuning(projection, field_name, len(labelled), fitted_now=True)
 
 
-class TunedSearcher:
-    """Exact k-NN over every stored vector projected by a Tuning; queries are projected the same way."""
+def format_comparison(untuned: Evaluation, tuned: Evaluation) -> str:
+    """The untuned and the cross-fitted tuned scores side by side: overall, then per label."""
+    k = untuned.k
+    width = max([len("label")] + [len(c.label) for c in untuned.classes])
+    tuned_by_label = {c.label: c for c in tuned.classes}
+    lines = [f"tuned to '{tuned.field_name}', cross-fitted ({FOLDS} folds: each query's own fold left out of the fit)",
+             f"{'':<{width}}  {'':>5}  {'untuned':^15}  {'tuned':^15}",
+             f"{'label':<{width}}  {'items':>5}  {f'P@{k}':>7} {f'mAP@{k}':>7}  {f'P@{k}':>7} {f'mAP@{k}':>7}",
+             f"{'(all)':<{width}}  {len(untuned.relpaths):>5}  {untuned.precision:>7.3f} {untuned.mean_ap:>7.3f}  "
+             f"{tuned.precision:>7.3f} {tuned.mean_ap:>7.3f}"]
+    for c in untuned.classes:
+        if c.queries:
+            t = tuned_by_label[c.label]
+            lines.append(f"{c.label:<{width}}  {c.items:>5}  {c.precision:>7.3f} {c.mean_ap:>7.3f}  "
+                         f"{t.precision:>7.3f} {t.mean_ap:>7.3f}")
+    return "\n".join(lines)
 
-    def __init__(self, projection: Projection, relpaths: list[str], vectors: np.ndarray):
-        self.projection = projection
-        self.searcher = Searcher(relpaths, projection.apply(vectors))
 
-    def __len__(self) -> int:
-        return len(self.searcher)
-
-    def search(self, vector: np.ndarray, k: int = DEFAULT_K, exclude: str | None = None) -> list[Result]:
-        """`vector` is an embedder's (unprojected) vector; distances are in the tuned space."""
-        return self.searcher.search(self.projection.apply(np.reshape(vector, (1, -1)))[0], k, exclude)
+def tuned_query(session, tuning: Tuning, image: str | os.PathLike, k: int = DEFAULT_K, exclude_self: bool = True,
+                crop=None, where=None, max_distance: float | None = None) -> list[Result]:
+    """CatalogSession.query in the tuned space: the same options, distances measured after the projection."""
+    if len(session.searcher) == 0:
+        raise UserError(f"The catalog {session.root} has no indexed images yet; index it first.")
+    searcher = Searcher(session.searcher.relpaths, tuning.projection.apply(session.searcher.vectors))
+    exclude = session.relpath_in_catalog(image) if exclude_self else None
+    query = tuning.projection.apply(session.embed_file(image, crop)[None])[0]
+    return searcher.search(query, k, exclude=exclude, allowed=session.allowed(where), max_distance=max_distance)

@@ -92,6 +92,7 @@ def _resnet50(weights: Weights | None, backend: str | None) -> Embedder:
 REGISTRY: dict[str, Model] = {
     "resnet50": Model(_resnet50, needs_weights=True),
     "colour-texture": Model(_weight_free("colour_texture", "ColourTextureEmbedder")),
+    "shape-colour": Model(_weight_free("shape_colour", "ShapeColourEmbedder")),
 }
 MODELS = tuple(REGISTRY)
 DEFAULT_MODEL = "resnet50"

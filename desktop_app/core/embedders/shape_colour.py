@@ -144,6 +144,10 @@ class ShapeColourEmbedder:
     name = "shape-colour"
     input_size = (64, 80)  # width, height: product photos are mostly portrait
     dim = 2 * CELLS[0] * CELLS[1] * ORIENTATION_BINS + L_BINS * AB_BINS * AB_BINS
+    load_report = "nothing to load (numpy only, no weights)"
+
+    def load(self) -> None:
+        """Nothing to prepare: the descriptor is plain numpy."""
 
     @property
     def fingerprint(self) -> str:
