@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.unit
-
 from desktop_app.core.embedders import colour_texture as ct
 from desktop_app.core.embedders import shape_colour as sc
 
 WIDTH, HEIGHT = sc.ShapeColourEmbedder.input_size
+pytestmark = pytest.mark.unit
+
 EDGE_DIM = sc.CELLS[0] * sc.CELLS[1] * sc.ORIENTATION_BINS
 
 

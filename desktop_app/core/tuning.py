@@ -20,9 +20,9 @@ import hashlib
 import json
 import os
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable
 
 import numpy as np
 
@@ -103,13 +103,13 @@ def cross_fitted_neighbours(vectors: np.ndarray, labels: list[str], k: int, fold
     n = len(vectors)
     folds = max(2, min(folds, n))
     fold_of = np.random.default_rng(seed).permutation(n) % folds
-    labels = np.asarray(labels, dtype=object)
+    label_of = np.asarray(labels, dtype=object)
     k = min(k, n - 1)
     neighbours = np.empty((n, max(k, 0)), dtype=np.int64)
     for fold in range(folds):
         queries = np.flatnonzero(fold_of == fold)
         train = fold_of != fold
-        projected = fit_projection(vectors[train], labels[train]).apply(vectors)
+        projected = fit_projection(vectors[train], label_of[train]).apply(vectors)
         neighbours[queries] = _neighbours_of(projected, queries, k)
         if progress:
             progress(fold + 1, folds)
@@ -148,7 +148,8 @@ def cache_key(store, labels_path: Path, field_name: str) -> str:
 
 def cache_path(store, field_name: str) -> Path:
     safe_field = "".join(c if c.isalnum() or c in "-_" else "_" for c in field_name)[:40]
-    return store.folder / f"{store.path.stem}.tuned-{safe_field}-{hashlib.sha256(field_name.encode()).hexdigest()[:8]}.npz"
+    field_hash = hashlib.sha256(field_name.encode()).hexdigest()[:8]
+    return store.folder / f"{store.path.stem}.tuned-{safe_field}-{field_hash}.npz"
 
 
 def _read_cached(path: Path, key: str) -> Projection | None:

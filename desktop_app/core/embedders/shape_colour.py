@@ -48,16 +48,16 @@ def _two_nearest_cells(size: int, cells: int) -> tuple[tuple[np.ndarray, np.ndar
     return (np.clip(low, 0, cells - 1), np.clip(low + 1, 0, cells - 1)), (1 - upper_share, upper_share)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def pooling_matrix(size: int, cells: int) -> np.ndarray:
     """(cells, size) float32: `_two_nearest_cells` as a matrix (pixels → cells)."""
     matrix = np.zeros((cells, size), np.float32)
-    for cell, share in zip(*_two_nearest_cells(size, cells)):
+    for cell, share in zip(*_two_nearest_cells(size, cells), strict=True):
         np.add.at(matrix, (cell, np.arange(size)), share)
     return matrix
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def blur_matrix(size: int) -> np.ndarray:
     """(size, size) float32: the binomial blur along one axis as a matrix, edges repeated."""
     kernel = np.asarray(BLUR_KERNEL, np.float64) / sum(BLUR_KERNEL)
@@ -92,20 +92,20 @@ def edge_histograms(channels: np.ndarray) -> np.ndarray:
     low_bin = low.astype(np.int64) % ORIENTATION_BINS
     row_start = (np.arange(n)[:, None, None] * h + np.arange(h)[None, :, None]) * columns
     index, weight = [], []
-    for cell, cell_share in zip(*_two_nearest_cells(w, columns)):
+    for cell, cell_share in zip(*_two_nearest_cells(w, columns), strict=True):
         for bin_, bin_share in ((low_bin, 1 - upper_share), ((low_bin + 1) % ORIENTATION_BINS, upper_share)):
             index.append(((row_start + cell) * ORIENTATION_BINS + bin_).ravel())
             weight.append((magnitude * bin_share * cell_share).ravel())
-    per_row = np.bincount(np.concatenate(index), np.concatenate(weight), minlength=n * h * columns * ORIENTATION_BINS)
-    per_row = per_row.astype(np.float32).reshape(n, h, columns * ORIENTATION_BINS)
+    votes = np.bincount(np.concatenate(index), np.concatenate(weight), minlength=n * h * columns * ORIENTATION_BINS)
+    per_row = votes.astype(np.float32).reshape(n, h, columns * ORIENTATION_BINS)
     return (pooling_matrix(h, rows) @ per_row).reshape(n, -1)
 
 
 def bounding_boxes(mask: np.ndarray) -> tuple[np.ndarray, ...]:
     """(top, bottom, left, right) inclusive pixel bounds of each (h, w) mask; the whole frame when empty."""
     n, h, w = mask.shape
-    rows, columns = mask.any(axis=2), mask.any(axis=1)
-    empty = ~rows.any(axis=1)
+    rows, columns = np.any(mask, axis=2), np.any(mask, axis=1)
+    empty = ~np.any(rows, axis=1)
     top, bottom = np.where(empty, 0, rows.argmax(1)), np.where(empty, h - 1, h - 1 - rows[:, ::-1].argmax(1))
     left, right = np.where(empty, 0, columns.argmax(1)), np.where(empty, w - 1, w - 1 - columns[:, ::-1].argmax(1))
     return top, bottom, left, right
