@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import cli_similar
+from . import cli_similar, cli_tuned
 from .bench import DEFAULT_N as BENCH_DEFAULT_N
 from .commands import COMMANDS, program_name
 from .core import caches, labels, tuning
@@ -119,8 +119,9 @@ def cmd_query(args) -> int:
     args.folder = args.catalog
     with _session(args) as session:
         if args.tuned:
-            results = tuning.tuned_query(session, _tuning(session, args.labels, args.tuned), args.image, args.k,
-                                         not args.include_self, **cli_similar.query_options(args))
+            tuned = cli_tuned.tuning_of(session, args.labels, args.tuned)
+            results = tuning.tuned_query(session, tuned, args.image, args.k, not args.include_self,
+                                         **cli_similar.query_options(args))
         else:
             results = session.query(args.image, k=args.k, exclude_self=not args.include_self,
                                     **cli_similar.query_options(args))
@@ -158,15 +159,6 @@ def cmd_duplicates(args) -> int:
                                  "comparing tiles")
 
 
-def _tuning(session: CatalogSession, labels_path: str | None, field_name: str) -> tuning.Tuning:
-    """The catalog's projection tuned to `field_name` (cached; fitted now, with a line on stderr, if not)."""
-    path = labels_path or labels.find_labels_file(session.root)
-    if path is None:
-        raise UserError(f"No {labels.LABELS_FILENAME} in or beside {session.root} to tune to; pass --labels FILE.")
-    return tuning.tuned_projection(session.store, path, field_name, progress=lambda done, total: print(
-        f"tuning to '{field_name}': {'fitting' if done < total else 'fitted and cached'}", file=sys.stderr))
-
-
 def cmd_eval(args) -> int:
     if args.tuned:
         if args.field not in (labels.DEFAULT_FIELD, args.tuned):
@@ -183,7 +175,9 @@ def cmd_eval(args) -> int:
         relpaths, vectors = session.store.load_vectors()
         match = labels.match_labels(relpaths, by_filename)
         result = evaluate(relpaths, vectors, match, args.k, args.field)
-        tuned = evaluate(relpaths, vectors, match, args.k, args.field, rank=_cross_fitted) if args.tuned else None
+        tuned = None
+        if args.tuned:
+            tuned = evaluate(relpaths, vectors, match, args.k, args.field, rank=cli_tuned.cross_fitted)
     print(f"model: {session.embedder.describe()}")
     print(format_report(result))
     if tuned is not None:
@@ -192,12 +186,6 @@ def cmd_eval(args) -> int:
         rows = contact_sheet(result, session.root, args.sheet, args.sheet_rows, args.seed)
         print(f"contact sheet of {rows} random queries (seed {args.seed}): {args.sheet}")
     return 0
-
-
-def _cross_fitted(vectors, item_labels, k):
-    def say(done, total):
-        print(f"cross-fitting: fold {done}/{total}", file=sys.stderr)
-    return tuning.cross_fitted_neighbours(vectors, item_labels, k, progress=say)
 
 
 def _catalog_key(folder: str) -> Path:
@@ -292,14 +280,10 @@ def _query_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list of {rank, path, distance}")
     p.add_argument("--include-self", action="store_true", help="keep the query file if it is in the catalog")
     cli_similar.add_query_arguments(p)
-    _add_tuned_option(p, "search in a space tuned to this column of the labels CSV (fitted once, cached)")
+    cli_tuned.add_tuned_option(p, "search in a space tuned to this column of the labels CSV (fitted once, cached)")
     p.add_argument("--labels", metavar="CSV", help="labels CSV for --tuned (default: labels.csv in or beside the "
                    "catalog)")
     add_model_options(p)
-
-
-def _add_tuned_option(p, help_text: str) -> None:
-    p.add_argument("--tuned", metavar="FIELD", help=help_text)
 
 
 def _info_arguments(p) -> None:
@@ -337,7 +321,7 @@ def _eval_arguments(p) -> None:
     p.add_argument("--sheet-rows", type=count, default=8, metavar="N", help="queries on the contact sheet")
     p.add_argument("--seed", type=int, default=0, help="picks the contact sheet's queries")
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
-    _add_tuned_option(p, "also score a space tuned to this column, cross-fitted (never fitted on its queries)")
+    cli_tuned.add_tuned_option(p, "also score a space tuned to this column, cross-fitted (never fitted on its queries)")
     add_model_options(p)
 
 
