@@ -178,3 +178,54 @@ def test_goal_needs_all_three_conditions(int8_overlap, jpeg_overlap, precision_i
     result = fidelity.Fidelity(100, fidelity.Agreement(0.99, 0.9, int8_overlap),
                                fidelity.Agreement(0.99, 0.9, jpeg_overlap), 100, 0.70, precision_int8, 0.69)
     assert result.goal_met is met
+
+
+# -- the real network (heavy) ----------------------------------------------------------------------------------
+
+def write_legacy_h5(base, path):
+    """A Keras network's weights in the legacy HDF5 layout of the ImageNet file (layer order = file order)."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        weighted = [layer for layer in base.layers if layer.weights]
+        f.attrs["layer_names"] = [layer.name.encode() for layer in weighted]
+        for layer in weighted:
+            names = [f"{layer.name}/{w.name}:0" for w in layer.weights]
+            f.create_group(layer.name).attrs["weight_names"] = [n.encode() for n in names]
+            for name, values in zip(names, layer.get_weights()):
+                f[layer.name].create_dataset(name, data=values)
+    return path
+
+
+@pytest.mark.heavy
+def test_resnet50_graph_matches_keras_and_int8_stays_close(tmp_path, cache_dir, make_catalog):
+    import keras
+    import onnxruntime as ort
+
+    from desktop_app.core.embedders import l2_normalise
+    from desktop_app.core.embedders.resnet50 import build_keras_model, preprocess
+    from desktop_app.core.images import load_rgb
+    from desktop_app.core.weights import Weights, check_weights_file
+
+    model = build_keras_model(random_weights(0))
+    rng = np.random.default_rng(1)
+    for layer in model.layers[0].layers:  # distinct batch-norm statistics: the fold is tested, not an identity
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.gamma.shape[0]
+            layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.1, n), rng.normal(0, 0.1, n),
+                               rng.uniform(0.5, 1.5, n)])
+    weights = Weights(path=check_weights_file(write_legacy_h5(model.layers[0], tmp_path / "w.h5")), source="test")
+    pixels = np.stack([load_rgb(p, (224, 224)) for p in sorted(make_catalog(6).iterdir())])
+    reference = l2_normalise(model(preprocess(pixels), training=False).numpy())
+
+    graph = ort.InferenceSession(onnx_graph.build_model_for(weights).SerializeToString())
+    fp32 = l2_normalise(graph.run(None, {onnx_graph.INPUT_NAME: preprocess(pixels)})[0])
+    assert np.sum(fp32 * reference, axis=1).min() >= 0.9999
+
+    embedder = int8.Int8ResNet50Embedder(weights, int8.Calibration(pixels))
+    quantized = embedder.embed(pixels)
+    assert embedder.load_report.startswith("quantized to int8")
+    assert np.sum(quantized * reference, axis=1).min() > 0.99
+    again = int8.Int8ResNet50Embedder(weights, int8.Calibration(pixels))
+    np.testing.assert_array_equal(again.embed(pixels), quantized)
+    assert again.load_report.startswith("int8 model loaded from cache")
