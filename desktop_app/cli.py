@@ -26,7 +26,8 @@ from .core.paths import data_dir
 from .core.search import DEFAULT_K
 from .core.session import CatalogSession
 from .core.store import CatalogBusy
-from .options import Parser, add_model_options, backend_from, count, weights_from
+from .options import (Parser, add_model_options, add_precision_option, backend_from, count, precision_from,
+                      weights_from)
 
 log = logging.getLogger("fashionrec.cli")
 SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what `cat`, `grep` … report when the reader of their output has gone
@@ -34,7 +35,9 @@ SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what `cat`, `grep` … report when the read
 
 def embedder_from(args: argparse.Namespace) -> Embedder:
     """The embedder the model options ask for (the default `make_embedder` of `main`)."""
-    return create_embedder(args.model, weights_from(args), backend_from(args))
+    folder = getattr(args, "folder", None)
+    return create_embedder(args.model, weights_from(args), backend_from(args), precision_from(args),
+                           catalog=Path(folder).expanduser().resolve() if folder else None)
 
 
 def _session(args) -> CatalogSession:
@@ -271,6 +274,7 @@ def _index_arguments(p) -> None:
     p.add_argument("--batch-size", type=count, default=DEFAULT_BATCH_SIZE)
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
     add_model_options(p)
+    add_precision_option(p)
 
 
 def _query_arguments(p) -> None:
@@ -284,6 +288,7 @@ def _query_arguments(p) -> None:
     p.add_argument("--labels", metavar="CSV", help="labels CSV for --tuned (default: labels.csv in or beside the "
                    "catalog)")
     add_model_options(p)
+    add_precision_option(p)
 
 
 def _info_arguments(p) -> None:
@@ -309,6 +314,7 @@ def _bench_arguments(p) -> None:
     p.add_argument("--sources", type=count, default=100, metavar="N", help="photos copied for --duplicates")
     p.add_argument("--seed", type=int, default=0, help="picks the photos copied for --duplicates")
     add_model_options(p)
+    add_precision_option(p)
 
 
 def _eval_arguments(p) -> None:
@@ -323,6 +329,7 @@ def _eval_arguments(p) -> None:
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
     cli_tuned.add_tuned_option(p, "also score a space tuned to this column, cross-fitted (never fitted on its queries)")
     add_model_options(p)
+    add_precision_option(p)
 
 
 _HANDLERS = {  # name → (its arguments, what it runs); the names and help come from commands.COMMANDS

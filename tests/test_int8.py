@@ -70,8 +70,18 @@ def test_damaged_calibration_file_is_drawn_again(make_catalog):
 
 def test_empty_catalog_cannot_calibrate(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UserError, match="No readable image to calibrate int8"):
+    with pytest.raises(UserError, match="No images found"):
         int8.catalog_calibration((tmp_path / "empty").resolve())
+
+
+def test_catalog_without_a_readable_photo_has_an_uncalibrated_store_and_cannot_embed(tmp_path):
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "bad.jpg").write_bytes(b"not a jpeg")
+    root = (tmp_path / "broken").resolve()
+    embedder = int8.Int8ResNet50Embedder(random_weights(0), lambda: int8.catalog_calibration(root))
+    assert json.loads(embedder.fingerprint)["calibration"] == "none"
+    with pytest.raises(UserError, match="No readable image to calibrate int8"):
+        embedder.load()
 
 
 def test_int8_fingerprint_names_precision_and_calibration():

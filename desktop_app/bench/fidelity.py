@@ -175,7 +175,7 @@ def image_files(folder: Path, limit: int | None = None) -> list[Path]:
 
 def labels_by_filename(folder: Path) -> dict[str, str] | None:
     """articleType (the default label field) by file name, from labels.csv in or beside the folder."""
-    from ..core.evaluate import find_labels_file, load_labels
+    from ..core.labels import find_labels_file, load_labels
 
     found = find_labels_file(folder)
     return {os.path.basename(name): label for name, label in load_labels(found).items()} if found else None

@@ -82,13 +82,13 @@ def sample_evenly(items: list, count: int = CALIBRATION_IMAGES) -> list:
     return [items[int(i * len(items) / count)] for i in range(count)]
 
 
-def catalog_calibration(root: Path) -> Calibration:
+def catalog_calibration(root: Path, data_dir: Path | None = None) -> Calibration:
     """The catalog's calibration sample: read from its data folder, or drawn and saved there the first time.
     A file that cannot be read back as such a sample is drawn again (the store then follows the new digest)."""
-    from ..catalog import scan
+    from ..catalog import no_images_message, scan
     from ..store import _writable_dir, catalog_dir
 
-    path = catalog_dir(root) / CALIBRATION_FILE
+    path = catalog_dir(root, data_dir) / CALIBRATION_FILE
     source = f"{root.name} ({CALIBRATION_FILE})"
     if path.is_file():
         try:
@@ -96,6 +96,8 @@ def catalog_calibration(root: Path) -> Calibration:
         except (OSError, ValueError, UserError) as err:
             log.warning("int8 calibration sample %s is unusable (%s): drawing it again", path, err)
     files = [f for f in scan(root) if not f.problem]
+    if not files:
+        raise UserError(no_images_message(root))
     calibration = Calibration.from_files([root / f.relpath for f in sample_evenly(files)], f"catalog {root}")
     _writable_dir(path.parent)
     partial = path.with_name(f"{path.name}.{os.getpid()}.partial.npy")
@@ -237,22 +239,38 @@ class Int8ResNet50Embedder:
 
     @property
     def calibration(self) -> Calibration:
+        """The calibration sample; UserError when there is none (a catalog without a readable photo)."""
         with self._lock:
-            if not isinstance(self._calibration, Calibration):
-                self._calibration = self._calibration()
+            if callable(self._calibration):
+                try:
+                    self._calibration = self._calibration()
+                except UserError as err:
+                    self._calibration = err
+            if isinstance(self._calibration, UserError):
+                raise self._calibration
             return self._calibration
 
     @property
     def fingerprint(self) -> str:
+        # A catalog without a readable photo has nothing to calibrate on, and nothing to embed either: its
+        # store (skip reasons only) is keyed "none"; the first readable photo brings a real sample and store.
+        try:
+            digest = self.calibration.digest
+        except UserError:
+            digest = "none"
         return json.dumps(
             {"algorithm": "resnet50-gmp", "weights": self.weights.tag(), "preprocessing": PREPROCESSING,
              "dim": self.dim, "precision": self.precision, "quantization": QUANTIZATION,
-             "calibration": self.calibration.digest, "runtime": "onnxruntime"},
+             "calibration": digest, "runtime": "onnxruntime"},
             sort_keys=True,
         )
 
     def describe(self) -> str:
-        return f"ResNet50 int8 (ONNX Runtime, calibrated on {self.calibration.source}) · {self.weights.describe()}"
+        try:
+            source = f"calibrated on {self.calibration.source}"
+        except UserError:
+            source = "not calibrated yet: no readable photo"
+        return f"ResNet50 int8 (ONNX Runtime, {source}) · {self.weights.describe()}"
 
     def load(self) -> None:
         with self._lock:
