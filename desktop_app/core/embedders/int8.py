@@ -229,6 +229,7 @@ class Int8ResNet50Embedder:
     dim = 2048
     input_size = (224, 224)
     precision = "int8"
+    backend = "onnxruntime-int8"  # how it runs, as the fp32 embedders' `backend` (bench labels)
 
     def __init__(self, weights: Weights, calibration: Calibration | Callable[[], Calibration]):
         self.weights = weights
