@@ -121,7 +121,7 @@ def test_quantized_model_is_cached_and_reused(cache_dir, tiny_resnet):
     again, report = int8.quantized_model(random_weights(0), calibration)
     assert again == data and report.startswith("int8 model loaded from cache") and len(tiny_resnet) == 1
     int8.quantized_model(random_weights(1), calibration)  # other weights: another model
-    assert len(tiny_resnet) == 2 and len(list(cache_dir.glob("*.onnx"))) == 2
+    assert len(tiny_resnet) == 2 and len(list(cache_dir.rglob("*.onnx"))) == 2
 
 
 @pytest.mark.parametrize("spoil", ["flip a byte", "truncate", "foreign model", "foreign key", "no sidecar"])
@@ -151,6 +151,23 @@ def test_damaged_or_foreign_cached_model_is_rebuilt(cache_dir, tiny_resnet, spoi
 def test_graph_builder_names_a_missing_layer():
     with pytest.raises(UserError, match="does not fit ResNet50 at layer 'conv1'"):
         onnx_graph.build_model({}, "weights.h5")
+
+
+def test_graph_builder_names_a_layer_of_the_wrong_shape():
+    arrays = {"conv1_conv": [np.zeros((7, 7, 3, 64)), np.zeros(64)], "conv1_bn": [np.ones(32)] * 4}
+    with pytest.raises(UserError, match="does not fit ResNet50 at layer 'conv1'"):
+        onnx_graph.build_model(arrays, "weights.h5")
+
+
+def test_weights_file_with_another_layer_count_is_refused(tmp_path):
+    import h5py
+
+    with h5py.File(tmp_path / "small.h5", "w") as f:
+        f.attrs["layer_names"] = [b"dense"]
+        f.create_group("dense").attrs["weight_names"] = [b"dense/kernel:0"]
+        f["dense"].create_dataset("dense/kernel:0", data=np.zeros((2, 2)))
+    with pytest.raises(UserError, match="holds 1 layers with weights; ResNet50 without top has 106"):
+        onnx_graph.layer_arrays_from_h5(tmp_path / "small.h5")
 
 
 # -- fidelity arithmetic -----------------------------------------------------------------------------------
@@ -193,17 +210,19 @@ def test_goal_needs_all_three_conditions(int8_overlap, jpeg_overlap, precision_i
 # -- the real network (heavy) ----------------------------------------------------------------------------------
 
 def write_legacy_h5(base, path):
-    """A Keras network's weights in the legacy HDF5 layout of the ImageNet file (layer order = file order)."""
+    """A Keras network's weights in the legacy HDF5 layout of the ImageNet file, whose layer names are an older
+    Keras' (here "old_layer_N"): only the order tells which layer is which, as for Keras' loader."""
     import h5py
 
     with h5py.File(path, "w") as f:
         weighted = [layer for layer in base.layers if layer.weights]
-        f.attrs["layer_names"] = [layer.name.encode() for layer in weighted]
-        for layer in weighted:
-            names = [f"{layer.name}/{w.name}:0" for w in layer.weights]
-            f.create_group(layer.name).attrs["weight_names"] = [n.encode() for n in names]
+        layer_names = [f"old_layer_{i}" for i in range(len(weighted))]
+        f.attrs["layer_names"] = [name.encode() for name in layer_names]
+        for layer_name, layer in zip(layer_names, weighted):
+            names = [f"{layer_name}/{w.name}:0" for w in layer.weights]
+            f.create_group(layer_name).attrs["weight_names"] = [n.encode() for n in names]
             for name, values in zip(names, layer.get_weights()):
-                f[layer.name].create_dataset(name, data=values)
+                f[layer_name].create_dataset(name, data=values)
     return path
 
 
@@ -213,7 +232,8 @@ def test_resnet50_graph_matches_keras_and_int8_stays_close(tmp_path, cache_dir, 
     import onnxruntime as ort
 
     from desktop_app.core.embedders import l2_normalise
-    from desktop_app.core.embedders.resnet50 import build_keras_model, preprocess
+    from desktop_app.core.embedders.keras_forward import build_keras_model
+    from desktop_app.core.embedders.recipe import preprocess
     from desktop_app.core.images import load_rgb
     from desktop_app.core.weights import Weights, check_weights_file
 
@@ -224,6 +244,7 @@ def test_resnet50_graph_matches_keras_and_int8_stays_close(tmp_path, cache_dir, 
             n = layer.gamma.shape[0]
             layer.set_weights([rng.uniform(0.5, 1.5, n), rng.normal(0, 0.1, n), rng.normal(0, 0.1, n),
                                rng.uniform(0.5, 1.5, n)])
+    assert onnx_graph.keras_layer_order() == [layer.name for layer in model.layers[0].layers if layer.weights]
     weights = Weights(path=check_weights_file(write_legacy_h5(model.layers[0], tmp_path / "w.h5")), source="test")
     pixels = np.stack([load_rgb(p, (224, 224)) for p in sorted(make_catalog(6).iterdir())])
     reference = l2_normalise(model(preprocess(pixels), training=False).numpy())

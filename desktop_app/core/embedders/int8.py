@@ -32,7 +32,10 @@ import numpy as np
 from ..errors import UserError
 from ..weights import Weights
 from . import l2_normalise, onnx_graph
-from .resnet50 import PREPROCESSING, _write_atomically, library_version, model_cache_dir, preprocess
+from ..files import write_atomically
+from ..paths import models_cache_dir
+from ..versions import library_version
+from .recipe import PREPROCESSING, preprocess
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +119,7 @@ def cache_key(weights: Weights, calibration: Calibration) -> dict:
 
 def cached_model_path(key: dict) -> Path:
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    return model_cache_dir() / f"resnet50-gmp-int8-{digest}.onnx"
+    return models_cache_dir() / f"resnet50-gmp-int8-{digest}.onnx"
 
 
 def _sidecar(path: Path) -> Path:
@@ -141,9 +144,9 @@ def read_cached_model(path: Path, key: dict) -> bytes | None:
 
 def write_cached_model(path: Path, key: dict, data: bytes) -> None:
     try:
-        _write_atomically(path, data)
+        write_atomically(path, data)
         sidecar = {"key": key, "sha256": hashlib.sha256(data).hexdigest()}
-        _write_atomically(_sidecar(path), json.dumps(sidecar, sort_keys=True).encode())
+        write_atomically(_sidecar(path), json.dumps(sidecar, sort_keys=True).encode())
     except OSError as err:
         raise UserError(f"Cannot save the int8 model to {path} ({err.strerror or err}). Free some disk space, "
                         "or use --precision fp32.") from None

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from ..weights import WEIGHTS_FILENAME, Weights
-from .tflite_patch import _weighted_layers, fold
+from ..weights import WEIGHTS_FILENAME, Weights, weighted_layers
+from .tflite_patch import fold
 
 STAGES = ((2, 3, 1), (3, 4, 2), (4, 6, 2), (5, 3, 2))  # (stage, blocks, stride of its first block)
 BN_EPSILON = 1.001e-5  # keras.applications.resnet
@@ -24,20 +24,42 @@ OPSET = 17
 INPUT_NAME, OUTPUT_NAME = "preprocessed", "features"
 
 
+def block_layers(name: str, shortcut_conv: bool) -> list[str]:
+    """A block's weighted layers in the order Keras' ResNet50 lists them (its shortcut among the last)."""
+    if not shortcut_conv:
+        return [f"{name}_{i}_{kind}" for i in (1, 2, 3) for kind in ("conv", "bn")]
+    return [f"{name}_{part}" for part in ("1_conv", "1_bn", "2_conv", "2_bn", "0_conv", "3_conv", "0_bn", "3_bn")]
+
+
+def keras_layer_order() -> list[str]:
+    """The 106 weighted layers of keras.applications.ResNet50 (no top), in its order."""
+    order = ["conv1_conv", "conv1_bn"]
+    for stage, blocks, _ in STAGES:
+        for i in range(1, blocks + 1):
+            order += block_layers(f"conv{stage}_block{i}", shortcut_conv=i == 1)
+    return order
+
+
 def layer_arrays_from_h5(path: Path) -> dict[str, list[np.ndarray]]:
-    """{layer name: weight arrays} of a Keras .h5 weights file (numpy + h5py)."""
+    """{Keras layer name: weight arrays} of a .h5 weights file (numpy + h5py). Matched by position, as Keras'
+    legacy loader does: the ImageNet file's own layer names are those of an older Keras ResNet50."""
     import h5py
 
+    order = keras_layer_order()
     try:
         with h5py.File(path, "r") as f:
-            return dict(_weighted_layers(f))
+            layers = weighted_layers(f)
+            if len(layers) != len(order):
+                raise UserError(f"{path} holds {len(layers)} layers with weights; ResNet50 without top has "
+                                f"{len(order)}. Expected '{WEIGHTS_FILENAME}'.")
+            return {name: [np.asarray(a, np.float32) for a in arrays] for name, (_, arrays) in zip(order, layers)}
     except OSError as err:
         raise UserError(f"Cannot read the weights file {path}: {err}") from None
 
 
 def layer_arrays_from_keras(weights: Weights) -> dict[str, list[np.ndarray]]:
     """The same for the seeded random init, which only Keras can make (needs TensorFlow)."""
-    from .resnet50 import build_keras_model
+    from .keras_forward import build_keras_model
 
     base = build_keras_model(weights).layers[0]
     return {layer.name: layer.get_weights() for layer in base.layers if layer.weights}
@@ -71,6 +93,9 @@ class _GraphBuilder:
         """`{layer}_conv` with `{layer}_bn` folded in."""
         try:
             conv, bn = self.arrays[f"{layer}_conv"], self.arrays[f"{layer}_bn"]
+            out_channels = conv[0].shape[-1]
+            if conv[0].ndim != 4 or [a.shape for a in (conv[1], *bn)] != [(out_channels,)] * 5:
+                raise ValueError(f"arrays of shapes {[a.shape for a in (*conv, *bn)]}")
             kernel, bias = fold(*conv, *bn, BN_EPSILON)  # OHWI
         except (KeyError, TypeError, ValueError) as err:
             raise UserError(f"{self.source} does not fit ResNet50 at layer '{layer}' ({type(err).__name__}: "
