@@ -21,7 +21,9 @@ def test_fp32_is_the_recipe_with_its_fingerprint_unchanged(make_catalog):
     assert precision.precision_of(fp32) == "fp32"
 
 
-def test_new_catalog_gets_the_default_and_a_catalog_indexed_in_fp32_keeps_fp32(make_catalog):
+@pytest.mark.parametrize("default", precision.PRECISIONS)
+def test_new_catalog_gets_the_default_and_a_catalog_indexed_in_fp32_keeps_fp32(make_catalog, monkeypatch, default):
+    monkeypatch.setattr(precision, "DEFAULT_FOR_NEW_CATALOGS", default)
     catalog = make_catalog(2).resolve()
     chosen = create_embedder("resnet50", random_weights(0), catalog=catalog)
     assert precision.precision_of(chosen) == precision.DEFAULT_FOR_NEW_CATALOGS
