@@ -28,8 +28,7 @@ from .core.search import DEFAULT_K
 from .core.session import CatalogSession
 from .core.store import CatalogBusy
 from .core.weights import resolve_weights
-from .options import (Parser, add_model_options, add_precision_option, backend_from, count, precision_from,
-                      weights_from)
+from .options import Parser, add_model_options, add_precision_option, backend_from, count, precision_from, weights_from
 
 log = logging.getLogger("fashionrec.cli")
 SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what `cat`, `grep` … report when the reader of their output has gone
@@ -337,7 +336,8 @@ def _forget_arguments(p) -> None:
 def _bench_arguments(p) -> None:
     p.add_argument("--images", metavar="DIR", type=Path,
                    help="photos to index (default: the fashion-2k sample when present, else generated)")
-    p.add_argument("-n", type=count, help=f"how many photos (default {BENCH_DEFAULT_N}; with --duplicates or --fidelity all)")
+    p.add_argument("-n", type=count,
+                   help=f"how many photos (default {BENCH_DEFAULT_N}; with --duplicates or --fidelity all)")
     p.add_argument("--batch-size", type=count, default=DEFAULT_BATCH_SIZE)
     p.add_argument("--compare-backends", action="store_true", help="also time the backends not in use")
     extra = p.add_mutually_exclusive_group()

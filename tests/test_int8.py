@@ -12,6 +12,8 @@ from desktop_app.core.embedders import int8, onnx_graph
 from desktop_app.core.errors import UserError
 from desktop_app.core.weights import random_weights
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch):
@@ -218,10 +220,10 @@ def write_legacy_h5(base, path):
         weighted = [layer for layer in base.layers if layer.weights]
         layer_names = [f"old_layer_{i}" for i in range(len(weighted))]
         f.attrs["layer_names"] = [name.encode() for name in layer_names]
-        for layer_name, layer in zip(layer_names, weighted):
+        for layer_name, layer in zip(layer_names, weighted, strict=True):
             names = [f"{layer_name}/{w.name}:0" for w in layer.weights]
             f.create_group(layer_name).attrs["weight_names"] = [n.encode() for n in names]
-            for name, values in zip(names, layer.get_weights()):
+            for name, values in zip(names, layer.get_weights(), strict=True):
                 f[layer_name].create_dataset(name, data=values)
     return path
 

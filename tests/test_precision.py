@@ -10,6 +10,8 @@ from desktop_app.core.errors import UserError
 from desktop_app.core.session import CatalogSession
 from desktop_app.core.weights import random_weights
 
+pytestmark = pytest.mark.integration
+
 RECIPE_FIELDS = {"algorithm", "weights", "preprocessing", "dim", "backend"}
 
 

@@ -14,9 +14,9 @@ import io
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -71,7 +71,7 @@ def top_neighbours(queries: np.ndarray, catalog: np.ndarray, k: int = TOP) -> np
 
 def overlap(lists: np.ndarray, reference: np.ndarray) -> float:
     """Mean share of each reference list found in the other list (order within the top ignored)."""
-    shared = [len(np.intersect1d(a, b)) / reference.shape[1] for a, b in zip(lists, reference)]
+    shared = [len(np.intersect1d(a, b)) / reference.shape[1] for a, b in zip(lists, reference, strict=True)]
     return float(np.mean(shared))
 
 
@@ -146,7 +146,7 @@ def measure_fidelity(paths: list[Path], fp32: Embedder, int8: Embedder, labels: 
 def format_fidelity(result: Fidelity, subject: str) -> str:
     lines = [f"int8 fidelity on {result.images} photos ({subject})",
              f"{'':34}{'mean cosine':>12}{'min cosine':>12}{'top-10 kept':>13}"]
-    for name, agreed in ((f"int8 vs fp32", result.int8), (f"fp32, photos re-saved as JPEG q{JPEG_QUALITY}",
+    for name, agreed in (("int8 vs fp32", result.int8), (f"fp32, photos re-saved as JPEG q{JPEG_QUALITY}",
                                                             result.jpeg)):
         lines.append(f"{name:34}{agreed.mean_cosine:>12.5f}{agreed.min_cosine:>12.5f}{agreed.top_overlap:>13.3f}")
     if result.precision_fp32 is not None:

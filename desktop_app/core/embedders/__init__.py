@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..weights import Weights, resolve_weights
-from .precision import resolve_precision, store_exists
+from .precision import check_precision, resolve_precision, store_exists
 
 
 class Embedder(Protocol):
@@ -124,21 +124,24 @@ def create_embedder(model: str = DEFAULT_MODEL, weights: Weights | None = None,
     `precision` "fp32" | "int8" | None (see precision.py: None picks by the `catalog` folder, whose photos
     int8 calibrates on; `data_dir` is where its stores are, default paths.data_dir())."""
     fp32 = _create_fp32_embedder(model, weights, backend)
+    resolved: Weights | None = getattr(fp32, "weights", None)  # the weights found, when the model has any
     # Only Keras can make the seeded random init: without TensorFlow (the packaged app) int8 needs a file.
-    int8_possible = catalog is not None and not (needs_weights(model) and weights.is_random
-                                                 and not has_tensorflow())
+    int8_possible = (catalog is not None and resolved is not None
+                     and not (resolved.is_random and not has_tensorflow()))
+    check_precision(model, precision, backend)
     if precision == "int8" and catalog is not None and not int8_possible:
         raise UserError("int8 of the random init needs TensorFlow to make its weights, which this packaged build "
                         "leaves out: give a weights file, or use --precision fp32.")
     chosen = resolve_precision(model, precision, backend,
-                               lambda: store_exists(fp32, catalog, data_dir) if int8_possible else None)
+                               lambda: store_exists(fp32, catalog, data_dir) if catalog and int8_possible else None)
     if chosen == "fp32":
         return fp32
-    if catalog is None:
+    if catalog is None or resolved is None:
         raise UserError("int8 calibrates on the catalog's photos: it needs the catalog folder.")
     from .int8 import Int8ResNet50Embedder, catalog_calibration
 
-    return Int8ResNet50Embedder(fp32.weights, lambda: catalog_calibration(catalog, data_dir))
+    root = catalog
+    return Int8ResNet50Embedder(resolved, lambda: catalog_calibration(root, data_dir))
 
 
 def _create_fp32_embedder(model: str, weights: Weights | None, backend: str | None) -> Embedder:

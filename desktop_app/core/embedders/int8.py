@@ -23,18 +23,19 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import numpy as np
 
 from ..errors import UserError
-from ..weights import Weights
-from . import l2_normalise, onnx_graph
 from ..files import write_atomically
 from ..paths import models_cache_dir
 from ..versions import library_version
+from ..weights import Weights
+from . import l2_normalise, onnx_graph
 from .recipe import PREPROCESSING, preprocess
 
 log = logging.getLogger(__name__)
@@ -239,9 +240,9 @@ class Int8ResNet50Embedder:
 
     def __init__(self, weights: Weights, calibration: Calibration | Callable[[], Calibration]):
         self.weights = weights
-        self._calibration = calibration
+        self._calibration: Calibration | Callable[[], Calibration] | UserError = calibration
         self.load_report = ""
-        self._session = None
+        self._session: Any = None  # an onnxruntime.InferenceSession once loaded
         self._lock = threading.RLock()
 
     @property
@@ -255,6 +256,7 @@ class Int8ResNet50Embedder:
                     self._calibration = err
             if isinstance(self._calibration, UserError):
                 raise self._calibration
+            assert isinstance(self._calibration, Calibration)
             return self._calibration
 
     @property

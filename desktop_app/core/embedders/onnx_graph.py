@@ -52,7 +52,8 @@ def layer_arrays_from_h5(path: Path) -> dict[str, list[np.ndarray]]:
             if len(layers) != len(order):
                 raise UserError(f"{path} holds {len(layers)} layers with weights; ResNet50 without top has "
                                 f"{len(order)}. Expected '{WEIGHTS_FILENAME}'.")
-            return {name: [np.asarray(a, np.float32) for a in arrays] for name, (_, arrays) in zip(order, layers)}
+            return {name: [np.asarray(a, np.float32) for a in arrays]
+                    for name, (_, arrays) in zip(order, layers, strict=True)}
     except OSError as err:
         raise UserError(f"Cannot read the weights file {path}: {err}") from None
 
@@ -66,7 +67,9 @@ def layer_arrays_from_keras(weights: Weights) -> dict[str, list[np.ndarray]]:
 
 
 def layer_arrays(weights: Weights) -> dict[str, list[np.ndarray]]:
-    return layer_arrays_from_keras(weights) if weights.is_random else layer_arrays_from_h5(weights.path)
+    if weights.path is None:
+        return layer_arrays_from_keras(weights)
+    return layer_arrays_from_h5(weights.path)
 
 
 class _GraphBuilder:
@@ -96,7 +99,7 @@ class _GraphBuilder:
             out_channels = conv[0].shape[-1]
             if conv[0].ndim != 4 or [a.shape for a in (conv[1], *bn)] != [(out_channels,)] * 5:
                 raise ValueError(f"arrays of shapes {[a.shape for a in (*conv, *bn)]}")
-            kernel, bias = fold(*conv, *bn, BN_EPSILON)  # OHWI
+            kernel, bias = fold(conv, bn, BN_EPSILON)  # OHWI
         except (KeyError, TypeError, ValueError) as err:
             raise UserError(f"{self.source} does not fit ResNet50 at layer '{layer}' ({type(err).__name__}: "
                             f"{err}). Expected the no-top file '{WEIGHTS_FILENAME}'.") from None

@@ -7,8 +7,8 @@ single image, the self-test) it is fp32, since int8 calibrates on a catalog's ph
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..errors import UserError
 
