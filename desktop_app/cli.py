@@ -17,7 +17,7 @@ from .commands import COMMANDS, program_name
 from .core import caches, labels, tuning
 from .core.catalog import catalog_root
 from .core.embedders import Embedder, WeightsNeeded, create_embedder
-from .core.embedders.precision import DEFAULT_FOR_NEW_CATALOGS
+from .core.embedders.precision import precision_note
 from .core.errors import UserError
 from .core.evaluate import contact_sheet, evaluate, format_report
 from .core.formatting import format_duration
@@ -27,8 +27,16 @@ from .core.paths import data_dir
 from .core.search import DEFAULT_K
 from .core.session import CatalogSession
 from .core.store import CatalogBusy
-from .core.weights import resolve_weights
-from .options import Parser, add_model_options, add_precision_option, backend_from, count, precision_from, weights_from
+from .options import (
+    Parser,
+    add_model_options,
+    add_precision_option,
+    backend_from,
+    count,
+    precision_from,
+    weights_from,
+    weights_or_found,
+)
 
 log = logging.getLogger("fashionrec.cli")
 SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what `cat`, `grep` … report when the reader of their output has gone
@@ -215,13 +223,6 @@ def _print_catalog(catalog: caches.CachedCatalog, details: bool) -> None:
             print(f"    {s.path}\n    {json.dumps(s.fingerprint, sort_keys=True)}")
 
 
-def _precision_note() -> str:
-    default = DEFAULT_FOR_NEW_CATALOGS
-    other = "fp32" if default == "int8" else "int8"
-    return (f"precision: new resnet50 catalogs are indexed in {default}, catalogs already indexed in fp32 stay "
-            f"fp32 (--precision {other} to choose; README \"int8\")")
-
-
 def cmd_info(args) -> int:
     if args.folder:
         catalog = caches.cached_catalog(_catalog_key(args.folder))
@@ -233,7 +234,7 @@ def cmd_info(args) -> int:
     catalogs = caches.list_catalogs()
     for catalog in catalogs:
         _print_catalog(catalog, details=False)
-    print(_precision_note())
+    print(precision_note())
     missing = sum(not c.exists for c in catalogs)
     print(f"{len(catalogs)} cached catalog(s), {_mib(sum(c.bytes for c in catalogs))} in {data_dir()}"
           + (f"; {missing} whose folder is gone: `{program_name()} forget --missing` removes their caches"
@@ -269,7 +270,7 @@ def cmd_bench(args) -> int:
         from .bench.fidelity import run_fidelity
         from .bench.inputs import DEFAULT_IMAGES
 
-        run_fidelity(args.images or DEFAULT_IMAGES, _bench_weights(args), limit=args.n)
+        run_fidelity(args.images or DEFAULT_IMAGES, weights_or_found(args), limit=args.n)
         return 0
     if args.model == "resnet50" and args.weights is None and args.random_weights is None:
         args.random_weights = 0  # speed does not depend on the weights' values (labelled as random)
@@ -284,22 +285,11 @@ def cmd_bench(args) -> int:
     if args.precision == "int8":
         from .bench import precision
 
-        embedder = precision.int8_embedder(_bench_weights(args), args.images, n)
+        embedder = precision.int8_embedder(weights_or_found(args), args.images, n)
         extra_sections = (precision.versus_fp32,)
     run_bench(embedder or args.make_embedder(args), images=args.images, n=n, batch_size=args.batch_size,
               compare_backends=args.compare_backends, extra_sections=extra_sections)
     return 0
-
-
-def _bench_weights(args):
-    """The weights asked for, else the ones found (fidelity means little on the random init)."""
-    weights = weights_from(args)
-    if weights is None:
-        try:
-            weights = resolve_weights()
-        except UserError as err:
-            raise WeightsNeeded(str(err)) from None
-    return weights
 
 
 def _index_arguments(p) -> None:

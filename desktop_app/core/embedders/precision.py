@@ -44,6 +44,13 @@ def resolve_precision(model: str, precision: str | None, backend: str | None,
     return DEFAULT_FOR_NEW_CATALOGS if has_fp32_vectors() is False else "fp32"
 
 
+def precision_note() -> str:
+    """One line for `info`: which precision a catalog gets without --precision."""
+    other = "fp32" if DEFAULT_FOR_NEW_CATALOGS == "int8" else "int8"
+    return (f"precision: new resnet50 catalogs are indexed in {DEFAULT_FOR_NEW_CATALOGS}, catalogs already "
+            f"indexed in fp32 stay fp32 (--precision {other} to choose; README \"int8\")")
+
+
 def precision_of(embedder) -> str:
     """What an embedder computes in (weight-free models count as fp32)."""
     return getattr(embedder, "precision", "fp32")
