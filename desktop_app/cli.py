@@ -8,15 +8,16 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from . import cli_similar
+from . import cli_similar, cli_tuned
 from .bench import DEFAULT_N as BENCH_DEFAULT_N
 from .commands import COMMANDS, program_name
-from .core import caches, labels
+from .core import caches, labels, tuning
 from .core.catalog import catalog_root
 from .core.embedders import Embedder, WeightsNeeded, create_embedder
+from .core.embedders.precision import precision_note
 from .core.errors import UserError
 from .core.evaluate import contact_sheet, evaluate, format_report
 from .core.formatting import format_duration
@@ -26,7 +27,16 @@ from .core.paths import data_dir
 from .core.search import DEFAULT_K
 from .core.session import CatalogSession
 from .core.store import CatalogBusy
-from .options import Parser, add_model_options, backend_from, count, weights_from
+from .options import (
+    Parser,
+    add_model_options,
+    add_precision_option,
+    backend_from,
+    count,
+    precision_from,
+    weights_from,
+    weights_or_found,
+)
 
 log = logging.getLogger("fashionrec.cli")
 SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what `cat`, `grep` … report when the reader of their output has gone
@@ -34,14 +44,16 @@ SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what `cat`, `grep` … report when the read
 
 def embedder_from(args: argparse.Namespace) -> Embedder:
     """The embedder the model options ask for (the default `make_embedder` of `main`)."""
-    return create_embedder(args.model, weights_from(args), backend_from(args))
+    folder = getattr(args, "folder", None)
+    return create_embedder(args.model, weights_from(args), backend_from(args), precision_from(args),
+                           catalog=Path(folder).expanduser().resolve() if folder else None)
 
 
 def _session(args) -> CatalogSession:
     root = catalog_root(args.folder)
     try:
         embedder = args.make_embedder(args)
-    except WeightsNeeded as missing:
+    except WeightsNeeded:
         others = [m for m in caches.cached_catalog(root).models() if m != args.model]
         if others:
             raise UserError(f"{root} has a cache for {', '.join(others)} only, and {args.model} needs weights that "
@@ -118,8 +130,13 @@ def cmd_index(args) -> int:
 def cmd_query(args) -> int:
     args.folder = args.catalog
     with _session(args) as session:
-        results = session.query(args.image, k=args.k, exclude_self=not args.include_self,
-                                **cli_similar.query_options(args))
+        if args.tuned:
+            tuned = cli_tuned.tuning_of(session, args.labels, args.tuned)
+            results = tuning.tuned_query(session, tuned, args.image, args.k, not args.include_self,
+                                         **cli_similar.query_options(args))
+        else:
+            results = session.query(args.image, k=args.k, exclude_self=not args.include_self,
+                                    **cli_similar.query_options(args))
     cli_similar.print_results(results, session, args.json)
     if not results:
         print(f"fashionrec: {cli_similar.explain_no_results(args)}", file=sys.stderr)
@@ -155,6 +172,10 @@ def cmd_duplicates(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    if args.tuned:
+        if args.field not in (labels.DEFAULT_FIELD, args.tuned):
+            raise UserError("--tuned FIELD scores that field: leave out --field, or give the same one.")
+        args.field = args.tuned
     with _session(args) as session:
         labels_path = args.labels or labels.find_labels_file(session.root)
         if labels_path is None:
@@ -164,9 +185,15 @@ def cmd_eval(args) -> int:
               file=sys.stderr)
         _index_before_reading(session, args)
         relpaths, vectors = session.store.load_vectors()
-        result = evaluate(relpaths, vectors, labels.match_labels(relpaths, by_filename), args.k, args.field)
+        match = labels.match_labels(relpaths, by_filename)
+        result = evaluate(relpaths, vectors, match, args.k, args.field)
+        tuned = None
+        if args.tuned:
+            tuned = evaluate(relpaths, vectors, match, args.k, args.field, rank=cli_tuned.cross_fitted)
     print(f"model: {session.embedder.describe()}")
     print(format_report(result))
+    if tuned is not None:
+        print("\n" + tuning.format_comparison(result, tuned))
     if args.sheet:
         rows = contact_sheet(result, session.root, args.sheet, args.sheet_rows, args.seed)
         print(f"contact sheet of {rows} random queries (seed {args.seed}): {args.sheet}")
@@ -190,7 +217,8 @@ def _print_catalog(catalog: caches.CachedCatalog, details: bool) -> None:
         if s.error:
             print(f"  {s.model:<15} {_mib(s.bytes):>10}  {s.error}")
             continue
-        print(f"  {s.model:<15} {_mib(s.bytes):>10}  {s.items} items, {s.skipped} skipped")
+        model = f"{s.model} int8" if (s.fingerprint or {}).get("precision") == "int8" else s.model
+        print(f"  {model:<15} {_mib(s.bytes):>10}  {s.items} items, {s.skipped} skipped")
         if details:
             print(f"    {s.path}\n    {json.dumps(s.fingerprint, sort_keys=True)}")
 
@@ -206,6 +234,7 @@ def cmd_info(args) -> int:
     catalogs = caches.list_catalogs()
     for catalog in catalogs:
         _print_catalog(catalog, details=False)
+    print(precision_note())
     missing = sum(not c.exists for c in catalogs)
     print(f"{len(catalogs)} cached catalog(s), {_mib(sum(c.bytes for c in catalogs))} in {data_dir()}"
           + (f"; {missing} whose folder is gone: `{program_name()} forget --missing` removes their caches"
@@ -237,6 +266,12 @@ def cmd_bench(args) -> int:
 
         run_neighbours_bench(args.images)
         return 0
+    if args.fidelity:
+        from .bench.fidelity import run_fidelity
+        from .bench.inputs import DEFAULT_IMAGES
+
+        run_fidelity(args.images or DEFAULT_IMAGES, weights_or_found(args), limit=args.n)
+        return 0
     if args.model == "resnet50" and args.weights is None and args.random_weights is None:
         args.random_weights = 0  # speed does not depend on the weights' values (labelled as random)
     if args.duplicates:
@@ -246,8 +281,14 @@ def cmd_bench(args) -> int:
         return 0
     if args.model != "resnet50":
         raise UserError("The bench measures the resnet50 model (the seed recipe); use --model resnet50.")
-    run_bench(args.make_embedder(args), images=args.images, n=args.n or BENCH_DEFAULT_N, batch_size=args.batch_size,
-              compare_backends=args.compare_backends)
+    extra_sections, embedder, n = (), None, args.n or BENCH_DEFAULT_N
+    if args.precision == "int8":
+        from .bench import precision
+
+        embedder = precision.int8_embedder(weights_or_found(args), args.images, n)
+        extra_sections = (precision.versus_fp32,)
+    run_bench(embedder or args.make_embedder(args), images=args.images, n=n, batch_size=args.batch_size,
+              compare_backends=args.compare_backends, extra_sections=extra_sections)
     return 0
 
 
@@ -256,6 +297,7 @@ def _index_arguments(p) -> None:
     p.add_argument("--batch-size", type=count, default=DEFAULT_BATCH_SIZE)
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
     add_model_options(p)
+    add_precision_option(p)
 
 
 def _query_arguments(p) -> None:
@@ -265,7 +307,11 @@ def _query_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list of {rank, path, distance}")
     p.add_argument("--include-self", action="store_true", help="keep the query file if it is in the catalog")
     cli_similar.add_query_arguments(p)
+    cli_tuned.add_tuned_option(p, "search in a space tuned to this column of the labels CSV (fitted once, cached)")
+    p.add_argument("--labels", metavar="CSV", help="labels CSV for --tuned (default: labels.csv in or beside the "
+                   "catalog)")
     add_model_options(p)
+    add_precision_option(p)
 
 
 def _info_arguments(p) -> None:
@@ -280,7 +326,8 @@ def _forget_arguments(p) -> None:
 def _bench_arguments(p) -> None:
     p.add_argument("--images", metavar="DIR", type=Path,
                    help="photos to index (default: the fashion-2k sample when present, else generated)")
-    p.add_argument("-n", type=count, help=f"how many photos (default {BENCH_DEFAULT_N}; with --duplicates all)")
+    p.add_argument("-n", type=count,
+                   help=f"how many photos (default {BENCH_DEFAULT_N}; with --duplicates or --fidelity all)")
     p.add_argument("--batch-size", type=count, default=DEFAULT_BATCH_SIZE)
     p.add_argument("--compare-backends", action="store_true", help="also time the backends not in use")
     extra = p.add_mutually_exclusive_group()
@@ -288,9 +335,12 @@ def _bench_arguments(p) -> None:
                        "store and on the sample (colour-texture)")
     extra.add_argument("--duplicates", action="store_true", help="instead: precision and recall of --model's "
                        "duplicate thresholds on planted copies of the photos")
+    extra.add_argument("--fidelity", action="store_true", help="instead: how close int8 vectors are to fp32 "
+                       "ones on the photos (-n of them, evenly; default all) for the weights given or found")
     p.add_argument("--sources", type=count, default=100, metavar="N", help="photos copied for --duplicates")
     p.add_argument("--seed", type=int, default=0, help="picks the photos copied for --duplicates")
     add_model_options(p)
+    add_precision_option(p)
 
 
 def _eval_arguments(p) -> None:
@@ -303,7 +353,9 @@ def _eval_arguments(p) -> None:
     p.add_argument("--sheet-rows", type=count, default=8, metavar="N", help="queries on the contact sheet")
     p.add_argument("--seed", type=int, default=0, help="picks the contact sheet's queries")
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
+    cli_tuned.add_tuned_option(p, "also score a space tuned to this column, cross-fitted (never fitted on its queries)")
     add_model_options(p)
+    add_precision_option(p)
 
 
 _HANDLERS = {  # name → (its arguments, what it runs); the names and help come from commands.COMMANDS
@@ -333,7 +385,7 @@ def _streams_present() -> None:
     """A windowed app on Windows has no stdout/stderr (None): writes go nowhere instead of crashing."""
     for name in ("stdout", "stderr"):
         if getattr(sys, name) is None:
-            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - open for the process's life
 
 
 def _quiet_after_broken_pipe() -> int:

@@ -13,10 +13,10 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import REPO, make_image
 from desktop_app import selftest
 from desktop_app.core.embedders import available_backends, create_embedder
 from desktop_app.core.embedders.tflite_runtime import XNNPACK_NOTICE
+from support import REPO, make_image
 
 APP = REPO / "dist" / "fashionrec" / "fashionrec"
 CONVERTED = REPO / "build" / "work" / "models"
@@ -35,7 +35,7 @@ def test_self_test_catalog_has_a_known_answer(tmp_path):
 
 def test_self_test_checks_core_and_window_with_a_weight_free_model(tmp_path, qapp):
     """The whole self-test (core session, then the real main window) with a fast embedder."""
-    summary = selftest.run_checks(tmp_path, create_embedder("colour-texture"))
+    summary = selftest.run_checks(tmp_path, create_embedder("colour-texture"), int8=False)
     assert "core" in summary and "main window" in summary and "agree" in summary
 
 
