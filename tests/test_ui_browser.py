@@ -12,6 +12,8 @@ from PySide6.QtGui import QImage
 from desktop_app.core.filters import CatalogItem
 from desktop_app.ui.catalog_grid import CatalogGrid, CatalogModel
 
+pytestmark = pytest.mark.gui
+
 TIMEOUT_MS = 60_000
 
 

@@ -19,6 +19,8 @@ from desktop_app.ui.export_action import ExportDialog
 from desktop_app.ui.item_actions import item_menu
 from desktop_app.ui.operations import op
 
+pytestmark = pytest.mark.gui
+
 TIMEOUT_MS = 60_000
 
 

@@ -31,9 +31,9 @@ from ..core.embedders import DEFAULT_MODEL, MODELS, Embedder
 from ..core.indexer import DEFAULT_BATCH_SIZE
 from ..core.search import DEFAULT_K
 from ..core.weights import WEIGHTS_FILENAME, Weights
+from .catalog_tools import CatalogTools
 from .dialogs import WEIGHT_FREE_MODEL, SkippedDialog, WeightsDialog, about_text
 from .drops import PastedImages, act_on_mime, droppable
-from .catalog_tools import CatalogTools
 from .indexing_bar import IndexingBar
 from .operations import Operations, replies_to
 from .search_pane import SearchPane

@@ -9,7 +9,6 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
 from .item_actions import open_file, show_item_menu
-
 from .thumbnails import ThumbnailLoader
 from .worker import ResultItem
 
