@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import catalog_root, has_images, no_images_message
+from .compact_index import COMPACT_THRESHOLD, CompactSearcher, open_searcher
 from .duplicates import DuplicateGroup, default_threshold, find_duplicates
 from .embedders import Embedder
 from .errors import UserError
@@ -28,7 +29,7 @@ class CatalogSession:
         if new and not has_images(self.root):
             raise UserError(no_images_message(self.root))
         self.store = Store(self.root, embedder.fingerprint, embedder.dim, embedder.name, data_dir)
-        self._searcher: Searcher | None = None
+        self._searcher: Searcher | CompactSearcher | None = None
         self._labels: tuple[LabelTable | None] | None = None  # (table,) once looked for
 
     def close(self) -> None:
@@ -57,13 +58,16 @@ class CatalogSession:
                 report = index_catalog(self.store, self.embedder, **options)
         self._searcher = None
         self._labels = None
+        if report.indexed >= COMPACT_THRESHOLD:  # (re)build the compact index now, not on the first query
+            self._searcher = open_searcher(self.store)
         return report
 
     @property
-    def searcher(self) -> Searcher:
-        """The k-NN index over the stored vectors, loaded and fitted once until the next indexing."""
+    def searcher(self) -> Searcher | CompactSearcher:
+        """The k-NN index over the stored vectors, loaded once until the next indexing: exact brute force,
+        or for a big catalog the two-stage compact index (core/compact_index.py)."""
         if self._searcher is None:
-            self._searcher = Searcher(*self.store.load_vectors())
+            self._searcher = open_searcher(self.store)
         return self._searcher
 
     @property
