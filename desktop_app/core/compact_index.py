@@ -2,8 +2,9 @@
 
 Below COMPACT_THRESHOLD items the exact brute-force `Searcher` is instant and is used as it is. Above it:
 - PCA (scikit-learn, fitted on a sample of the catalog's own vectors) turns each vector into up to CODE_DIMS
-  numbers: the first HEAD_DIMS (the directions of most variance) are kept as float32, the rest as float16,
-  plus the length of what PCA leaves out (the residual norm).
+  float32 numbers, the first HEAD_DIMS of them (the directions of most variance) in one array, the rest in
+  another, plus the length of what PCA leaves out (the residual norm). (float16 would halve the memory, but
+  numpy converts it slowly: the conversion of the candidates' codes alone took longer than the scan.)
 - A query scans the heads only (the one pass over every item reads HEAD_DIMS floats each), keeps the
   FIRST_STAGE best, orders them by a lower bound of their true distance (whole code + residual norms), and
   re-ranks them in that order with their exact float32 vectors, read from a memory-mapped file, until the k-th
@@ -30,8 +31,8 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 COMPACT_THRESHOLD = 50_000  # items; below it brute force answers in a few ms (see README "Big catalogs")
-CODE_DIMS, HEAD_DIMS = 256, 64
-FIRST_STAGE = 4096  # candidates kept by the head scan
+CODE_DIMS, HEAD_DIMS = 128, 64
+FIRST_STAGE = 2048  # candidates kept by the head scan
 RERANK_STEP, MAX_RERANK = 64, 1024  # exact vectors read per step, and at most per query
 PCA_SAMPLE = 20_000  # vectors the PCA is fitted on
 REFIT_CHANGE = 0.2  # refit the PCA when the catalog grew or shrank by more than this share since the fit
@@ -73,6 +74,7 @@ class CompactSearcher:
         self.relpaths = _Relpaths(arrays["relpath_bytes"], arrays["relpath_offsets"])
         self.vectors = vectors  # (n, dim) float32, memory-mapped
         self._head_norms = np.einsum("ij,ij->i", self.head, self.head)
+        self._tail_norms = np.einsum("ij,ij->i", self.tail, self.tail)
         self.last_exact = True  # whether the latest search could prove its result exact
 
     def __len__(self) -> int:
@@ -98,8 +100,10 @@ class CompactSearcher:
         with _single_blas_thread():
             head_distances = self._head_norms - 2.0 * (self.head @ head_query) + np.dot(head_query, head_query)
         candidates, outside = _smallest(head_distances, FIRST_STAGE)
-        bounds = (np.sum((self._codes(candidates) - code) ** 2, axis=1)
-                  + (self.residual_norms[candidates] - residual) ** 2)
+        tail_query = code[self.head.shape[1]:]
+        tail_distances = (self._tail_norms[candidates] - 2.0 * (self.tail[candidates].astype(np.float32) @ tail_query)
+                          + np.dot(tail_query, tail_query))
+        bounds = (head_distances[candidates] + tail_distances + (self.residual_norms[candidates] - residual) ** 2)
         order = np.argsort(bounds)
         candidates, bounds = candidates[order], bounds[order]
         read, exact = 0, np.empty(0)
@@ -110,12 +114,9 @@ class CompactSearcher:
             kth = np.partition(exact, n - 1)[n - 1] ** 2 if len(exact) >= n else np.inf
             if kth <= (bounds[read] if read < len(bounds) else outside):
                 break
-        self.last_exact = len(exact) >= n and kth <= outside and (read == len(candidates) or kth <= bounds[read])
+        self.last_exact = bool(len(exact) >= n and kth <= outside and (read == len(candidates) or kth <= bounds[read]))
         order = np.lexsort((candidates[:read], exact))[:n]
         return candidates[order], exact[order]
-
-    def _codes(self, rows: np.ndarray) -> np.ndarray:
-        return np.hstack([self.head[rows], self.tail[rows].astype(np.float32)])
 
     def _exact_distances(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
         by_position = np.argsort(rows)  # read the memory-mapped file in order
@@ -133,7 +134,8 @@ def _smallest(values: np.ndarray, count: int) -> tuple[np.ndarray, float]:
     if count >= len(values):
         return np.arange(len(values)), np.inf
     sample = values[np.random.default_rng(len(values)).integers(0, len(values), 16_384)]
-    threshold = np.quantile(sample, min(1.0, 1.5 * count / len(values)))
+    rank = int(min(len(sample) - 1, 1.5 * count / len(values) * len(sample)))
+    threshold = np.partition(sample, rank)[rank]
     chosen = np.flatnonzero(values <= threshold)
     if not count // 2 <= len(chosen) <= 2 * count:  # an unlucky sample: the slow exact way
         chosen = np.argpartition(values, count - 1)[:count]
@@ -183,7 +185,7 @@ def save_folder(folder: Path, arrays: dict[str, np.ndarray], relpaths: list[str]
 def _check_shapes(arrays: dict[str, np.ndarray], vectors: np.ndarray, dim: int) -> None:
     n, (codes, dim_seen) = len(vectors), arrays["components"].shape
     expected = {"mean": ((dim,), "<f4"), "components": ((codes, dim), "<f4"),
-                "head": ((n, arrays["head"].shape[1]), "<f4"), "tail": ((n, codes - arrays["head"].shape[1]), "<f2"),
+                "head": ((n, arrays["head"].shape[1]), "<f4"), "tail": ((n, codes - arrays["head"].shape[1]), "<f4"),
                 "residual_norms": ((n,), "<f4"), "relpath_bytes": (arrays["relpath_bytes"].shape, "|u1"),
                 "relpath_offsets": ((n + 1,), "<i8")}
     for name, (shape, dtype) in expected.items():
@@ -257,14 +259,14 @@ def _previous_fit(folder: Path, count: int) -> tuple[np.ndarray, np.ndarray, int
 
 def compact_arrays(vectors: np.ndarray, fit: tuple[np.ndarray, np.ndarray] | None = None,
                    chunk: int = 65536) -> dict[str, np.ndarray]:
-    """PCA codes (head float32, tail float16) and residual norms of `vectors`, read chunk by chunk."""
+    """PCA codes (head, tail) and residual norms of `vectors`, read chunk by chunk."""
     n, dim = vectors.shape
     if fit is None or fit[0].shape != (dim,):
         fit = fit_pca(vectors)
     mean, components = fit
     head_dims = min(HEAD_DIMS, len(components))
     head = np.empty((n, head_dims), np.float32)
-    tail = np.empty((n, len(components) - head_dims), np.float16)
+    tail = np.empty((n, len(components) - head_dims), np.float32)
     residual_norms = np.empty(n, np.float32)
     for start in range(0, n, chunk):
         centred = np.asarray(vectors[start:start + chunk], np.float32) - mean
