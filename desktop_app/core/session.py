@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -42,8 +43,9 @@ class CatalogSession:
         self.close()
 
     def index(self, wait_for_lock: bool = False, on_wait=None, lock_only_for_changes: bool = False,
-              **options) -> IndexReport:
-        """Embed new and changed files, drop deleted ones; options go to `index_catalog`.
+              engine: Callable[[Store], IndexReport] | None = None, **options) -> IndexReport:
+        """Embed new and changed files, drop deleted ones; options go to `index_catalog`, or `engine(store)`
+        does the work instead (e.g. ray_engine.index_with_ray; it always holds the lock).
 
         The store's writer lock is held throughout, or with `lock_only_for_changes` only when the folder has
         changed (a reader such as eval then runs beside another process indexing nothing new).
@@ -51,11 +53,11 @@ class CatalogSession:
         def lock():
             return self.store.writer_lock(wait_for_lock, on_wait)
 
-        if lock_only_for_changes:
+        if lock_only_for_changes and engine is None:
             report = index_catalog(self.store, self.embedder, writer_lock=lock, **options)
         else:
             with lock():
-                report = index_catalog(self.store, self.embedder, **options)
+                report = engine(self.store) if engine else index_catalog(self.store, self.embedder, **options)
         self._searcher = None
         self._labels = None
         if report.indexed >= COMPACT_THRESHOLD:  # (re)build the compact index now, not on the first query
