@@ -30,7 +30,6 @@ from .store import Embedded, Skipped, Store
 log = logging.getLogger(__name__)
 
 INSTALL_HINT = "The ray engine needs Ray Data: pip install -e '.[cluster]' (or pip install 'ray[data]')."
-ACTOR_RESTARTS = 3  # a worker process that dies is started again this many times; its batch is retried
 
 
 def import_ray():
@@ -135,8 +134,8 @@ def _embedded_batches(ray, store, make_embedder, todo: list[CatalogFile], batch_
     embedded = dataset.map_batches(
         _EmbedActor, fn_constructor_kwargs={"make_embedder": make_embedder, "root": str(store.root)},
         batch_size=batch_size, batch_format="numpy", num_cpus=1,
-        compute=ray.data.ActorPoolStrategy(size=_worker_pool_size(ray, workers)),
-        max_restarts=ACTOR_RESTARTS, max_task_retries=ACTOR_RESTARTS)
+        compute=ray.data.ActorPoolStrategy(size=_worker_pool_size(ray, workers)))
+    # Ray Data restarts a dead actor and retries its batch by default (max_restarts / max_task_retries -1).
     return embedded.iter_batches(batch_size=batch_size, batch_format="numpy")
 
 
