@@ -1,5 +1,5 @@
-"""The two-stage compact index used above COMPACT_THRESHOLD items: same results as exact brute force, stored
-as .npy files, rebuilt when stale or damaged. The thresholds are lowered so that small catalogs use it."""
+"""The two-stage compact index of big catalogs: same results as exact brute force, stored as .npy files,
+rebuilt when stale or damaged. The thresholds are lowered so that small catalogs use it."""
 
 import numpy as np
 import pytest
@@ -22,7 +22,7 @@ def clustered_vectors(n: int, dim: int, seed: int) -> np.ndarray:
 
 @pytest.fixture
 def small_thresholds(monkeypatch):
-    monkeypatch.setattr(compact_index, "COMPACT_THRESHOLD", 500)
+    monkeypatch.setattr(compact_index, "COMPACT_THRESHOLD_BYTES", 500 * 64 * 4)  # 500 items of 64-d
     monkeypatch.setattr(compact_index, "FIRST_STAGE", 300)
     monkeypatch.setattr(compact_index, "CODE_DIMS", 32)
     monkeypatch.setattr(compact_index, "HEAD_DIMS", 16)
@@ -120,7 +120,7 @@ def test_the_session_builds_the_index_after_indexing_a_big_catalog(make_catalog,
     from desktop_app.core.embedders import create_embedder
     from desktop_app.core.session import CatalogSession
 
-    monkeypatch.setattr(compact_index, "COMPACT_THRESHOLD", 30)
+    monkeypatch.setattr(compact_index, "COMPACT_THRESHOLD_BYTES", 30 * 628 * 4)  # 30 colour-texture items
     folder = make_catalog(40)
     with CatalogSession(folder, create_embedder("colour-texture")) as session:
         session.index()

@@ -13,7 +13,8 @@ from desktop_app.core.embedders import create_embedder
 from desktop_app.core.errors import UserError
 from desktop_app.core.session import CatalogSession
 
-from desktop_app.core.ray_engine import import_ray, index_with_ray
+from desktop_app import cli
+from desktop_app.core.ray_engine import INSTALL_HINT, import_ray, index_with_ray
 
 BATCH = 4
 
@@ -101,7 +102,21 @@ def test_workers_with_another_model_are_refused(make_catalog):
         assert session.store.count() == 0
 
 
-def test_without_ray_the_option_says_how_to_install_it(monkeypatch):
+@pytest.mark.usefixtures("local_ray")
+def test_cli_index_with_the_ray_engine_then_query(make_catalog, capsys):
+    folder = make_catalog(6)
+    assert cli.main(["index", str(folder), "--engine", "ray", "--model", "colour-texture"]) == 0
+    assert "6 embedded" in capsys.readouterr().out
+    assert cli.main(["query", str(folder / "img002.jpg"), "--catalog", str(folder), "--model", "colour-texture",
+                     "--include-self", "-k", "1"]) == 0
+    assert capsys.readouterr().out.strip().endswith("img002.jpg")
+
+
+def test_without_ray_the_option_says_how_to_install_it(monkeypatch, make_catalog, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)
     with pytest.raises(UserError, match=r"pip install -e '\.\[cluster\]'"):
         import_ray()
+    assert cli.main(["index", str(make_catalog(2)), "--engine", "ray", "--model", "colour-texture"]) == 1
+    assert capsys.readouterr().err.strip() == f"fashionrec: {INSTALL_HINT}"
+    assert cli.main(["index", str(make_catalog(2)), "--address", "head:6379", "--model", "colour-texture"]) == 1
+    assert "use it with --engine ray" in capsys.readouterr().err

@@ -23,8 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from ..core import compact_index
+from ..core.embedders import create_embedder
 from ..core.search import Searcher
+from ..core.session import CatalogSession
 
+DEFAULT_ITEMS = 1_000_000
 QUERY_GOAL_MS, MEMORY_GOAL, REOPEN_GOAL_S, RECALL_GOAL = 50.0, 1.5 * 2**30, 3.0, 0.99
 _CHUNK = 65_536
 
@@ -167,3 +170,17 @@ def run_scale(bench, real_sets: dict[str, np.ndarray], workdir: Path, items: int
         bench.add("re-open (load the index + first query, fresh process)", f"{seen['reopen']:.2f} s",
                   f"< {REOPEN_GOAL_S:.0f} s", seen["reopen"] < REOPEN_GOAL_S)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def section(bench, ctx, items: int = DEFAULT_ITEMS) -> None:
+    """The bench section (`bench --scale`): real vectors are the bench's photos embedded by the bench's model
+    (indexed by the indexing section) and by colour-texture."""
+    real_sets = {}
+    models = [ctx.embedder] + ([] if ctx.embedder.name == "colour-texture" else [create_embedder("colour-texture")])
+    for embedder in models:
+        with CatalogSession(ctx.folder, embedder, ctx.data_dir) as session:
+            session.index(batch_size=ctx.batch_size)
+            weights = getattr(embedder, "weights", None)
+            name = embedder.name + (" (random weights)" if weights is not None and weights.is_random else "")
+            real_sets[name] = np.array(session.store.load_vectors()[1])
+    run_scale(bench, real_sets, ctx.workdir, items)

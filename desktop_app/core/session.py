@@ -10,6 +10,7 @@ import numpy as np
 
 from .catalog import catalog_root, has_images, no_images_message
 from .compact_index import COMPACT_THRESHOLD, CompactSearcher, open_searcher
+from .compact_index import CompactSearcher, is_big, open_searcher
 from .duplicates import DuplicateGroup, default_threshold, find_duplicates
 from .embedders import Embedder
 from .errors import UserError
@@ -60,7 +61,7 @@ class CatalogSession:
                 report = engine(self.store) if engine else index_catalog(self.store, self.embedder, **options)
         self._searcher = None
         self._labels = None
-        if report.indexed >= COMPACT_THRESHOLD:  # (re)build the compact index now, not on the first query
+        if is_big(report.indexed, self.store.dim):  # (re)build the compact index now, not on the first query
             self._searcher = open_searcher(self.store)
         return report
 
