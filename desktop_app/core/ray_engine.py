@@ -38,6 +38,9 @@ def import_ray():
         import ray.data  # noqa: F401 - the extra, not only ray core
     except ImportError:
         raise UserError(INSTALL_HINT) from None
+    # fashionrec prints its own progress line; Ray Data's progress logs would interleave with it.
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
     return ray
 
 
