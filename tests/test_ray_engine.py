@@ -120,3 +120,21 @@ def test_without_ray_the_option_says_how_to_install_it(monkeypatch, make_catalog
     assert capsys.readouterr().err.strip() == f"fashionrec: {INSTALL_HINT}"
     assert cli.main(["index", str(make_catalog(2)), "--address", "head:6379", "--model", "colour-texture"]) == 1
     assert "use it with --engine ray" in capsys.readouterr().err
+
+
+@pytest.mark.heavy
+@pytest.mark.usefixtures("local_ray")
+def test_resnet50_vectors_on_ray_equal_local_indexing(make_catalog, random_embedder, data_dir, monkeypatch):
+    from desktop_app.core.weights import random_weights
+
+    folder = make_catalog(6)
+    with CatalogSession(folder, random_embedder) as session:
+        report = ray_index(session, functools.partial(create_embedder, "resnet50", random_weights(0)))
+        assert report.embedded == 6
+        relpaths, vectors = session.store.load_vectors()
+    monkeypatch.setenv("FASHIONREC_DATA_DIR", str(data_dir / "local"))
+    with CatalogSession(folder, random_embedder) as session:
+        session.index()
+        local_relpaths, local = session.store.load_vectors()
+    assert local_relpaths == relpaths
+    assert np.einsum("ij,ij->i", vectors, local).min() >= 0.9999
