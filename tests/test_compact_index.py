@@ -129,3 +129,17 @@ def test_the_session_builds_the_index_after_indexing_a_big_catalog(make_catalog,
         for relpath in ("img003.jpg", "img021.jpg"):
             assert [r.relpath for r in session.query_item(relpath)] == \
                 [r.relpath for r in exact.search(exact.vector_of(relpath), 5, exclude=relpath)]
+
+
+def test_an_index_that_cannot_be_written_is_one_clear_error(store, small_thresholds, monkeypatch):
+    from desktop_app.core.errors import UserError
+
+    fill(store, clustered_vectors(600, 64, 7))
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np.lib.format, "open_memmap", disk_full)
+    with pytest.raises(UserError, match="No space left on device"):
+        open_searcher(store)
+    assert list(index_dir(store).parent.glob("*.compact*")) == []  # nothing half-built is left

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import UserError
 from .search import DEFAULT_K, Result, Searcher, _single_blas_thread
 from .store import Store
 
@@ -163,7 +164,12 @@ def open_searcher(store: Store) -> Searcher | CompactSearcher:
     """The exact Searcher below COMPACT_THRESHOLD_BYTES; above it the compact index, built if missing or stale."""
     if not is_big(store.count(), store.dim):
         return Searcher(*store.load_vectors())
-    return load_index(store) or build_index(store)
+    try:
+        return load_index(store) or build_index(store)
+    except OSError as err:
+        raise UserError(f"Cannot write the search index of {store.root} in {index_dir(store).parent} "
+                        f"({err.strerror or err}); it needs about {store.count() * store.dim * 4 // 2**20 + 1} MiB. "
+                        "Free some space or point FASHIONREC_DATA_DIR at another drive.") from None
 
 
 def load_index(store: Store) -> CompactSearcher | None:
@@ -218,22 +224,35 @@ def build_index(store: Store, attempts: int = 3) -> CompactSearcher:
         shutil.rmtree(building, ignore_errors=True)
         building.mkdir()
         try:
-            relpaths = _write_vectors(store, building / "vectors.npy")
-        except _StoreChanged:
-            shutil.rmtree(building)
-            continue
-        vectors = np.load(building / "vectors.npy", mmap_mode="r", allow_pickle=False)
-        previous = _previous_fit(folder, len(relpaths))
-        arrays = compact_arrays(vectors, previous and previous[:2])
-        fitted_on = previous[2] if previous else len(relpaths)
-        save_folder(building, arrays, relpaths, {"generation": generation, "fitted_on": fitted_on})
-        if store.generation() != generation:
-            shutil.rmtree(building)
+            count = _build_in(building, store, folder, generation)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        if count is None:  # the store changed meanwhile
+            shutil.rmtree(building, ignore_errors=True)
             continue
         _replace_folder(building, folder)
-        log.info("compact index of %d items built in %.1f s", len(relpaths), time.perf_counter() - started)
-        return load_index(store)
-    raise RuntimeError(f"the catalog kept changing while its compact index was built ({folder})")
+        log.info("compact index of %d items built in %.1f s", count, time.perf_counter() - started)
+        searcher = load_index(store)
+        if searcher is not None:
+            return searcher
+    raise UserError(f"The catalog {store.root} kept changing while its search index was built; "
+                    "try again when indexing has finished.")
+
+
+def _build_in(building: Path, store: Store, folder: Path, generation: str) -> int | None:
+    """Write a whole index into `building`; its item count, or None when the store changed meanwhile."""
+    try:
+        relpaths = _write_vectors(store, building / "vectors.npy")
+    except _StoreChanged:
+        return None
+    vectors = np.load(building / "vectors.npy", mmap_mode="r", allow_pickle=False)
+    previous = _previous_fit(folder, len(relpaths))
+    arrays = compact_arrays(vectors, previous and previous[:2])
+    fitted_on = previous[2] if previous else len(relpaths)
+    save_folder(building, arrays, relpaths, {"generation": generation, "fitted_on": fitted_on})
+    del vectors  # the memory map must be closed before the folder moves (Windows)
+    return len(relpaths) if store.generation() == generation else None
 
 
 class _StoreChanged(Exception):
@@ -304,7 +323,12 @@ def fit_pca(vectors: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
 def _replace_folder(new: Path, old: Path) -> None:
     """Put the new index in place; a reader sees the old one or the new one (the old is removed after)."""
     retired = old.with_name(old.name + f".old-{os.getpid()}")
-    if old.exists():
+    try:
         old.replace(retired)
-    new.replace(old)
+    except FileNotFoundError:
+        pass
+    try:
+        new.replace(old)
+    except OSError:  # another process has just put its own index there: that one is used (or found stale)
+        shutil.rmtree(new, ignore_errors=True)
     shutil.rmtree(retired, ignore_errors=True)
