@@ -143,3 +143,14 @@ def test_an_index_that_cannot_be_written_is_one_clear_error(store, small_thresho
     with pytest.raises(UserError, match="No space left on device"):
         open_searcher(store)
     assert list(index_dir(store).parent.glob("*.compact*")) == []  # nothing half-built is left
+
+
+def test_forget_deletes_the_index_too(store, small_thresholds):
+    from desktop_app.core import caches
+
+    fill(store, clustered_vectors(600, 64, 8))
+    open_searcher(store)
+    assert index_dir(store).is_dir()
+    store.close()
+    assert caches.forget_catalog(store.root) == 1
+    assert not index_dir(store).exists()
