@@ -154,3 +154,20 @@ def test_forget_deletes_the_index_too(store, small_thresholds):
     store.close()
     assert caches.forget_catalog(store.root) == 1
     assert not index_dir(store).exists()
+
+
+def test_filters_and_max_distance_as_the_exact_searcher(store, small_thresholds):
+    vectors = clustered_vectors(2000, 64, 9)
+    relpaths = fill(store, vectors)
+    compact, exact = open_searcher(store), Searcher(*store.load_vectors())
+    allowed = np.zeros(2000, bool)
+    allowed[::7] = True  # a label filter keeping one item in seven
+    for query in clustered_vectors(30, 64, 10):
+        ours = compact.search(query, 5, allowed=allowed, max_distance=0.9)
+        truth = exact.search(query, 5, allowed=allowed, max_distance=0.9)
+        assert [r.relpath for r in ours] == [r.relpath for r in truth]
+        assert all(relpaths.index(r.relpath) % 7 == 0 and r.distance <= 0.9 for r in ours)
+    only = np.zeros(2000, bool)
+    only[[3, 10]] = True
+    assert [r.relpath for r in compact.search(vectors[3], 5, exclude=relpaths[3], allowed=only)] == [relpaths[10]]
+    assert compact.search(vectors[3], 5, allowed=np.zeros(2000, bool)) == []

@@ -92,24 +92,38 @@ class CompactSearcher:
         i = self.relpaths.index(relpath)
         return None if i is None else np.array(self.vectors[i])
 
-    def search(self, vector: np.ndarray, k: int = DEFAULT_K, exclude: str | None = None) -> list[Result]:
-        excluded = self.relpaths.index(exclude) if exclude is not None else None
-        n = min(k + (excluded is not None), len(self))
-        if n == 0:
-            return []
-        indices, distances = self._nearest(np.asarray(vector, np.float32).reshape(-1), n)
-        hits = [(i, d) for i, d in zip(indices, distances) if i != excluded][:k]
-        return [Result(rank, self.relpaths[i], float(d)) for rank, (i, d) in enumerate(hits, start=1)]
+    def search(self, vector: np.ndarray, k: int = DEFAULT_K, exclude: str | None = None,
+               allowed: np.ndarray | None = None, max_distance: float | None = None) -> list[Result]:
+        """As Searcher.search: the k nearest, `exclude` left out, only `allowed` items (bool per item) when
+        given, results farther than `max_distance` dropped."""
+        query = np.asarray(vector, np.float32).reshape(-1)
+        indices, distances = self._nearest(query, k, allowed, self.relpaths.index(exclude) if exclude else None)
+        results = [Result(rank, self.relpaths[i], float(d))
+                   for rank, (i, d) in enumerate(zip(indices, distances), start=1)]
+        if max_distance is not None:
+            results = [r for r in results if r.distance <= max_distance]
+        return results
 
-    def _nearest(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def _nearest(self, query: np.ndarray, k: int, allowed: np.ndarray | None,
+                 excluded: int | None) -> tuple[np.ndarray, np.ndarray]:
         code = (query - self.mean) @ self.components.T
         residual = np.sqrt(max(float(np.dot(query - self.mean, query - self.mean) - np.dot(code, code)), 0.0))
         head_query = code[:self.head.shape[1]]
         with _single_blas_thread():
             head_distances = self._head_norms - 2.0 * (self.head @ head_query) + np.dot(head_query, head_query)
+        if allowed is not None:
+            head_distances[~np.asarray(allowed, bool)] = np.inf
+        if excluded is not None:
+            head_distances[excluded] = np.inf
+        eligible = len(self) if allowed is None and excluded is None else int(np.isfinite(head_distances).sum())
+        n = min(k, eligible)
+        if n <= 0:
+            self.last_exact = True
+            return np.empty(0, np.int64), np.empty(0)
         candidates, outside = _smallest(head_distances, FIRST_STAGE)
+        candidates = candidates[np.isfinite(head_distances[candidates])]
         tail_query = code[self.head.shape[1]:]
-        tail_distances = (self._tail_norms[candidates] - 2.0 * (self.tail[candidates].astype(np.float32) @ tail_query)
+        tail_distances = (self._tail_norms[candidates] - 2.0 * (self.tail[candidates] @ tail_query)
                           + np.dot(tail_query, tail_query))
         bounds = (head_distances[candidates] + tail_distances + (self.residual_norms[candidates] - residual) ** 2)
         order = np.argsort(bounds)
