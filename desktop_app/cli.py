@@ -26,6 +26,7 @@ from .core.indexer import DEFAULT_BATCH_SIZE, IndexReport, Progress
 from .core.logs import setup_logging
 from .core.paths import data_dir
 from .core.search import DEFAULT_K
+from .core.ray_engine import import_ray, ray_engine
 from .core.session import CatalogSession
 from .core.store import CatalogBusy
 from .options import (
@@ -123,26 +124,16 @@ def cmd_index(args) -> int:
     if args.address and args.engine != "ray":
         raise UserError("--address is the Ray cluster's address: use it with --engine ray.")
     if args.engine == "ray":
-        from .core.ray_engine import import_ray
-
         import_ray()  # without Ray: how to install it, before anything is opened
     with _session(args) as session:
         print(f"catalog {session.root}\nmodel   {session.embedder.describe()}", file=sys.stderr)
         options = {"batch_size": args.batch_size, "progress": ProgressLine()}
         report = session.index(wait_for_lock=args.wait, on_wait=_say_waiting(session),
-                               engine=_ray_engine(args, session, options) if args.engine == "ray" else None,
+                               engine=ray_engine(session.embedder, backend_from(args), args.address, **options)
+                               if args.engine == "ray" else None,
                                **options)
     print_report(report)
     return 0
-
-
-def _ray_engine(args, session: CatalogSession, options: dict):
-    """index_with_ray for this session: the workers build the same model with the same weights file."""
-    from .core.ray_engine import index_with_ray
-
-    make_embedder = functools.partial(create_embedder, args.model, getattr(session.embedder, "weights", None),
-                                      backend_from(args))
-    return functools.partial(index_with_ray, make_embedder=make_embedder, address=args.address, **options)
 
 
 def cmd_query(args) -> int:

@@ -13,6 +13,7 @@ Ray is an optional extra, imported only here and only when this engine runs.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from .catalog import CatalogFile, scan
-from .embedders import Embedder
+from .embedders import Embedder, create_embedder
 from .errors import UserError
 from .images import load_rgb
 from .indexer import IndexReport, Progress, ProgressCallback, _changes, _decode, _scan_folder
@@ -67,6 +68,13 @@ class _EmbedActor:
             "vector": vectors,
             "fingerprint": np.array([self.embedder.fingerprint] * len(items), dtype=object),
         }
+
+
+def ray_engine(embedder: Embedder, backend: str | None = None, address: str | None = None, **options):
+    """index_with_ray as an engine for CatalogSession.index: the workers build the same model as `embedder`,
+    with the same weights file (which must be at the same path on every node)."""
+    make_embedder = functools.partial(create_embedder, embedder.name, getattr(embedder, "weights", None), backend)
+    return functools.partial(index_with_ray, make_embedder=make_embedder, address=address, **options)
 
 
 def _worker_pool_size(ray, requested: int | None) -> int:
