@@ -25,8 +25,8 @@ from .core.formatting import format_duration
 from .core.indexer import DEFAULT_BATCH_SIZE, IndexReport, Progress
 from .core.logs import setup_logging
 from .core.paths import data_dir
-from .core.search import DEFAULT_K
 from .core.ray_engine import import_ray, ray_engine
+from .core.search import DEFAULT_K
 from .core.session import CatalogSession
 from .core.store import CatalogBusy
 from .options import (

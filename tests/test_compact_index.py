@@ -40,7 +40,7 @@ def store(tmp_path):
 
 def fill(store: Store, vectors: np.ndarray, prefix: str = "item") -> list[str]:
     relpaths = [f"{prefix}{i:05d}.jpg" for i in range(len(vectors))]
-    store.commit_batch([Embedded(r, 1, 1, v) for r, v in zip(relpaths, vectors)], [])
+    store.commit_batch([Embedded(r, 1, 1, v) for r, v in zip(relpaths, vectors, strict=True)], [])
     return relpaths
 
 

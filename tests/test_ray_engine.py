@@ -9,12 +9,11 @@ import sys
 import numpy as np
 import pytest
 
+from desktop_app import cli
 from desktop_app.core.embedders import create_embedder
 from desktop_app.core.errors import UserError
-from desktop_app.core.session import CatalogSession
-
-from desktop_app import cli
 from desktop_app.core.ray_engine import INSTALL_HINT, import_ray, index_with_ray
+from desktop_app.core.session import CatalogSession
 
 BATCH = 4
 
@@ -46,7 +45,8 @@ class _DiesOnce:
         return self.inner.embed(batch)
 
 
-def ray_index(session, make_embedder=functools.partial(create_embedder, "colour-texture")):
+def ray_index(session, make_embedder=None):
+    make_embedder = make_embedder or functools.partial(create_embedder, "colour-texture")
     return session.index(engine=functools.partial(index_with_ray, make_embedder=make_embedder, batch_size=BATCH))
 
 

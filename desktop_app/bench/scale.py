@@ -62,7 +62,7 @@ def exact_top(vectors: np.ndarray, queries: np.ndarray, k: int) -> list[list[int
         top = np.argsort(best_d, axis=1)[:, :k + 16]
         best_d, best_i = np.take_along_axis(best_d, top, 1), np.take_along_axis(best_i, top, 1)
     tops = []
-    for q, rows in zip(queries, best_i):  # exact distances of the few best, ties by position as Searcher
+    for q, rows in zip(queries, best_i, strict=True):  # exact distances of the few best, ties by position as Searcher
         exact = np.linalg.norm(np.asarray(vectors[np.sort(rows)], np.float64) - q, axis=1)
         tops.append(list(np.sort(rows)[np.lexsort((np.sort(rows), exact))][:k]))
     return tops
@@ -76,7 +76,7 @@ def real_recall(vectors: np.ndarray, k: int = 5) -> tuple[float, float]:
         {**compact_index.compact_arrays(vectors), **_relpath_arrays(relpaths)}, vectors)
     exact = Searcher(relpaths, vectors)
     same = proved = 0
-    for relpath, vector in zip(relpaths, vectors):
+    for relpath, vector in zip(relpaths, vectors, strict=True):
         ours = [r.relpath for r in compact.search(vector, k, exclude=relpath)]
         proved += compact.last_exact
         same += ours == [r.relpath for r in exact.search(vector, k, exclude=relpath)]
@@ -123,7 +123,9 @@ for q in queries:
     tops.append([int(r.relpath[4:11]) for r in index.search(q, 5)])
     times.append(time.perf_counter() - t)
     proved += index.last_exact
-print(json.dumps({"reopen": reopen, "own": rss()[0] - before[0], "mapped": rss()[1] - before[1], "times": times, "tops": tops, "proved": proved}))
+after = rss()
+print(json.dumps({"reopen": reopen, "own": after[0] - before[0], "mapped": after[1] - before[1], "times": times,
+                  "tops": tops, "proved": proved}))
 """
 
 
@@ -156,7 +158,7 @@ def run_scale(bench, real_sets: dict[str, np.ndarray], workdir: Path, items: int
         bench.say(f"{queries} queries in a fresh process, then exact brute force for the same queries …")
         seen = measure_in_fresh_process(folder, real.shape[1], asked)
         truth = exact_top(np.load(folder / "vectors.npy", mmap_mode="r"), asked, 5)
-        equal = np.array([ours == list(map(int, exact)) for ours, exact in zip(seen["tops"], truth)])
+        equal = np.array([ours == list(map(int, exact)) for ours, exact in zip(seen["tops"], truth, strict=True)])
         ms = 1000 * np.array(seen["times"])
         bench.add(f"query, {items:,} items (median / p95)", f"{np.median(ms):.1f} / {np.percentile(ms, 95):.1f} ms",
                   f"< {QUERY_GOAL_MS:.0f} ms", float(np.median(ms)) < QUERY_GOAL_MS)

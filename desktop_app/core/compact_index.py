@@ -2,7 +2,7 @@
 
 Below COMPACT_THRESHOLD_BYTES of vectors the exact brute-force `Searcher` is instant (~20 ms) and is used as
 it is. Above it:
-- PCA (scikit-learn, fitted on a sample of the catalog's own vectors) turns each vector into up to CODE_DIMS
+- PCA (fitted on a sample of the catalog's own vectors) turns each vector into up to CODE_DIMS
   float32 numbers, the first HEAD_DIMS of them (the directions of most variance) in one array, the rest in
   another, plus the length of what PCA leaves out (the residual norm). (float16 would halve the memory, but
   numpy converts it slowly: the conversion of the candidates' codes alone took longer than the scan.)
@@ -17,11 +17,14 @@ that is damaged, foreign or older than the store (Store.generation) is rebuilt.
 from __future__ import annotations
 
 import bisect
+import contextlib
+import functools
 import json
 import logging
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +70,9 @@ class _Relpaths:
     def __getitem__(self, i: int) -> str:
         return self._blob[self._offsets[i]:self._offsets[i + 1]].tobytes().decode("utf-8")
 
+    def __iter__(self) -> Iterator[str]:
+        return (self[i] for i in range(len(self)))
+
     def index(self, relpath: str) -> int | None:
         """Position of relpath (sorted as SQLite sorts text: by UTF-8 bytes, the same as Python's str order)."""
         i = bisect.bisect_left(self, relpath)
@@ -79,17 +85,22 @@ class CompactSearcher:
     def __init__(self, arrays: dict[str, np.ndarray], vectors: np.ndarray):
         self.mean, self.components = arrays["mean"], arrays["components"]
         self.head, self.tail, self.residual_norms = arrays["head"], arrays["tail"], arrays["residual_norms"]
-        self.relpaths = _Relpaths(arrays["relpath_bytes"], arrays["relpath_offsets"])
+        self.names = _Relpaths(arrays["relpath_bytes"], arrays["relpath_offsets"])
         self.vectors = vectors  # (n, dim) float32, memory-mapped
         self._head_norms = np.einsum("ij,ij->i", self.head, self.head)
         self._tail_norms = np.einsum("ij,ij->i", self.tail, self.tail)
         self.last_exact = True  # whether the latest search could prove its result exact
 
     def __len__(self) -> int:
-        return len(self.relpaths)
+        return len(self.names)
+
+    @functools.cached_property
+    def relpaths(self) -> list[str]:
+        """Every relpath as a list, as Searcher.relpaths (made on first use: labels, filters, duplicates)."""
+        return list(self.names)
 
     def vector_of(self, relpath: str) -> np.ndarray | None:
-        i = self.relpaths.index(relpath)
+        i = self.names.index(relpath)
         return None if i is None else np.array(self.vectors[i])
 
     def search(self, vector: np.ndarray, k: int = DEFAULT_K, exclude: str | None = None,
@@ -97,9 +108,9 @@ class CompactSearcher:
         """As Searcher.search: the k nearest, `exclude` left out, only `allowed` items (bool per item) when
         given, results farther than `max_distance` dropped."""
         query = np.asarray(vector, np.float32).reshape(-1)
-        indices, distances = self._nearest(query, k, allowed, self.relpaths.index(exclude) if exclude else None)
-        results = [Result(rank, self.relpaths[i], float(d))
-                   for rank, (i, d) in enumerate(zip(indices, distances), start=1)]
+        indices, distances = self._nearest(query, k, allowed, self.names.index(exclude) if exclude else None)
+        results = [Result(rank, self.names[i], float(d))
+                   for rank, (i, d) in enumerate(zip(indices, distances, strict=True), start=1)]
         if max_distance is not None:
             results = [r for r in results if r.distance <= max_distance]
         return results
@@ -323,24 +334,23 @@ def compact_arrays(vectors: np.ndarray, fit: tuple[np.ndarray, np.ndarray] | Non
 
 
 def fit_pca(vectors: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and orthonormal components (rows) of a PCA fitted on a random sample of the vectors."""
-    from sklearn.decomposition import PCA
-
+    """Mean and orthonormal components (rows, most variance first) of a PCA of a random sample of the vectors:
+    the eigenvectors of the sample's covariance (numpy only; scikit-learn is not a dependency of the app)."""
     n, dim = vectors.shape
     rows = np.sort(np.random.default_rng(seed).choice(n, min(n, PCA_SAMPLE), replace=False))
-    sample = np.asarray(vectors[rows], np.float32)
-    pca = PCA(n_components=min(CODE_DIMS, dim, len(sample)), svd_solver="randomized", random_state=seed)
-    pca.fit(sample)
-    return pca.mean_.astype(np.float32), pca.components_.astype(np.float32)
+    sample = np.asarray(vectors[rows], np.float64)
+    mean = sample.mean(axis=0)
+    centred = sample - mean
+    _, eigenvectors = np.linalg.eigh(centred.T @ centred)  # ascending eigenvalues
+    count = min(CODE_DIMS, dim, len(sample))
+    return mean.astype(np.float32), np.ascontiguousarray(eigenvectors[:, ::-1][:, :count].T, np.float32)
 
 
 def _replace_folder(new: Path, old: Path) -> None:
     """Put the new index in place; a reader sees the old one or the new one (the old is removed after)."""
     retired = old.with_name(old.name + f".old-{os.getpid()}")
-    try:
+    with contextlib.suppress(FileNotFoundError):
         old.replace(retired)
-    except FileNotFoundError:
-        pass
     try:
         new.replace(old)
     except OSError:  # another process has just put its own index there: that one is used (or found stale)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -54,7 +54,7 @@ class _EmbedActor:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         items = [CatalogFile(str(r), int(s), int(m)) for r, s, m in
-                 zip(batch["relpath"], batch["size"], batch["mtime_ns"])]
+                 zip(batch["relpath"], batch["size"], batch["mtime_ns"], strict=True)]
         decoded = [_decode(load_rgb, self.root, item, self.embedder.input_size) for item in items]
         good = [i for i, (_, pixels) in enumerate(decoded) if not isinstance(pixels, str)]
         vectors = np.zeros((len(items), self.embedder.dim), np.float32)
@@ -158,7 +158,7 @@ def _rows(batch: dict[str, np.ndarray], store: Store) -> tuple[list[Embedded], l
                         f"({sorted(foreign)[0][:80]}…); give every node the same model file.")
     embedded, skipped = [], []
     for relpath, size, mtime, reason, vector in zip(batch["relpath"], batch["size"], batch["mtime_ns"],
-                                                     batch["reason"], batch["vector"]):
+                                                     batch["reason"], batch["vector"], strict=True):
         if reason:
             skipped.append(Skipped(str(relpath), int(size), int(mtime), str(reason)))
         else:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .catalog import catalog_root, has_images, no_images_message
-from .compact_index import COMPACT_THRESHOLD, CompactSearcher, open_searcher
 from .compact_index import CompactSearcher, is_big, open_searcher
 from .duplicates import DuplicateGroup, default_threshold, find_duplicates
 from .embedders import Embedder
