@@ -10,6 +10,8 @@ from desktop_app.core.embedders import l2_normalise
 from desktop_app.core.search import Searcher
 from desktop_app.core.store import Embedded, Store
 
+pytestmark = pytest.mark.integration  # stores on disk
+
 
 def clustered_vectors(n: int, dim: int, seed: int) -> np.ndarray:
     """Unit vectors around 30 centres, their spread fading over the dimensions as real embeddings' does:

@@ -17,6 +17,8 @@ from desktop_app.core.session import CatalogSession
 
 BATCH = 4
 
+pytestmark = pytest.mark.integration  # stores on disk, a local Ray cluster
+
 
 @pytest.fixture(scope="module")
 def local_ray():
