@@ -54,3 +54,13 @@ class CountingEmbedder:
         self.embedded += len(batch)
         self.batches += 1
         return l2_normalise(batch.reshape(len(batch), -1).astype(np.float32) + 1.0)
+
+
+def assert_unit_rows_independent_of_the_batch(embedder, batch, row: int, atol: float) -> None:
+    """The embedder's vectors of `batch` are finite, unit-length float32 rows, and `row` embedded alone gives
+    the same vector as inside the batch."""
+    vectors = embedder.embed(batch)
+    assert vectors.shape == (len(batch), embedder.dim) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.isfinite(vectors).all()
+    np.testing.assert_allclose(embedder.embed(batch[row : row + 1])[0], vectors[row], atol=atol)
