@@ -8,13 +8,13 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from . import cli_similar
+from . import cli_similar, cli_tuned
 from .bench import DEFAULT_N as BENCH_DEFAULT_N
 from .commands import COMMANDS, program_name
-from .core import caches, labels
+from .core import caches, labels, tuning
 from .core.catalog import catalog_root
 from .core.embedders import Embedder, WeightsNeeded, create_embedder
 from .core.errors import UserError
@@ -41,7 +41,7 @@ def _session(args) -> CatalogSession:
     root = catalog_root(args.folder)
     try:
         embedder = args.make_embedder(args)
-    except WeightsNeeded as missing:
+    except WeightsNeeded:
         others = [m for m in caches.cached_catalog(root).models() if m != args.model]
         if others:
             raise UserError(f"{root} has a cache for {', '.join(others)} only, and {args.model} needs weights that "
@@ -118,8 +118,13 @@ def cmd_index(args) -> int:
 def cmd_query(args) -> int:
     args.folder = args.catalog
     with _session(args) as session:
-        results = session.query(args.image, k=args.k, exclude_self=not args.include_self,
-                                **cli_similar.query_options(args))
+        if args.tuned:
+            tuned = cli_tuned.tuning_of(session, args.labels, args.tuned)
+            results = tuning.tuned_query(session, tuned, args.image, args.k, not args.include_self,
+                                         **cli_similar.query_options(args))
+        else:
+            results = session.query(args.image, k=args.k, exclude_self=not args.include_self,
+                                    **cli_similar.query_options(args))
     cli_similar.print_results(results, session, args.json)
     if not results:
         print(f"fashionrec: {cli_similar.explain_no_results(args)}", file=sys.stderr)
@@ -155,6 +160,10 @@ def cmd_duplicates(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    if args.tuned:
+        if args.field not in (labels.DEFAULT_FIELD, args.tuned):
+            raise UserError("--tuned FIELD scores that field: leave out --field, or give the same one.")
+        args.field = args.tuned
     with _session(args) as session:
         labels_path = args.labels or labels.find_labels_file(session.root)
         if labels_path is None:
@@ -164,9 +173,15 @@ def cmd_eval(args) -> int:
               file=sys.stderr)
         _index_before_reading(session, args)
         relpaths, vectors = session.store.load_vectors()
-        result = evaluate(relpaths, vectors, labels.match_labels(relpaths, by_filename), args.k, args.field)
+        match = labels.match_labels(relpaths, by_filename)
+        result = evaluate(relpaths, vectors, match, args.k, args.field)
+        tuned = None
+        if args.tuned:
+            tuned = evaluate(relpaths, vectors, match, args.k, args.field, rank=cli_tuned.cross_fitted)
     print(f"model: {session.embedder.describe()}")
     print(format_report(result))
+    if tuned is not None:
+        print("\n" + tuning.format_comparison(result, tuned))
     if args.sheet:
         rows = contact_sheet(result, session.root, args.sheet, args.sheet_rows, args.seed)
         print(f"contact sheet of {rows} random queries (seed {args.seed}): {args.sheet}")
@@ -265,6 +280,9 @@ def _query_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list of {rank, path, distance}")
     p.add_argument("--include-self", action="store_true", help="keep the query file if it is in the catalog")
     cli_similar.add_query_arguments(p)
+    cli_tuned.add_tuned_option(p, "search in a space tuned to this column of the labels CSV (fitted once, cached)")
+    p.add_argument("--labels", metavar="CSV", help="labels CSV for --tuned (default: labels.csv in or beside the "
+                   "catalog)")
     add_model_options(p)
 
 
@@ -303,6 +321,7 @@ def _eval_arguments(p) -> None:
     p.add_argument("--sheet-rows", type=count, default=8, metavar="N", help="queries on the contact sheet")
     p.add_argument("--seed", type=int, default=0, help="picks the contact sheet's queries")
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
+    cli_tuned.add_tuned_option(p, "also score a space tuned to this column, cross-fitted (never fitted on its queries)")
     add_model_options(p)
 
 
@@ -333,7 +352,7 @@ def _streams_present() -> None:
     """A windowed app on Windows has no stdout/stderr (None): writes go nowhere instead of crashing."""
     for name in ("stdout", "stderr"):
         if getattr(sys, name) is None:
-            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - open for the process's life
 
 
 def _quiet_after_broken_pipe() -> int:

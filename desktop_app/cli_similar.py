@@ -120,5 +120,6 @@ def run_duplicates(args: argparse.Namespace, session: CatalogSession, progress) 
                 print(f"  {session.path_of(relpath)}")
     source = "" if args.threshold is not None else f", the default for {session.embedder.name}"
     print(f"{len(groups)} group(s) of near-duplicates, {sum(len(g) for g in groups)} items, among "
-          f"{len(session.searcher):,} items at distance <= {threshold:g}{source}", file=sys.stderr if args.json else sys.stdout)
+          f"{len(session.searcher):,} items at distance <= {threshold:g}{source}",
+          file=sys.stderr if args.json else sys.stdout)
     return 0

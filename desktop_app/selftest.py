@@ -57,7 +57,8 @@ def check(condition: bool, message: str) -> None:
 def check_results(where: str, relpaths: list[str]) -> None:
     check(len(relpaths) == K, f"{where}: expected {K} results, got {len(relpaths)}: {relpaths}")
     check(len(set(relpaths)) == K, f"{where}: repeated results {relpaths}")
-    check(relpaths[0] == f"item{TWIN:02d}.jpg", f"{where}: the query's twin item{TWIN:02d}.jpg is not first: {relpaths}")
+    twin = f"item{TWIN:02d}.jpg"
+    check(relpaths[0] == twin, f"{where}: the query's twin {twin} is not first: {relpaths}")
 
 
 def check_core(catalog: Path, query: Path, embedder) -> list[str]:
@@ -105,7 +106,8 @@ def check_window(catalog: Path, query: Path, embedder) -> tuple[list[str], float
     window.message_shown.connect(lambda text: text and finish(error=f"window showed: {text}"))
     window.show()
     QTimer.singleShot(0, lambda: window.open_catalog(catalog))
-    QTimer.singleShot(WINDOW_TIMEOUT_MS, lambda: finish(error=f"window: no results after {WINDOW_TIMEOUT_MS // 1000} s"))
+    timeout_error = f"window: no results after {WINDOW_TIMEOUT_MS // 1000} s"
+    QTimer.singleShot(WINDOW_TIMEOUT_MS, lambda: finish(error=timeout_error))
     app.exec()
     visible = window.isVisible()
     tiles = window.grid.count()

@@ -1,5 +1,14 @@
-"""Shared fixtures: a private data dir per test and cache dir per run, generated catalogs, one seeded random
-ResNet50."""
+"""Shared fixtures (a private data dir per test and cache dir per run, generated catalogs, one seeded random
+ResNet50) and the layer of every test. Helpers that tests import live in support.py.
+
+Layers, as pytest markers (run one with e.g. `bash build/run-tests.sh -m unit`):
+  unit         one module's behaviour on small generated inputs
+  integration  several parts together: stores on disk, the CLI in subprocesses, real models
+  gui          the Qt window (pytest-qt, offscreen)
+  packaging    wheels, the PyInstaller bundle
+A test module declares its layer with `pytestmark = pytest.mark.<layer>` (a single test may override it with
+its own marker), or is listed in LAYERS below; a module with neither stops the run. `heavy` is separate.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +16,40 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
+
+from support import CountingEmbedder, make_image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE_CATALOG = REPO.parent / "shared" / "data" / "fashion-2k"
+LAYER_MARKERS = ("unit", "integration", "gui", "packaging")
+LAYERS = {
+    "test_architecture": "unit", "test_catalog": "unit", "test_colour_texture": "unit", "test_evaluate": "unit",
+    "test_images": "unit", "test_logs": "unit", "test_registry": "unit", "test_search": "unit",
+    "test_tflite_runtime": "unit", "test_weights": "unit", "test_duplicates": "unit", "test_filters": "unit",
+    "test_neighbours": "unit", "test_region_search": "unit",
+    "test_bench_similar": "integration", "test_cli_similar": "integration",
+    "test_backends": "integration", "test_bench": "integration", "test_cli": "integration",
+    "test_cli_edges": "integration", "test_indexer": "integration", "test_recipe": "integration",
+    "test_reliability_cache": "integration",
+    "test_reliability_crash": "integration", "test_reliability_inputs": "integration",
+    "test_reliability_weights": "integration", "test_tflite_patch": "integration",
+    "test_ui": "gui", "test_ui_newcomer": "gui", "test_ui_operations": "gui",
+    "test_frozen": "packaging",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by these markers
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(item.get_closest_marker(layer) for layer in LAYER_MARKERS):
+            continue
+        module = item.module.__name__.rpartition(".")[2]
+        if module not in LAYERS:
+            raise pytest.UsageError(f"{item.nodeid}: no test layer; add `pytestmark = pytest.mark.<layer>` "
+                                    f"({', '.join(LAYER_MARKERS)}) to its module or list it in LAYERS in "
+                                    f"tests/conftest.py")
+        item.add_marker(LAYERS[module])
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -47,18 +82,6 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("FASHIONREC_DATA_DIR", str(folder))
     monkeypatch.delenv("FASHIONREC_WEIGHTS", raising=False)
     return folder
-
-
-def make_image(path: Path, seed: int, size=(60, 80), mode="RGB", fmt=None) -> Path:
-    """A small image with blocky random structure (a distinct pattern per seed)."""
-    rng = np.random.default_rng(seed)
-    coarse = rng.integers(0, 256, size=(4, 3, 3), dtype=np.uint8)
-    img = Image.fromarray(coarse, "RGB").resize(size, Image.Resampling.BILINEAR)
-    if mode != "RGB":
-        img = img.convert(mode)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path, format=fmt)
-    return path
 
 
 @pytest.fixture
@@ -105,40 +128,6 @@ def random_embedder():
     embedder = create_embedder("resnet50", random_weights(0))
     embedder.load()
     return embedder
-
-
-class CountingEmbedder:
-    """A small, fast, real embedder for pipeline tests: the 8×8 RGB thumbnail, L2-normalised.
-
-    It counts the images it embeds, so tests can prove what was (not) re-embedded.
-    """
-
-    name = "tiny"
-    dim = 8 * 8 * 3
-    input_size = (8, 8)
-    load_report = "nothing to load"
-
-    def __init__(self, tag: str = "v1"):
-        self.tag = tag
-        self.embedded = 0
-        self.batches = 0
-
-    @property
-    def fingerprint(self) -> str:
-        return f"tiny-thumbnail-{self.tag}"
-
-    def describe(self) -> str:
-        return "8×8 thumbnail (tests)"
-
-    def load(self) -> None:
-        pass
-
-    def embed(self, batch):
-        from desktop_app.core.embedders import l2_normalise
-
-        self.embedded += len(batch)
-        self.batches += 1
-        return l2_normalise(batch.reshape(len(batch), -1).astype(np.float32) + 1.0)
 
 
 @pytest.fixture

@@ -5,16 +5,15 @@ import json
 import numpy as np
 import pytest
 
-from conftest import make_image
 from desktop_app import cli
-from desktop_app.core.embedders import available_backends, create_embedder
-from desktop_app.core.embedders import resnet50
+from desktop_app.core.embedders import available_backends, create_embedder, resnet50
 from desktop_app.core.embedders.recipe import preprocess
 from desktop_app.core.embedders.tflite_convert import tflite_cache_path
 from desktop_app.core.embedders.tflite_runtime import TFLiteForward, interpreter_class
 from desktop_app.core.errors import UserError
 from desktop_app.core.images import load_rgb
 from desktop_app.core.weights import Weights, random_weights
+from support import make_image
 
 
 def test_backend_comes_from_argument_then_environment_then_default(monkeypatch):
@@ -141,8 +140,8 @@ def test_cli_query_prints_no_interpreter_notice(make_catalog):
     import subprocess
     import sys
 
-    from conftest import REPO
     from desktop_app.core.embedders.tflite_runtime import XNNPACK_NOTICE
+    from support import REPO
 
     folder = make_catalog(3)
     cli_command = [sys.executable, "-m", "desktop_app.cli"]

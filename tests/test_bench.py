@@ -7,14 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import make_image
-from desktop_app import cli
-from desktop_app.commands import COMMANDS
-from desktop_app import bench
+from desktop_app import bench, cli
 from desktop_app.bench import inputs, machine, measure
+from desktop_app.commands import COMMANDS
 from desktop_app.core.catalog import scan
 from desktop_app.core.errors import UserError
 from desktop_app.core.images import load_rgb
+from support import make_image
 
 
 def test_generated_images_when_there_is_no_sample_catalog(tmp_path, monkeypatch):

@@ -2,9 +2,9 @@ import os
 
 import pytest
 
-from conftest import make_image
 from desktop_app.core.catalog import catalog_root, scan
 from desktop_app.core.errors import UserError
+from support import make_image
 
 
 def test_scan_finds_all_image_extensions_any_case_sorted(tmp_path):

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 
-from conftest import REPO, CountingEmbedder
 from desktop_app import cli, options
 from desktop_app.commands import COMMANDS
 from desktop_app.core import caches
@@ -17,6 +16,7 @@ from desktop_app.core.embedders import create_embedder
 from desktop_app.core.formatting import format_duration, rough_duration
 from desktop_app.core.session import CatalogSession
 from desktop_app.core.store import CatalogBusy
+from support import REPO, CountingEmbedder
 
 
 def _run(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
@@ -164,9 +164,9 @@ def test_a_folder_without_images_is_one_line_and_creates_nothing(tmp_path, data_
 # -- 7. one lock per store; readers of an up-to-date store need none -----------------------------------------
 def test_indexing_one_model_does_not_block_another(make_catalog):
     folder = make_catalog(4)
-    with CatalogSession(folder, CountingEmbedder()) as tiny, tiny.store.writer_lock():
-        with CatalogSession(folder, create_embedder("colour-texture")) as other:
-            assert other.index().embedded == 4
+    with (CatalogSession(folder, CountingEmbedder()) as tiny, tiny.store.writer_lock(),
+          CatalogSession(folder, create_embedder("colour-texture")) as other):
+        assert other.index().embedded == 4
 
 
 def test_a_reader_needs_the_lock_only_when_there_is_something_to_index(make_catalog):

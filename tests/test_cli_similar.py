@@ -49,7 +49,8 @@ def test_neighbours_writes_csv_rows_with_labels_and_says_how_many(make_catalog, 
 def test_neighbours_refuses_a_bad_output_before_indexing(make_catalog, tmp_path, capsys, data_dir):
     folder = make_catalog(3)
     code, _, err = _run(capsys, "neighbours", str(folder), "--out", str(tmp_path / "similar.txt"))
-    assert code == 1 and err.strip() == "fashionrec: Cannot tell the format of similar.txt: name the output .csv or .jsonl."
+    assert code == 1 and err.strip() == ("fashionrec: Cannot tell the format of similar.txt: "
+                                         "name the output .csv or .jsonl.")
     assert not list(data_dir.rglob("*.sqlite"))  # nothing indexed
 
 

@@ -6,8 +6,8 @@ from PIL import Image
 
 from desktop_app import cli
 from desktop_app.core import caches
-from desktop_app.core.embedders import create_embedder
 from desktop_app.core.embedders import colour_texture as ct
+from desktop_app.core.embedders import create_embedder
 from desktop_app.core.session import CatalogSession
 
 WIDTH, HEIGHT = ct.ColourTextureEmbedder.input_size

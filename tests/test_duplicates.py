@@ -31,8 +31,8 @@ def test_close_pairs_equal_brute_force_across_tiles():
     vectors = l2_normalise(np.repeat(centres, 5, axis=0) + 0.05 * rng.normal(size=(300, 16)))
     first, second, distance = close_pairs(vectors, 0.3, block=64)
     exact = np.linalg.norm(vectors[:, None].astype(np.float64) - vectors[None].astype(np.float64), axis=2)
-    expected = {(int(i), int(j)) for i, j in zip(*np.nonzero(exact <= 0.3)) if i < j}
-    assert set(zip(first.tolist(), second.tolist())) == expected
+    expected = {(int(i), int(j)) for i, j in zip(*np.nonzero(exact <= 0.3), strict=True) if i < j}
+    assert set(zip(first.tolist(), second.tolist(), strict=True)) == expected
     assert len(first) == len(expected) > 200  # within and across the 64-row blocks
     assert np.allclose(distance, exact[first, second])
 
@@ -94,5 +94,6 @@ def test_connected_components_equal_scipys_on_random_graphs():
         _, theirs = scipy_components(coo_matrix((np.ones(edges), (first, second)), shape=(count, count)),
                                      directed=False)
         # the same partition: each of our labels maps to exactly one of scipy's, and back
-        assert len(set(zip(ours.tolist(), theirs.tolist()))) == len(set(ours.tolist())) == len(set(theirs.tolist()))
+        pairs = set(zip(ours.tolist(), theirs.tolist(), strict=True))
+        assert len(pairs) == len(set(ours.tolist())) == len(set(theirs.tolist()))
         assert (ours <= np.arange(count)).all()

@@ -11,7 +11,6 @@ from desktop_app import cli
 from desktop_app.core import evaluate as ev
 from desktop_app.core import labels as lb
 from desktop_app.core.errors import UserError
-from desktop_app.core.search import Searcher
 
 
 def write_csv(path, rows, columns=("filename", "articleType", "baseColour")):
@@ -41,7 +40,7 @@ def test_scores_of_known_vectors_and_the_random_baseline():
                         [0, 1, 0], [0.1, 0.99, 0], [0, 0, 1], [0.7, 0.7, 0]], dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     relpaths = [f"x{i}.jpg" for i in range(7)]
-    labels = dict(zip(relpaths, "aaabbc"))
+    labels = dict(zip(relpaths, "aaabbc", strict=False))  # x6.jpg has no label
     match = lb.match_labels(relpaths, {**labels, "gone.jpg": "a"})
     result = ev.evaluate(relpaths, vectors, match, k=2)
     assert (result.queries, result.singletons, result.unlabelled, result.labels_without_image) == (5, 1, 1, 1)

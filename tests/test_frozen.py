@@ -13,10 +13,10 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import REPO, make_image
 from desktop_app import selftest
 from desktop_app.core.embedders import available_backends, create_embedder
 from desktop_app.core.embedders.tflite_runtime import XNNPACK_NOTICE
+from support import REPO, make_image
 
 APP = REPO / "dist" / "fashionrec" / "fashionrec"
 CONVERTED = REPO / "build" / "work" / "models"

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import make_image
 from desktop_app.core.images import ImageError, load_rgb
+from support import make_image
 
 
 @pytest.mark.parametrize("mode", ["RGB", "L", "P", "CMYK", "1"])

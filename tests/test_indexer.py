@@ -4,10 +4,10 @@ import os
 
 import numpy as np
 
-from conftest import CountingEmbedder, make_image
 from desktop_app.core.images import load_rgb
 from desktop_app.core.session import CatalogSession
 from desktop_app.core.store import Store
+from support import CountingEmbedder, make_image
 
 
 def _session(folder, embedder):

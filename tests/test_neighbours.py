@@ -96,7 +96,8 @@ def test_export_with_a_filter_keeps_items_and_neighbours_to_it(make_catalog, cou
         report = export_neighbours(session, tmp_path / "shirts.jsonl", k=10, where={"articleType": {"Shirts"}})
     lines = [json.loads(line) for line in (tmp_path / "shirts.jsonl").read_text().splitlines()]
     assert report.items == 6 and report.k == 5 and len(lines) == 30
-    assert {line["item_articleType"] for line in lines} == {line["neighbour_articleType"] for line in lines} == {"Shirts"}
+    assert ({line["item_articleType"] for line in lines} == {line["neighbour_articleType"] for line in lines}
+            == {"Shirts"})
 
 
 def test_export_refuses_unknown_formats_and_leaves_no_file_when_cancelled(make_catalog, counting_embedder, tmp_path):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from conftest import make_image
 from desktop_app.core.session import CatalogSession
+from support import make_image
 
 pytestmark = pytest.mark.heavy
 
@@ -31,7 +31,7 @@ def test_batched_vectors_match_seed_per_image_path(tmp_path, random_embedder):
         relpaths, vectors = session.store.load_vectors()
 
     assert report.embedded == len(sizes)
-    for relpath, ours in zip(relpaths, vectors):
+    for relpath, ours in zip(relpaths, vectors, strict=True):
         seed = _seed_vector(random_embedder._model, folder / relpath)
         assert ours.shape == (2048,) and ours.dtype == np.float32
         assert float(np.dot(ours, seed)) >= 0.9999, relpath

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, CountingEmbedder
 from desktop_app import cli
 from desktop_app.core import store as store_module
 from desktop_app.core.errors import UserError
 from desktop_app.core.session import CatalogSession
 from desktop_app.core.store import Store, catalog_dir
+from support import REPO, CountingEmbedder
 
 
 def _indexed_store(folder: Path) -> Path:
@@ -66,7 +66,8 @@ def test_damaged_or_foreign_cache_is_detected_told_and_rebuilt(make_catalog, mon
     store_path = _indexed_store(folder)
     damage(store_path)
 
-    assert cli.main(["index", str(folder), "--random-weights", "--batch-size", "4"], make_embedder=lambda args: CountingEmbedder()) == 0
+    assert cli.main(["index", str(folder), "--random-weights", "--batch-size", "4"],
+                    make_embedder=lambda args: CountingEmbedder()) == 0
     captured = capsys.readouterr()
     assert f"note: the cache was rebuilt: {reason}" in captured.err.splitlines()
     assert "10 embedded" in captured.out and "10 searchable" in captured.out
@@ -224,7 +225,8 @@ def test_disk_full_before_anything_is_written_leaves_no_store(make_catalog, monk
 def test_disk_full_mid_index_keeps_whole_batches_and_resumes(make_catalog, monkeypatch, capsys, disk_with_room_for):
     folder = make_catalog(40)
     disk_with_room_for(14)
-    assert cli.main(["index", str(folder), "--random-weights", "--batch-size", "4"], make_embedder=lambda args: CountingEmbedder()) == 1
+    assert cli.main(["index", str(folder), "--random-weights", "--batch-size", "4"],
+                    make_embedder=lambda args: CountingEmbedder()) == 1
     captured = capsys.readouterr()
     message = [line for line in captured.err.splitlines() if line.startswith("fashionrec:")]
     assert len(message) == 1 and "(database or disk is full)" in message[0]

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, CountingEmbedder, make_image
 from desktop_app import cli
 from desktop_app.core.catalog import scan
 from desktop_app.core.session import CatalogSession
 from desktop_app.core.store import catalog_dir
+from support import REPO, CountingEmbedder, make_image
 
 BATCH = 8
 BUSY_MESSAGE = ("is busy: another fashionrec is indexing it with resnet50. Try again when it has finished. "
@@ -134,7 +134,8 @@ class InterruptedEmbedder(CountingEmbedder):
 
 def test_ctrl_c_mid_batch_keeps_the_finished_batches(make_catalog, monkeypatch, capsys):
     folder = make_catalog(20)
-    assert cli.main(["index", str(folder), "--random-weights", "--batch-size", "4"], make_embedder=lambda args: InterruptedEmbedder()) == 130
+    assert cli.main(["index", str(folder), "--random-weights", "--batch-size", "4"],
+                    make_embedder=lambda args: InterruptedEmbedder()) == 130
     assert capsys.readouterr().err.splitlines()[-1] == \
         "fashionrec: interrupted; every finished batch is saved and the next run resumes."
     embedder = CountingEmbedder()

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO, CountingEmbedder, make_image
 from desktop_app import cli
 from desktop_app.core.catalog import scan
 from desktop_app.core.errors import UserError
 from desktop_app.core.images import ImageError, UnreadableFile, load_rgb
 from desktop_app.core.session import CatalogSession
+from support import REPO, CountingEmbedder, make_image
 
 RUNNING_AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 EXIF_ORIENTATION = 0x0112
@@ -75,7 +75,7 @@ def build_bad_input_corpus(folder: Path) -> tuple[set[str], dict[str, str]]:
     rgb = Image.fromarray(pattern(1))
     add("plain.jpg", rgb)
     add("rgba.png", rgb.convert("RGBA"))
-    add("grey 16-bit.png", Image.fromarray((np.asarray(rgb.convert("L"), dtype=np.uint16) * 257)))
+    add("grey 16-bit.png", Image.fromarray(np.asarray(rgb.convert("L"), dtype=np.uint16) * 257))
     rows16 = pattern(2).astype(">u2") * 257
     (folder / "rgb 48-bit.png").write_bytes(
         png_bytes(30, 40, 16, 2, b"".join(b"\0" + row.tobytes() for row in rows16)))
@@ -163,7 +163,8 @@ def test_bad_input_corpus_is_indexed_with_a_specific_reason_per_skipped_file(tmp
 
 def test_the_cli_lists_each_skipped_file_with_its_reason(tmp_path, monkeypatch, capsys):
     good, bad = build_bad_input_corpus(tmp_path / "catalog")
-    assert cli.main(["index", str(tmp_path / "catalog"), "--random-weights"], make_embedder=lambda args: CountingEmbedder()) == 0
+    assert cli.main(["index", str(tmp_path / "catalog"), "--random-weights"],
+                    make_embedder=lambda args: CountingEmbedder()) == 0
     out = capsys.readouterr().out
     assert f"{len(good)} embedded" in out and f"{len(bad)} skipped" in out
     assert "  skipped zero.jpg: empty file (0 bytes)" in out
@@ -409,7 +410,8 @@ def test_bad_query_through_the_cli_is_one_line(make_catalog, tmp_path, monkeypat
     assert cli.main(["index", str(folder), "--random-weights"], make_embedder=lambda args: CountingEmbedder()) == 0
     capsys.readouterr()
     (tmp_path / "dropped.jpg").write_text("<html>not an image</html>")
-    assert cli.main(["query", str(tmp_path / "dropped.jpg"), "--catalog", str(folder), "--random-weights"], make_embedder=lambda args: CountingEmbedder()) == 1
+    assert cli.main(["query", str(tmp_path / "dropped.jpg"), "--catalog", str(folder), "--random-weights"],
+                    make_embedder=lambda args: CountingEmbedder()) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.splitlines() == [

@@ -11,7 +11,6 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import make_image
 from desktop_app import cli
 from desktop_app.core.embedders import l2_normalise
 from desktop_app.core.embedders.recipe import preprocess
@@ -19,6 +18,7 @@ from desktop_app.core.errors import UserError
 from desktop_app.core.images import load_rgb
 from desktop_app.core.session import CatalogSession
 from desktop_app.core.weights import WEIGHTS_FILENAME, check_weights_file
+from support import make_image
 
 
 def _keras_like_weights(path, layers: dict[str, int]):

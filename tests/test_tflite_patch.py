@@ -14,12 +14,12 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import make_image
 from desktop_app.core.embedders import litert_build, tflite_patch
 from desktop_app.core.embedders.litert import LiteRTResNet50Embedder
 from desktop_app.core.errors import UserError
 from desktop_app.core.images import load_rgb
 from desktop_app.core.weights import WEIGHTS_FILENAME, Weights, random_weights
+from support import make_image
 
 pytestmark = pytest.mark.heavy
 
@@ -95,8 +95,9 @@ def test_weights_that_do_not_fit_are_refused_clearly(template, tmp_path, monkeyp
             group.attrs["weight_names"] = [b"w"]
             group.create_dataset("w", data=np.zeros(4, np.float32))
     embedder = LiteRTResNet50Embedder(Weights(path=path, source="test"), folder=template)
-    with pytest.raises(UserError, match=r"does not fit ResNet50: its weighted layer #1 'layer0' has arrays of "
-                                        r"shapes \[\(4,\)\], ResNet50's 'conv1_conv' needs \[\(7, 7, 3, 64\), \(64,\)\]"):
+    expected = (r"does not fit ResNet50: its weighted layer #1 'layer0' has arrays of "
+                r"shapes \[\(4,\)\], ResNet50's 'conv1_conv' needs \[\(7, 7, 3, 64\), \(64,\)\]")
+    with pytest.raises(UserError, match=expected):
         embedder.load()
     assert not (tmp_path / "cache").exists()  # nothing half-made is left behind
 

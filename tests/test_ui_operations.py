@@ -88,7 +88,7 @@ def test_replies_to_an_older_open_request_are_dropped(qtbot, open_window, make_c
 def test_the_worker_is_a_seam(qtbot, make_catalog):
     from desktop_app.ui.main_window import MainWindow
     from desktop_app.ui.worker import CatalogWorker
-    from conftest import CountingEmbedder
+    from support import CountingEmbedder
 
     embedder = CountingEmbedder()
     window = MainWindow(model="tiny", worker=CatalogWorker({"tiny": embedder}))

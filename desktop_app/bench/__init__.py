@@ -15,20 +15,19 @@ embedder, the photos and a temporary data dir), and a flag on `fashionrec-cli be
 
 from __future__ import annotations
 
-import os
 import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 from ..core.errors import UserError
 from ..core.indexer import DEFAULT_BATCH_SIZE
 from ..core.versions import library_version
 from . import sections
 from .inputs import prepare_catalog
-from .machine import machine_description
+from .machine import load_average, machine_description
 from .report import Bench, Row
 from .sections import KNN_SIZES, REOPEN_SIZE, BenchContext
 
@@ -78,6 +77,5 @@ def run_bench(
         for section in (sections.indexing, sections.queries, sections.reopening, sections.knn, *extra_sections,
                         sections.seed_and_other_backends, sections.ratios):
             section(bench, ctx)
-    load = " (load average %.2f %.2f %.2f)" % os.getloadavg() if hasattr(os, "getloadavg") else ""
-    print(f"\nbench finished in {time.perf_counter() - started:.0f} s{load}", file=out)
+    print(f"\nbench finished in {time.perf_counter() - started:.0f} s (load average {load_average()})", file=out)
     return bench.rows

@@ -78,6 +78,7 @@ def synthesise_indexed_catalog(photos: list[Path], count: int, folder: Path, emb
         for start in range(0, len(files), 1000):
             chunk = files[start : start + 1000]
             vectors = random_unit_vectors(len(chunk), embedder.dim, seed=start)
-            store.commit_batch([Embedded(f.relpath, f.size, f.mtime_ns, v) for f, v in zip(chunk, vectors)], [])
+            embedded = [Embedded(f.relpath, f.size, f.mtime_ns, v) for f, v in zip(chunk, vectors, strict=True)]
+            store.commit_batch(embedded, [])
     finally:
         store.close()

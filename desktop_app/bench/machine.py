@@ -8,22 +8,31 @@ import platform
 import sys
 from pathlib import Path
 
+SIMD_FLAGS = ("avx2", "avx512f", "avx512_vnni")
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+
 
 def machine_description() -> str:
+    """Names the SIMD flags too: XNNPACK picks its kernels by them, and VMs of one kind differ."""
     cpu = platform.processor() or platform.machine()
+    flags = ""
     with contextlib.suppress(OSError):
+        first_cpu: dict[str, str] = {}
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+            key, _, value = line.partition(":")
+            first_cpu.setdefault(key.strip(), value.strip())
+        cpu = first_cpu.get("model name", cpu)
+        simd = [flag for flag in first_cpu.get("flags", "").split() if flag in SIMD_FLAGS]
+        flags = f" ({' '.join(simd) or 'no AVX2'})"
     memory = ""
     with contextlib.suppress(OSError, ValueError, IndexError):
         total_kib = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
         memory = f", {total_kib / 2**20:.0f} GiB RAM"
-    load = ""
-    if hasattr(os, "getloadavg"):
-        load = "; load average %.2f %.2f %.2f" % os.getloadavg()
-    return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} CPUs{memory}{load}"
+    return (f"{platform.system()} {platform.machine()}, {cpu}{flags}, {os.cpu_count()} CPUs{memory}; "
+            f"load average {load_average()}")
 
 
 def _proc_status_bytes(field: str) -> int | None:

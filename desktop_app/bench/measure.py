@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -24,12 +24,12 @@ class Rate:
     cpu_seconds: float
 
     @classmethod
-    def measure(cls, images: int, work: Callable[[], object]) -> "Rate":
+    def measure(cls, images: int, work: Callable[[], object]) -> Rate:
         wall, cpu = time.perf_counter(), time.process_time()
         work()
         return cls(images, time.perf_counter() - wall, time.process_time() - cpu)
 
-    def __add__(self, other: "Rate") -> "Rate":
+    def __add__(self, other: Rate) -> Rate:
         return Rate(self.images + other.images, self.seconds + other.seconds, self.cpu_seconds + other.cpu_seconds)
 
     @property

@@ -121,7 +121,9 @@ def _forget(folder: Path, root: Path) -> int:
 
 def forget_missing(base: Path | None = None) -> list[CachedCatalog]:
     """Forget every catalog whose folder no longer exists; returns those forgotten."""
-    gone = [catalog for catalog in list_catalogs(base) if catalog.root is not None and not catalog.exists]
-    for catalog in gone:
-        _forget(catalog.folder, Path(catalog.root))
+    gone = []
+    for catalog in list_catalogs(base):
+        if catalog.root is not None and not catalog.exists:
+            _forget(catalog.folder, Path(catalog.root))
+            gone.append(catalog)
     return gone

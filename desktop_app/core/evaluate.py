@@ -18,6 +18,7 @@ stay in the candidates); their count is reported. Unlabelled items take no part 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -28,6 +29,8 @@ from .errors import UserError
 from .images import ImageError, open_rgb
 from .labels import DEFAULT_FIELD, LabelMatch
 from .neighbours import nearest_neighbours_all
+
+Ranker = Callable[[np.ndarray, list[str], int], np.ndarray]  # (vectors, labels, k) → (n, k) neighbour indices
 
 
 # -- scores ----------------------------------------------------------------------------------------
@@ -78,8 +81,10 @@ class Evaluation:
 
 
 def evaluate(relpaths: list[str], vectors: np.ndarray, match: LabelMatch, k: int,
-             field_name: str = DEFAULT_FIELD) -> Evaluation:
-    """Leave-one-out scores of the indexed items (relpaths, vectors) against their matched labels."""
+             field_name: str = DEFAULT_FIELD, rank: Ranker | None = None) -> Evaluation:
+    """Leave-one-out scores of the indexed items (relpaths, vectors) against their matched labels.
+    `rank(vectors, labels, k)` gives the neighbours instead of the plain search (e.g. tuning's cross-fitted
+    ones); it sees the labelled items only."""
     if k < 1:
         raise UserError("k must be at least 1.")
     keep = [i for i, relpath in enumerate(relpaths) if relpath in match.labels]
@@ -88,7 +93,12 @@ def evaluate(relpaths: list[str], vectors: np.ndarray, match: LabelMatch, k: int
                         "CSV's filename column names the catalog's files (relative path or file name).")
     kept_paths = [relpaths[i] for i in keep]
     labels = [match.labels[p] for p in kept_paths]
-    neighbours = nearest_neighbours_all(np.asarray(vectors)[keep], k).indices  # the Searcher's answers
+    if rank is None:
+        table = nearest_neighbours_all(np.asarray(vectors)[keep], k)  # the Searcher's answers
+        assert table is not None  # only a cancelled search returns None, and this one has no cancel
+        neighbours = table.indices
+    else:
+        neighbours = rank(np.asarray(vectors)[keep], labels, k)
     k = neighbours.shape[1]  # fewer than k other items: k shrinks to what exists
     codes, class_of = np.unique(np.array(labels, dtype=object), return_inverse=True)
     class_sizes = np.bincount(class_of)

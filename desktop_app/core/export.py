@@ -74,7 +74,7 @@ def neighbour_rows(relpaths: list[str], table: NeighbourTable, labels=None):
     fields = labels.fields if labels else ()
     for i, relpath in enumerate(relpaths):
         item_labels = labels.of(relpath) if labels else {}
-        for rank, (j, distance) in enumerate(zip(table.indices[i], table.distances[i]), start=1):
+        for rank, (j, distance) in enumerate(zip(table.indices[i], table.distances[i], strict=True), start=1):
             row = {"item": relpath, "rank": rank, "neighbour": relpaths[j], "distance": round(float(distance), 6)}
             if fields:
                 neighbour_labels = labels.of(relpaths[j])
@@ -119,7 +119,7 @@ def export_neighbours(session, out: str | os.PathLike, k: int = DEFAULT_K, where
     relpaths, vectors = searcher.relpaths, searcher.vectors
     allowed = session.allowed(where)
     if allowed is not None:
-        relpaths = [r for r, keep in zip(relpaths, allowed) if keep]
+        relpaths = [r for r, keep in zip(relpaths, allowed, strict=True) if keep]
         vectors = vectors[allowed]
         if len(relpaths) < 2:
             raise UserError(f"Only {len(relpaths)} item(s) pass the filter; similar items need at least 2.")

@@ -101,7 +101,7 @@ def passes(labels: dict[str, str], conditions: Conditions) -> bool:
 def allowed_mask(relpaths: list[str], table: LabelTable | None, conditions: Conditions) -> np.ndarray | None:
     """Per item, whether it passes every condition (None when there are none: every item does)."""
     conditions = resolve_conditions(table, conditions)
-    if not conditions:
+    if not conditions or table is None:  # resolve_conditions refuses conditions without a label table
         return None
     return np.fromiter((passes(table.of(r), conditions) for r in relpaths), bool, len(relpaths))
 

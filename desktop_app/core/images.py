@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import errno
 import io
-import os
 import math
+import os
 import struct
 import warnings
 from dataclasses import dataclass
@@ -98,6 +98,7 @@ def open_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Ima
     except UnidentifiedImageError:
         raise ImageError("not an image Pillow can read (unknown or corrupt format)") from None
     except Image.DecompressionBombError:  # Pillow refuses before telling us the size
+        assert Image.MAX_IMAGE_PIXELS is not None  # Pillow raises this only while its limit is set
         raise ImageError(f"image too large (over {2 * Image.MAX_IMAGE_PIXELS:,} pixels declared; "
                          "decompression-bomb guard)") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as err:
@@ -129,7 +130,7 @@ class Crop:
         return all(0 <= v <= 1 for v in (self.x, self.y, self.width, self.height))
 
     @classmethod
-    def parse(cls, text: str) -> "Crop":
+    def parse(cls, text: str) -> Crop:
         """'X,Y,W,H' → Crop; ValueError with a short reason when it is not four numbers ≥ 0 with W, H > 0."""
         parts = [p.strip() for p in str(text).split(",")]
         try:

@@ -11,10 +11,10 @@ import logging
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -79,7 +79,8 @@ class _Changes:
         return bool(self.gone or self.todo or self.unreadable_folders)
 
 
-def _decode(decode: Decode, root: Path, item: CatalogFile, size: tuple[int, int]) -> tuple[CatalogFile, np.ndarray | str]:
+def _decode(decode: Decode, root: Path, item: CatalogFile,
+            size: tuple[int, int]) -> tuple[CatalogFile, np.ndarray | str]:
     """Decode one file; returns its identity as read (it may differ from the scan's) and pixels or a reason."""
     if item.problem:
         return item, item.problem
@@ -197,7 +198,7 @@ def _update(store: Store, embedder: Embedder, files: list[CatalogFile], changes:
         embedded = []
         if batch_pixels:
             vectors = embedder.embed(np.stack(batch_pixels))
-            embedded = [Embedded(f.relpath, f.size, f.mtime_ns, v) for f, v in zip(batch_items, vectors)]
+            embedded = [Embedded(f.relpath, f.size, f.mtime_ns, v) for f, v in zip(batch_items, vectors, strict=True)]
         nonlocal state
         store.commit_batch(embedded, batch_skipped)
         report.embedded += len(embedded)
@@ -205,7 +206,9 @@ def _update(store: Store, embedder: Embedder, files: list[CatalogFile], changes:
         report.newly_skipped += newly_skipped
         state = Progress(state.done + len(embedded) + len(batch_skipped), state.total,
                          state.skipped_count + len(batch_skipped), time.perf_counter() - started, newly_skipped)
-        batch_items.clear(), batch_pixels.clear(), batch_skipped.clear()
+        batch_items.clear()
+        batch_pixels.clear()
+        batch_skipped.clear()
         if progress:
             progress(state)
 

@@ -8,6 +8,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Generic, TypeVar
 
 from .errors import UserError
 
@@ -49,14 +50,17 @@ def load_labels(path: str | os.PathLike, field_name: str = DEFAULT_FIELD) -> dic
             for row in rows if (row[field_name] or "").strip()}
 
 
+Label = TypeVar("Label")  # one value (eval's field) or a row of fields (the filters' table)
+
+
 @dataclass
-class LabelMatch:
-    labels: dict[str, str]  # catalog relpath → label
+class LabelMatch(Generic[Label]):
+    labels: dict[str, Label]  # catalog relpath → label
     unlabelled: list[str]  # indexed relpaths with no label
     unmatched: list[str]  # CSV filenames that match no indexed relpath
 
 
-def match_labels(relpaths: list[str], by_filename: dict[str, str]) -> LabelMatch:
+def match_labels(relpaths: list[str], by_filename: dict[str, Label]) -> LabelMatch[Label]:
     """Match CSV filenames to catalog relpaths: by the whole relative path, else by the file's basename
     (when that basename appears only once in the CSV)."""
     basenames = Counter(PurePosixPath(name.replace("\\", "/")).name for name in by_filename)

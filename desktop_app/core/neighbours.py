@@ -11,8 +11,8 @@ Memory beyond the vectors: a few tiles of block² floats plus the (items, k + ma
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import numpy as np
 

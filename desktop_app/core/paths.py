@@ -4,6 +4,7 @@ Each has an environment override (tests and the self-test point them at temporar
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import platformdirs
 
 APP_NAME = "fashionrec"
+RESOURCES_PACKAGE = "desktop_app.resources"
 
 
 def data_dir() -> Path:
@@ -41,7 +43,13 @@ def models_cache_dir() -> Path:
 
 
 def resources_dir() -> Path:
-    """`resources/` beside the package, or inside the PyInstaller bundle when frozen."""
+    """The bundled resources: icons, style sheet, and a weights file placed there.
+
+    The top-level `resources/` folder is the package `desktop_app.resources` (setup.py), so editable installs
+    and installed wheels both find it through importlib.resources (a wheel carries the icons and the style
+    sheet only); the PyInstaller bundle carries it as `resources/` beside the app.
+    """
     bundle = getattr(sys, "_MEIPASS", None)
-    base = Path(bundle) if bundle else Path(__file__).resolve().parents[2]
-    return base / "resources"
+    if bundle:
+        return Path(bundle) / "resources"
+    return Path(str(importlib.resources.files(RESOURCES_PACKAGE)))

@@ -81,7 +81,7 @@ class Searcher:
         candidates = candidates[np.isfinite(approximate[candidates])]
         indices, distances = rerank(self.vectors, query[np.newaxis], candidates[np.newaxis], n)
         results = [Result(rank, self.relpaths[i], float(d))
-                   for rank, (i, d) in enumerate(zip(indices[0], distances[0]), start=1)]
+                   for rank, (i, d) in enumerate(zip(indices[0], distances[0], strict=True), start=1)]
         if max_distance is not None:
             results = [r for r in results if r.distance <= max_distance]
         return results

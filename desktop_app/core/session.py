@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import catalog_root, has_images, no_images_message
-from .embedders import Embedder
 from .duplicates import DuplicateGroup, default_threshold, find_duplicates
+from .embedders import Embedder
 from .errors import UserError
 from .filters import CatalogItem, Conditions, LabelTable, allowed_mask, catalog_items, load_label_table
 from .images import Crop, ImageError, load_rgb
@@ -80,7 +80,7 @@ class CatalogSession:
     def path_of(self, relpath: str) -> Path:
         return self.root / relpath
 
-    def relpath_in_catalog(self, image: Path) -> str | None:
+    def relpath_in_catalog(self, image: str | os.PathLike) -> str | None:
         try:
             return Path(image).resolve().relative_to(self.root).as_posix()
         except ValueError:

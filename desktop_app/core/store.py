@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sqlite3
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -309,20 +310,7 @@ def _transaction(db: sqlite3.Connection):
         raise
 
 
-try:
-    import fcntl
-
-    def _lock_file(handle, wait: bool) -> bool:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            return False
-        return True
-
-    def _unlock_file(handle) -> None:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-
-except ImportError:  # Windows
+if sys.platform == "win32":
     import msvcrt
 
     def _lock_file(handle, wait: bool) -> bool:
@@ -335,4 +323,17 @@ except ImportError:  # Windows
     def _unlock_file(handle) -> None:
         handle.seek(0)
         msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _lock_file(handle, wait: bool) -> bool:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock_file(handle) -> None:
+        fcntl.flock(handle, fcntl.LOCK_UN)
 

@@ -6,7 +6,6 @@ from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader
 
 
-
 def read_scaled(path: str, bounds: QSize) -> QImage:
     """The image at `path` fitted into `bounds`; the decoder itself scales (JPEGs decode at 1/2, 1/4…).
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -75,6 +76,7 @@ def available_backends() -> tuple[str, ...]:
 
 
 def _resnet50(weights: Weights | None, backend: str | None) -> Embedder:
+    assert weights is not None  # create_embedder resolved them: resnet50 needs weights
     if has_tensorflow():
         from .resnet50 import ResNet50Embedder
 
@@ -90,6 +92,7 @@ def _resnet50(weights: Weights | None, backend: str | None) -> Embedder:
 REGISTRY: dict[str, Model] = {
     "resnet50": Model(_resnet50, needs_weights=True),
     "colour-texture": Model(_weight_free("colour_texture", "ColourTextureEmbedder")),
+    "shape-colour": Model(_weight_free("shape_colour", "ShapeColourEmbedder")),
 }
 MODELS = tuple(REGISTRY)
 DEFAULT_MODEL = "resnet50"

@@ -35,7 +35,8 @@ _SRGB_TO_XYZ = np.array([[0.4124564, 0.3575761, 0.1804375],
                          [0.0193339, 0.1191920, 0.9503041]], dtype=np.float32)
 _D65_WHITE = np.array([0.95047, 1.0, 1.08883], dtype=np.float32)
 _channel = np.arange(256, dtype=np.float64) / 255.0
-_SRGB_TO_LINEAR = np.where(_channel <= 0.04045, _channel / 12.92, ((_channel + 0.055) / 1.055) ** 2.4).astype(np.float32)
+_SRGB_TO_LINEAR = np.where(_channel <= 0.04045, _channel / 12.92,
+                           ((_channel + 0.055) / 1.055) ** 2.4).astype(np.float32)
 
 
 def rgb_to_lab(batch: np.ndarray) -> np.ndarray:

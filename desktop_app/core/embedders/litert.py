@@ -58,9 +58,9 @@ class LiteRTResNet50Embedder:
         with self._lock:
             self._load_locked()
 
-    def _load_locked(self) -> None:
+    def _load_locked(self) -> TFLiteForward:
         if self._forward is not None:
-            return
+            return self._forward
         started = time.perf_counter()
         if self.model_path.is_file():
             self.load_report = f"converted model {self.model_path}"
@@ -69,6 +69,7 @@ class LiteRTResNet50Embedder:
             self.load_report = (f"model of the weights file from the bundled template "
                                 f"({time.perf_counter() - started:.1f} s): {self.model_path}")
         self._forward = TFLiteForward(self.model_path)  # ai-edge-litert's interpreter, as the tflite backend
+        return self._forward
 
     def _model_from_template(self) -> Path:
         """A weights file converted at build time is bundled; any other is written into the bundled
@@ -85,8 +86,7 @@ class LiteRTResNet50Embedder:
     def forward(self, preprocessed: np.ndarray) -> np.ndarray:
         """Raw pooled features of an already preprocessed float32 batch (no normalisation)."""
         with self._lock:
-            self._load_locked()
-            return self._forward(preprocessed)
+            return self._load_locked()(preprocessed)
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
         return l2_normalise(self.forward(preprocess(batch)))

@@ -60,7 +60,7 @@ def conv_bn_pairs(model) -> list[dict]:
     pairs = []
     for conv in (layer for layer in weighted if isinstance(layer, keras.layers.Conv2D)):
         bn = base.get_layer(conv.name.removesuffix("_conv") + "_bn")
-        kernel, bias = tflite_patch.fold(*conv.get_weights(), *bn.get_weights(), bn.epsilon)
+        kernel, bias = tflite_patch.fold(conv.get_weights(), bn.get_weights(), bn.epsilon)
         pairs.append({"conv": conv.name, "bn": bn.name, "conv_index": position[conv.name],
                       "bn_index": position[bn.name], "epsilon": float(bn.epsilon), "kernel": kernel, "bias": bias})
     if 2 * len(pairs) != len(weighted):

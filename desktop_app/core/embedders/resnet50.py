@@ -56,7 +56,7 @@ class ResNet50Embedder:
         self.backend = resolve_backend(backend)
         self.load_report = ""  # what load() did, e.g. "converted to TFLite in 14.2 s"
         self._keras_model = None
-        self._forward = None
+        self._forward: TFLiteForward | KerasForward | None = None
         self._lock = threading.RLock()  # one forward pass at a time (indexing thread + GUI query)
 
     @property
@@ -104,6 +104,7 @@ class ResNet50Embedder:
         """Raw pooled features of an already preprocessed float32 batch (no normalisation)."""
         self.load()
         with self._lock:
+            assert self._forward is not None  # set by load()
             return self._forward(preprocessed)
 
     def embed(self, batch: np.ndarray) -> np.ndarray:

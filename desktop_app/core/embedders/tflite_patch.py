@@ -16,6 +16,7 @@ This module is the run-time part (numpy and h5py); litert_build.py makes the tem
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -46,9 +47,12 @@ def read_map(folder: Path) -> dict:
     return patch_map
 
 
-def fold(kernel, bias, gamma, beta, mean, variance, epsilon: float) -> tuple[np.ndarray, np.ndarray]:
-    """A Keras convolution (HWIO kernel) followed by its inference-mode batch normalisation, as one TFLite
-    convolution: OHWI kernel and bias, float32 (computed in float64, rounded once)."""
+def fold(conv: Sequence[np.ndarray], bn: Sequence[np.ndarray], epsilon: float) -> tuple[np.ndarray, np.ndarray]:
+    """A Keras convolution (HWIO kernel, bias) followed by its inference-mode batch normalisation (gamma, beta,
+    moving mean and variance), as one TFLite convolution: OHWI kernel and bias, float32 (computed in float64,
+    rounded once)."""
+    kernel, bias = conv
+    gamma, beta, mean, variance = bn
     scale = np.asarray(gamma, np.float64) / np.sqrt(np.asarray(variance, np.float64) + epsilon)
     folded_kernel = np.asarray(kernel, np.float64) * scale  # scales the output channels (last axis)
     folded_bias = (np.asarray(bias, np.float64) - mean) * scale + beta
@@ -89,7 +93,7 @@ def _folded_constants(path: Path, layers: list, patch_map: dict) -> list[tuple[i
         hwio = tuple(entry["kernel_shape"][1:]) + (out_channels,)
         conv = _layer_arrays(path, layers, entry, "conv", [hwio, (out_channels,)])
         bn = _layer_arrays(path, layers, entry, "bn", [(out_channels,)] * 4)
-        kernel, bias = fold(*conv, *bn, entry["epsilon"])
+        kernel, bias = fold(conv, bn, entry["epsilon"])
         constants += [(entry["kernel_offset"], kernel.tobytes()), (entry["bias_offset"], bias.tobytes())]
     return constants
 
@@ -115,6 +119,7 @@ def patch(path: Path, folder: Path) -> bytes:
 
 def patched_model_path(weights: Weights, folder: Path) -> Path:
     """The model for `weights` made from the template in `folder`, in the user cache (made once, ~1 s)."""
+    assert weights.path is not None  # a file, not random weights: LiteRTResNet50Embedder turns those away
     template_id = read_map(folder)["template_id"]
     target = models_cache_dir() / f"resnet50-gmp-{weights.tag()}-template-{template_id}.tflite"
     if not target.is_file():
@@ -140,7 +145,7 @@ def write_random_weights_file(path: Path, folder: Path, seed: int = 0) -> Path:
         layers[entry["conv_index"]] = (entry["conv"], {"kernel": kernel, "bias": rng.normal(0, 0.1, out_channels)})
         statistics = random_statistics(rng, out_channels)
         layers[entry["bn_index"]] = (entry["bn"], dict(zip(("gamma", "beta", "moving_mean", "moving_variance"),
-                                                           statistics)))
+                                                           statistics, strict=True)))
     with h5py.File(path, "w") as f:
         f.attrs["layer_names"] = [layers[i][0].encode() for i in sorted(layers)]
         for name, arrays in (layers[i] for i in sorted(layers)):

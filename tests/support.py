@@ -1,0 +1,56 @@
+"""Helpers shared by the tests (import them: `from support import make_image`); fixtures live in conftest.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_image(path: Path, seed: int, size=(60, 80), mode="RGB", fmt=None) -> Path:
+    """A small image with blocky random structure (a distinct pattern per seed)."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 256, size=(4, 3, 3), dtype=np.uint8)
+    img = Image.fromarray(coarse, "RGB").resize(size, Image.Resampling.BILINEAR)
+    if mode != "RGB":
+        img = img.convert(mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, format=fmt)
+    return path
+
+
+class CountingEmbedder:
+    """A small, fast, real embedder for pipeline tests: the 8×8 RGB thumbnail, L2-normalised.
+
+    It counts the images it embeds, so tests can prove what was (not) re-embedded.
+    """
+
+    name = "tiny"
+    dim = 8 * 8 * 3
+    input_size = (8, 8)
+    load_report = "nothing to load"
+
+    def __init__(self, tag: str = "v1"):
+        self.tag = tag
+        self.embedded = 0
+        self.batches = 0
+
+    @property
+    def fingerprint(self) -> str:
+        return f"tiny-thumbnail-{self.tag}"
+
+    def describe(self) -> str:
+        return "8×8 thumbnail (tests)"
+
+    def load(self) -> None:
+        pass
+
+    def embed(self, batch):
+        from desktop_app.core.embedders import l2_normalise
+
+        self.embedded += len(batch)
+        self.batches += 1
+        return l2_normalise(batch.reshape(len(batch), -1).astype(np.float32) + 1.0)
