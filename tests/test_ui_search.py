@@ -186,3 +186,22 @@ def test_tuning_to_a_label_field_reruns_the_query_in_the_tuned_space(qtbot, open
         expected = tuning.tuned_query(session, tuned, folder / "img003.jpg", 5)
     assert [(r.relpath, round(r.distance, 4)) for r in window.shown_results()] == \
         [(r.relpath, round(r.distance, 4)) for r in expected]
+
+
+def test_the_hidden_crop_option_marks_the_region_after_the_scripted_query(qtbot, open_window, make_catalog,
+                                                                         counting_embedder, tmp_path):
+    from desktop_app.ui.app import Script, build_parser
+
+    folder = make_catalog(20)
+    composite = _side_by_side(folder, "img004.jpg", "img013.jpg", tmp_path / "two-items.png")
+    window = open_window(counting_embedder)
+    args = build_parser().parse_args([str(folder), "--query", str(composite), "--crop", "0.5,0,0.5,1"])
+    script = Script(window, args)
+    with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):
+        script.start()  # the first grid: the whole composite
+    qtbot.waitUntil(lambda: window.query_panel.region() is not None and not window.search.pending,
+                    timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "(region)" in window.results_title.text(), timeout=TIMEOUT_MS)
+    assert _first(window) == "img013.jpg"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--crop", "0,0,30,40"])  # pixels: the window's region is in fractions
