@@ -17,6 +17,7 @@ from .commands import COMMANDS, program_name
 from .core import caches, labels, tuning
 from .core.catalog import catalog_root
 from .core.embedders import Embedder, WeightsNeeded, create_embedder
+from .core.embedders.precision import precision_note
 from .core.errors import UserError
 from .core.evaluate import contact_sheet, evaluate, format_report
 from .core.formatting import format_duration
@@ -26,7 +27,16 @@ from .core.paths import data_dir
 from .core.search import DEFAULT_K
 from .core.session import CatalogSession
 from .core.store import CatalogBusy
-from .options import Parser, add_model_options, backend_from, count, weights_from
+from .options import (
+    Parser,
+    add_model_options,
+    add_precision_option,
+    backend_from,
+    count,
+    precision_from,
+    weights_from,
+    weights_or_found,
+)
 
 log = logging.getLogger("fashionrec.cli")
 SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what `cat`, `grep` … report when the reader of their output has gone
@@ -34,7 +44,9 @@ SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what `cat`, `grep` … report when the read
 
 def embedder_from(args: argparse.Namespace) -> Embedder:
     """The embedder the model options ask for (the default `make_embedder` of `main`)."""
-    return create_embedder(args.model, weights_from(args), backend_from(args))
+    folder = getattr(args, "folder", None)
+    return create_embedder(args.model, weights_from(args), backend_from(args), precision_from(args),
+                           catalog=Path(folder).expanduser().resolve() if folder else None)
 
 
 def _session(args) -> CatalogSession:
@@ -205,7 +217,8 @@ def _print_catalog(catalog: caches.CachedCatalog, details: bool) -> None:
         if s.error:
             print(f"  {s.model:<15} {_mib(s.bytes):>10}  {s.error}")
             continue
-        print(f"  {s.model:<15} {_mib(s.bytes):>10}  {s.items} items, {s.skipped} skipped")
+        model = f"{s.model} int8" if (s.fingerprint or {}).get("precision") == "int8" else s.model
+        print(f"  {model:<15} {_mib(s.bytes):>10}  {s.items} items, {s.skipped} skipped")
         if details:
             print(f"    {s.path}\n    {json.dumps(s.fingerprint, sort_keys=True)}")
 
@@ -221,6 +234,7 @@ def cmd_info(args) -> int:
     catalogs = caches.list_catalogs()
     for catalog in catalogs:
         _print_catalog(catalog, details=False)
+    print(precision_note())
     missing = sum(not c.exists for c in catalogs)
     print(f"{len(catalogs)} cached catalog(s), {_mib(sum(c.bytes for c in catalogs))} in {data_dir()}"
           + (f"; {missing} whose folder is gone: `{program_name()} forget --missing` removes their caches"
@@ -252,6 +266,12 @@ def cmd_bench(args) -> int:
 
         run_neighbours_bench(args.images)
         return 0
+    if args.fidelity:
+        from .bench.fidelity import run_fidelity
+        from .bench.inputs import DEFAULT_IMAGES
+
+        run_fidelity(args.images or DEFAULT_IMAGES, weights_or_found(args), limit=args.n)
+        return 0
     if args.model == "resnet50" and args.weights is None and args.random_weights is None:
         args.random_weights = 0  # speed does not depend on the weights' values (labelled as random)
     if args.duplicates:
@@ -261,8 +281,14 @@ def cmd_bench(args) -> int:
         return 0
     if args.model != "resnet50":
         raise UserError("The bench measures the resnet50 model (the seed recipe); use --model resnet50.")
-    run_bench(args.make_embedder(args), images=args.images, n=args.n or BENCH_DEFAULT_N, batch_size=args.batch_size,
-              compare_backends=args.compare_backends)
+    extra_sections, embedder, n = (), None, args.n or BENCH_DEFAULT_N
+    if args.precision == "int8":
+        from .bench import precision
+
+        embedder = precision.int8_embedder(weights_or_found(args), args.images, n)
+        extra_sections = (precision.versus_fp32,)
+    run_bench(embedder or args.make_embedder(args), images=args.images, n=n, batch_size=args.batch_size,
+              compare_backends=args.compare_backends, extra_sections=extra_sections)
     return 0
 
 
@@ -271,6 +297,7 @@ def _index_arguments(p) -> None:
     p.add_argument("--batch-size", type=count, default=DEFAULT_BATCH_SIZE)
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
     add_model_options(p)
+    add_precision_option(p)
 
 
 def _query_arguments(p) -> None:
@@ -284,6 +311,7 @@ def _query_arguments(p) -> None:
     p.add_argument("--labels", metavar="CSV", help="labels CSV for --tuned (default: labels.csv in or beside the "
                    "catalog)")
     add_model_options(p)
+    add_precision_option(p)
 
 
 def _info_arguments(p) -> None:
@@ -298,7 +326,8 @@ def _forget_arguments(p) -> None:
 def _bench_arguments(p) -> None:
     p.add_argument("--images", metavar="DIR", type=Path,
                    help="photos to index (default: the fashion-2k sample when present, else generated)")
-    p.add_argument("-n", type=count, help=f"how many photos (default {BENCH_DEFAULT_N}; with --duplicates all)")
+    p.add_argument("-n", type=count,
+                   help=f"how many photos (default {BENCH_DEFAULT_N}; with --duplicates or --fidelity all)")
     p.add_argument("--batch-size", type=count, default=DEFAULT_BATCH_SIZE)
     p.add_argument("--compare-backends", action="store_true", help="also time the backends not in use")
     extra = p.add_mutually_exclusive_group()
@@ -306,9 +335,12 @@ def _bench_arguments(p) -> None:
                        "store and on the sample (colour-texture)")
     extra.add_argument("--duplicates", action="store_true", help="instead: precision and recall of --model's "
                        "duplicate thresholds on planted copies of the photos")
+    extra.add_argument("--fidelity", action="store_true", help="instead: how close int8 vectors are to fp32 "
+                       "ones on the photos (-n of them, evenly; default all) for the weights given or found")
     p.add_argument("--sources", type=count, default=100, metavar="N", help="photos copied for --duplicates")
     p.add_argument("--seed", type=int, default=0, help="picks the photos copied for --duplicates")
     add_model_options(p)
+    add_precision_option(p)
 
 
 def _eval_arguments(p) -> None:
@@ -323,6 +355,7 @@ def _eval_arguments(p) -> None:
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
     cli_tuned.add_tuned_option(p, "also score a space tuned to this column, cross-fitted (never fitted on its queries)")
     add_model_options(p)
+    add_precision_option(p)
 
 
 _HANDLERS = {  # name → (its arguments, what it runs); the names and help come from commands.COMMANDS

@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from .core.embedders import DEFAULT_MODEL, MODELS, available_backends
+from .core.embedders.precision import DEFAULT_FOR_NEW_CATALOGS, PRECISIONS
 from .core.embedders.resnet50 import BACKEND_ENV, DEFAULT_BACKEND
 from .core.weights import Weights, check_weights_file, random_weights
 
@@ -51,5 +52,33 @@ def weights_from(args: argparse.Namespace) -> Weights | None:
     return None
 
 
+def add_precision_option(parser: argparse.ArgumentParser) -> None:
+    """--precision fp32|int8 (commands that embed; the window has it as a setting)."""
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
+                        help=f"resnet50 in fp32 (the recipe) or int8 (about 4× faster to index, calibrated on the "
+                             f"catalog's photos). Default: {DEFAULT_FOR_NEW_CATALOGS} for a new catalog, fp32 for a "
+                             "catalog already indexed in fp32")
+
+
+def precision_from(args: argparse.Namespace) -> str | None:
+    return getattr(args, "precision", None)
+
+
 def backend_from(args: argparse.Namespace) -> str | None:
     return getattr(args, "backend", None)  # no --backend where there is no choice (the packaged app)
+
+
+def weights_or_found(args: argparse.Namespace) -> Weights:
+    """The weights asked for, else the ones found (WeightsNeeded when there are none): for the bench's
+    int8 figures, where a silent random init would measure nothing real."""
+    from .core.embedders import WeightsNeeded
+    from .core.errors import UserError
+    from .core.weights import resolve_weights
+
+    weights = weights_from(args)
+    if weights is None:
+        try:
+            weights = resolve_weights()
+        except UserError as err:
+            raise WeightsNeeded(str(err)) from None
+    return weights

@@ -157,8 +157,25 @@ def check_weights_chosen_at_run_time(image: Path, workdir: Path) -> str:
     return f"a weights file chosen at run time made into a model and run ({time.perf_counter() - started:.1f} s)"
 
 
-def run_checks(workdir: Path, embedder=None) -> str:
-    """All checks in `workdir`; `embedder` defaults to ResNet50 with seeded random weights."""
+def check_int8_query(catalog: Path, query: Path, workdir: Path) -> str:
+    """The int8 runtime: quantize on the catalog's photos, index, and find the query's twin first. On the
+    weights file written for the run-time check (frozen app: no TensorFlow for the random init), else seed SEED."""
+    from .core.embedders import create_embedder
+    from .core.weights import Weights, random_weights
+
+    chosen = workdir / "chosen-weights.h5"
+    weights = Weights(path=chosen, source="self-test") if chosen.is_file() else random_weights(SEED)
+    os.environ["FASHIONREC_CACHE_DIR"] = str(workdir / "model-cache")  # not the person's cache
+    os.environ["FASHIONREC_DATA_DIR"] = str(workdir / "int8-data")
+    started = time.perf_counter()
+    embedder = create_embedder("resnet50", weights, precision="int8", catalog=catalog.resolve())
+    relpaths = check_core(catalog, query, embedder)
+    return f"int8 index + query ({time.perf_counter() - started:.1f} s) found {relpaths[0]} first"
+
+
+def run_checks(workdir: Path, embedder=None, int8: bool = True) -> str:
+    """All checks in `workdir`; `embedder` defaults to ResNet50 with seeded random weights. `int8=False` leaves
+    out the int8 check (it quantizes ResNet50: a minute on 2 cores)."""
     from .core.embedders import create_embedder
     from .core.paths import resources_dir
     from .core.weights import random_weights
@@ -177,10 +194,11 @@ def run_checks(workdir: Path, embedder=None) -> str:
     check(window == core, f"window results {window} differ from core results {core}")
     bundled = check_bundled_weights(query)
     chosen = check_weights_chosen_at_run_time(query, workdir)
+    int8 = check_int8_query(catalog, query, workdir) if int8 else "int8 not checked"
     build = "frozen" if getattr(sys, "frozen", False) else "from source"
     return (f"{build}, {type(embedder).__name__} ({embedder.describe()}); {CATALOG_SIZE} generated images indexed, "
             f"{K}-NN query via core ({core_seconds:.1f} s) and main window ({window_seconds:.1f} s) agree: "
-            f"{', '.join(core)}; {bundled}; {chosen}; resources at {resources_dir()}")
+            f"{', '.join(core)}; {bundled}; {chosen}; {int8}; resources at {resources_dir()}")
 
 
 def main() -> int:

@@ -35,7 +35,7 @@ def test_self_test_catalog_has_a_known_answer(tmp_path):
 
 def test_self_test_checks_core_and_window_with_a_weight_free_model(tmp_path, qapp):
     """The whole self-test (core session, then the real main window) with a fast embedder."""
-    summary = selftest.run_checks(tmp_path, create_embedder("colour-texture"))
+    summary = selftest.run_checks(tmp_path, create_embedder("colour-texture"), int8=False)
     assert "core" in summary and "main window" in summary and "agree" in summary
 
 

@@ -9,12 +9,14 @@ import importlib
 import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from ..errors import UserError
 from ..weights import Weights, resolve_weights
+from .precision import check_precision, resolve_precision, store_exists
 
 
 class Embedder(Protocol):
@@ -114,10 +116,35 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 def create_embedder(model: str = DEFAULT_MODEL, weights: Weights | None = None,
-                    backend: str | None = None) -> Embedder:
+                    backend: str | None = None, precision: str | None = None,
+                    catalog: Path | None = None, data_dir: Path | None = None) -> Embedder:
     """The embedder for `model`. A model that needs weights and is given none looks for them
     (weights.resolve_weights: may try a download) and raises WeightsNeeded when there are none.
-    `backend` picks how resnet50 runs (see available_backends(); None: FASHIONREC_BACKEND or the fastest)."""
+    `backend` picks how resnet50 runs (see available_backends(); None: FASHIONREC_BACKEND or the fastest).
+    `precision` "fp32" | "int8" | None (see precision.py: None picks by the `catalog` folder, whose photos
+    int8 calibrates on; `data_dir` is where its stores are, default paths.data_dir())."""
+    fp32 = _create_fp32_embedder(model, weights, backend)
+    resolved: Weights | None = getattr(fp32, "weights", None)  # the weights found, when the model has any
+    # Only Keras can make the seeded random init: without TensorFlow (the packaged app) int8 needs a file.
+    int8_possible = (catalog is not None and resolved is not None
+                     and not (resolved.is_random and not has_tensorflow()))
+    check_precision(model, precision, backend)
+    if precision == "int8" and catalog is not None and not int8_possible:
+        raise UserError("int8 of the random init needs TensorFlow to make its weights, which this packaged build "
+                        "leaves out: give a weights file, or use --precision fp32.")
+    chosen = resolve_precision(model, precision, backend,
+                               lambda: store_exists(fp32, catalog, data_dir) if catalog and int8_possible else None)
+    if chosen == "fp32":
+        return fp32
+    if catalog is None or resolved is None:
+        raise UserError("int8 calibrates on the catalog's photos: it needs the catalog folder.")
+    from .int8 import Int8ResNet50Embedder, catalog_calibration
+
+    root = catalog
+    return Int8ResNet50Embedder(resolved, lambda: catalog_calibration(root, data_dir))
+
+
+def _create_fp32_embedder(model: str, weights: Weights | None, backend: str | None) -> Embedder:
     if model not in REGISTRY:
         raise UserError(f"Unknown model '{model}'. Available: {', '.join(MODELS)}")
     if weights is not None and not needs_weights(model):
