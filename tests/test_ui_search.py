@@ -3,17 +3,16 @@ the distance limit and similarity tuned to labels — each re-running the shown 
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
 from desktop_app.ui.filter_box import ANY, TUNED_PREFIX
+from support import LABEL_TYPES, side_by_side, write_labels
 
 pytestmark = pytest.mark.gui
 TIMEOUT_MS = 60_000
-TYPES = ["Shirts", "Jeans", "Tshirts"]
+TYPES = LABEL_TYPES
 
 
 def _index(qtbot, window, folder):
@@ -21,19 +20,8 @@ def _index(qtbot, window, folder):
         window.open_catalog(folder)
 
 
-def _side_by_side(folder, left: str, right: str, out):
-    a, b = (np.asarray(Image.open(folder / name).convert("RGB")) for name in (left, right))
-    Image.fromarray(np.concatenate([a, b], axis=1)).save(out)
-    return out
-
-
 def _labelled(make_catalog, n=30):
-    folder = make_catalog(n)
-    with open(folder / "labels.csv", "w", newline="") as f:
-        f.write("filename,articleType,gender\n")
-        for i in range(n):
-            f.write(f"img{i:03d}.jpg,{TYPES[i % 3]},{'Men' if i < n // 2 else 'Women'}\n")
-    return folder
+    return write_labels(make_catalog(n), n)
 
 
 def _first(window) -> str:
@@ -55,7 +43,7 @@ def _drag(qtbot, window, photo, start: QPointF, end: QPointF) -> None:
 def test_a_region_dragged_on_the_photo_finds_its_own_item_then_moves_and_clears(
         qtbot, open_window, make_catalog, counting_embedder, tmp_path):
     folder = make_catalog(20)
-    composite = _side_by_side(folder, "img004.jpg", "img013.jpg", tmp_path / "two-items.png")
+    composite = side_by_side(folder, "img004.jpg", "img013.jpg", tmp_path / "two-items.png")
     window = open_window(counting_embedder)
     _index(qtbot, window, folder)
     panel, photo = window.query_panel, window.query_panel.image_label
@@ -193,7 +181,7 @@ def test_the_hidden_crop_option_marks_the_region_after_the_scripted_query(qtbot,
     from desktop_app.ui.app import Script, build_parser
 
     folder = make_catalog(20)
-    composite = _side_by_side(folder, "img004.jpg", "img013.jpg", tmp_path / "two-items.png")
+    composite = side_by_side(folder, "img004.jpg", "img013.jpg", tmp_path / "two-items.png")
     window = open_window(counting_embedder)
     args = build_parser().parse_args([str(folder), "--query", str(composite), "--crop", "0.5,0,0.5,1"])
     script = Script(window, args)
