@@ -13,7 +13,6 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, QStandardPaths, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -34,7 +33,7 @@ from ..core.weights import WEIGHTS_FILENAME, Weights
 from .dialogs import WEIGHT_FREE_MODEL, SkippedDialog, WeightsDialog, about_text
 from .drops import PastedImages, act_on_mime, droppable
 from .indexing_bar import IndexingBar
-from .model_choice import MODEL_CHOICES
+from .model_choice import MODEL_CHOICES, model_box
 from .operations import Operations, replies_to
 from .search_pane import SearchPane
 from .status_bar import CatalogStatus
@@ -161,11 +160,7 @@ class MainWindow(QMainWindow):
         open_button.clicked.connect(self.choose_catalog)
         photo_button = QPushButton("Open photo…")
         photo_button.clicked.connect(self.choose_photo)
-        self.model_box = QComboBox()
-        self.model_box.addItems(MODEL_CHOICES)
-        self.model_box.setCurrentText(self.model)
-        self.model_box.setToolTip("How photos are compared; each model keeps its own index of the catalog")
-        self.model_box.currentTextChanged.connect(self.set_model)
+        self.model_box = model_box(self.model, self.set_model)
         self.k_box = QSpinBox()
         self.k_box.setRange(1, 50)
         self.k_box.setValue(DEFAULT_K)

@@ -3,6 +3,10 @@ core/embedders/int8.py) as a choice beside fp32, remembered with the model. Plai
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QComboBox
+
 from ..core.embedders import MODELS
 from ..core.embedders.precision import INT8_MODELS
 
@@ -17,3 +21,13 @@ def parse_choice(choice: str) -> tuple[str, str | None]:
     if choice.endswith(INT8_SUFFIX):
         return choice[:-len(INT8_SUFFIX)], "int8"
     return choice, None
+
+
+def model_box(current: str, on_choice: Callable[[str], None]) -> QComboBox:
+    """The toolbar's model box showing `current`; `on_choice(choice)` when the person picks another."""
+    box = QComboBox()
+    box.addItems(MODEL_CHOICES)
+    box.setCurrentText(current)
+    box.setToolTip("How photos are compared; each model keeps its own index of the catalog")
+    box.currentTextChanged.connect(on_choice)
+    return box
