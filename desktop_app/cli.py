@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ from .core.formatting import format_duration
 from .core.indexer import DEFAULT_BATCH_SIZE, IndexReport, Progress
 from .core.logs import setup_logging
 from .core.paths import data_dir
+from .core.ray_engine import import_ray, ray_engine
 from .core.search import DEFAULT_K
 from .core.session import CatalogSession
 from .core.store import CatalogBusy
@@ -119,10 +121,17 @@ def _say_waiting(session: CatalogSession) -> Callable[[], None]:
 
 
 def cmd_index(args) -> int:
+    if args.address and args.engine != "ray":
+        raise UserError("--address is the Ray cluster's address: use it with --engine ray.")
+    if args.engine == "ray":
+        import_ray()  # without Ray: how to install it, before anything is opened
     with _session(args) as session:
         print(f"catalog {session.root}\nmodel   {session.embedder.describe()}", file=sys.stderr)
-        report = session.index(batch_size=args.batch_size, progress=ProgressLine(), wait_for_lock=args.wait,
-                               on_wait=_say_waiting(session))
+        options = {"batch_size": args.batch_size, "progress": ProgressLine()}
+        report = session.index(wait_for_lock=args.wait, on_wait=_say_waiting(session),
+                               engine=ray_engine(session.embedder, backend_from(args), args.address, **options)
+                               if args.engine == "ray" else None,
+                               **options)
     print_report(report)
     return 0
 
@@ -281,12 +290,16 @@ def cmd_bench(args) -> int:
         return 0
     if args.model != "resnet50":
         raise UserError("The bench measures the resnet50 model (the seed recipe); use --model resnet50.")
-    extra_sections, embedder, n = (), None, args.n or BENCH_DEFAULT_N
+    extra_sections, embedder, n = [], None, args.n or BENCH_DEFAULT_N
     if args.precision == "int8":
         from .bench import precision
 
         embedder = precision.int8_embedder(weights_or_found(args), args.images, n)
-        extra_sections = (precision.versus_fp32,)
+        extra_sections.append(precision.versus_fp32)
+    if args.scale:
+        from .bench import scale
+
+        extra_sections.append(functools.partial(scale.section, items=args.scale_items))
     run_bench(embedder or args.make_embedder(args), images=args.images, n=n, batch_size=args.batch_size,
               compare_backends=args.compare_backends, extra_sections=extra_sections)
     return 0
@@ -296,6 +309,10 @@ def _index_arguments(p) -> None:
     p.add_argument("folder")
     p.add_argument("--batch-size", type=count, default=DEFAULT_BATCH_SIZE)
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="where decode + embed run: this process, or a Ray cluster (pip install -e '.[cluster]')")
+    p.add_argument("--address", metavar="ADDR", help="the Ray cluster to use with --engine ray, e.g. "
+                   "ray://head:10001 or head:6379 (default: $RAY_ADDRESS, else a Ray started on this machine)")
     add_model_options(p)
     add_precision_option(p)
 
@@ -339,6 +356,10 @@ def _bench_arguments(p) -> None:
                        "ones on the photos (-n of them, evenly; default all) for the weights given or found")
     p.add_argument("--sources", type=count, default=100, metavar="N", help="photos copied for --duplicates")
     p.add_argument("--seed", type=int, default=0, help="picks the photos copied for --duplicates")
+    p.add_argument("--scale", action="store_true", help="also the compact index at a million items (needs "
+                   "~12 GB of disk in the temp folder and a few minutes)")
+    p.add_argument("--scale-items", type=count, default=1_000_000, metavar="N",
+                   help="items of the synthetic catalog of --scale (default %(default)s)")
     add_model_options(p)
     add_precision_option(p)
 
