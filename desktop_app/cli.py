@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import logging
 import os
 import sys
@@ -11,19 +11,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from . import cli_similar, cli_tuned
+from . import cli_caches, cli_similar, cli_tuned
 from .bench import DEFAULT_N as BENCH_DEFAULT_N
 from .commands import COMMANDS, program_name
 from .core import caches, labels, tuning
 from .core.catalog import catalog_root
 from .core.embedders import Embedder, WeightsNeeded, create_embedder
-from .core.embedders.precision import precision_note
 from .core.errors import UserError
 from .core.evaluate import contact_sheet, evaluate, format_report
 from .core.formatting import format_duration
 from .core.indexer import DEFAULT_BATCH_SIZE, IndexReport, Progress
 from .core.logs import setup_logging
-from .core.paths import data_dir
+from .core.ray_engine import import_ray, ray_engine
 from .core.search import DEFAULT_K
 from .core.session import CatalogSession
 from .core.store import CatalogBusy
@@ -119,10 +118,17 @@ def _say_waiting(session: CatalogSession) -> Callable[[], None]:
 
 
 def cmd_index(args) -> int:
+    if args.address and args.engine != "ray":
+        raise UserError("--address is the Ray cluster's address: use it with --engine ray.")
+    if args.engine == "ray":
+        import_ray()  # without Ray: how to install it, before anything is opened
     with _session(args) as session:
         print(f"catalog {session.root}\nmodel   {session.embedder.describe()}", file=sys.stderr)
-        report = session.index(batch_size=args.batch_size, progress=ProgressLine(), wait_for_lock=args.wait,
-                               on_wait=_say_waiting(session))
+        options = {"batch_size": args.batch_size, "progress": ProgressLine()}
+        report = session.index(wait_for_lock=args.wait, on_wait=_say_waiting(session),
+                               engine=ray_engine(session.embedder, backend_from(args), args.address, **options)
+                               if args.engine == "ray" else None,
+                               **options)
     print_report(report)
     return 0
 
@@ -200,64 +206,6 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def _catalog_key(folder: str) -> Path:
-    """A catalog folder's identity (its resolved path), also for a folder that no longer exists."""
-    path = Path(folder).expanduser()
-    return catalog_root(path) if path.exists() else path.resolve()
-
-
-def _mib(n: int) -> str:
-    return f"{n / 2**20:.1f} MiB"
-
-
-def _print_catalog(catalog: caches.CachedCatalog, details: bool) -> None:
-    state = "" if catalog.exists else "  (folder no longer exists)"
-    print(f"catalog {catalog.root or '(unknown folder)'}{state}")
-    for s in catalog.stores:
-        if s.error:
-            print(f"  {s.model:<15} {_mib(s.bytes):>10}  {s.error}")
-            continue
-        model = f"{s.model} int8" if (s.fingerprint or {}).get("precision") == "int8" else s.model
-        print(f"  {model:<15} {_mib(s.bytes):>10}  {s.items} items, {s.skipped} skipped")
-        if details:
-            print(f"    {s.path}\n    {json.dumps(s.fingerprint, sort_keys=True)}")
-
-
-def cmd_info(args) -> int:
-    if args.folder:
-        catalog = caches.cached_catalog(_catalog_key(args.folder))
-        if not catalog.stores:
-            print(f"catalog {_catalog_key(args.folder)}\nnot indexed yet")
-            return 0
-        _print_catalog(catalog, details=True)
-        return 0
-    catalogs = caches.list_catalogs()
-    for catalog in catalogs:
-        _print_catalog(catalog, details=False)
-    print(precision_note())
-    missing = sum(not c.exists for c in catalogs)
-    print(f"{len(catalogs)} cached catalog(s), {_mib(sum(c.bytes for c in catalogs))} in {data_dir()}"
-          + (f"; {missing} whose folder is gone: `{program_name()} forget --missing` removes their caches"
-             if missing else ""))
-    return 0
-
-
-def cmd_forget(args) -> int:
-    if args.missing == bool(args.folder):
-        raise UserError("Give a catalog FOLDER, or --missing (every catalog whose folder is gone), not both.")
-    if args.missing:
-        gone = caches.forget_missing()
-        for catalog in gone:
-            print(f"forgot {catalog.root} ({', '.join(catalog.models())}; {_mib(catalog.bytes)})")
-        print(f"{len(gone)} cache(s) of missing folders removed")
-        return 0
-    root = _catalog_key(args.folder)
-    size = caches.cached_catalog(root).bytes
-    removed = caches.forget_catalog(root)
-    print(f"forgot {removed} cache(s) of {root} ({_mib(size)})" if removed else f"nothing cached for {root}")
-    return 0
-
-
 def cmd_bench(args) -> int:
     from .bench import run_bench
 
@@ -281,12 +229,16 @@ def cmd_bench(args) -> int:
         return 0
     if args.model != "resnet50":
         raise UserError("The bench measures the resnet50 model (the seed recipe); use --model resnet50.")
-    extra_sections, embedder, n = (), None, args.n or BENCH_DEFAULT_N
+    extra_sections, embedder, n = [], None, args.n or BENCH_DEFAULT_N
     if args.precision == "int8":
         from .bench import precision
 
         embedder = precision.int8_embedder(weights_or_found(args), args.images, n)
-        extra_sections = (precision.versus_fp32,)
+        extra_sections.append(precision.versus_fp32)
+    if args.scale:
+        from .bench import scale
+
+        extra_sections.append(functools.partial(scale.section, items=args.scale_items))
     run_bench(embedder or args.make_embedder(args), images=args.images, n=n, batch_size=args.batch_size,
               compare_backends=args.compare_backends, extra_sections=extra_sections)
     return 0
@@ -296,6 +248,10 @@ def _index_arguments(p) -> None:
     p.add_argument("folder")
     p.add_argument("--batch-size", type=count, default=DEFAULT_BATCH_SIZE)
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="where decode + embed run: this process, or a Ray cluster (pip install -e '.[cluster]')")
+    p.add_argument("--address", metavar="ADDR", help="the Ray cluster to use with --engine ray, e.g. "
+                   "ray://head:10001 or head:6379 (default: $RAY_ADDRESS, else a Ray started on this machine)")
     add_model_options(p)
     add_precision_option(p)
 
@@ -314,15 +270,6 @@ def _query_arguments(p) -> None:
     add_precision_option(p)
 
 
-def _info_arguments(p) -> None:
-    p.add_argument("folder", nargs="?", help="one catalog folder (default: list every cached catalog)")
-
-
-def _forget_arguments(p) -> None:
-    p.add_argument("folder", nargs="?", help="the catalog folder (it may no longer exist)")
-    p.add_argument("--missing", action="store_true", help="forget every catalog whose folder no longer exists")
-
-
 def _bench_arguments(p) -> None:
     p.add_argument("--images", metavar="DIR", type=Path,
                    help="photos to index (default: the fashion-2k sample when present, else generated)")
@@ -339,6 +286,10 @@ def _bench_arguments(p) -> None:
                        "ones on the photos (-n of them, evenly; default all) for the weights given or found")
     p.add_argument("--sources", type=count, default=100, metavar="N", help="photos copied for --duplicates")
     p.add_argument("--seed", type=int, default=0, help="picks the photos copied for --duplicates")
+    p.add_argument("--scale", action="store_true", help="also the compact index at a million items (needs "
+                   "~12 GB of disk in the temp folder and a few minutes)")
+    p.add_argument("--scale-items", type=count, default=1_000_000, metavar="N",
+                   help="items of the synthetic catalog of --scale (default %(default)s)")
     add_model_options(p)
     add_precision_option(p)
 
@@ -361,8 +312,8 @@ def _eval_arguments(p) -> None:
 _HANDLERS = {  # name → (its arguments, what it runs); the names and help come from commands.COMMANDS
     "index": (_index_arguments, cmd_index),
     "query": (_query_arguments, cmd_query),
-    "info": (_info_arguments, cmd_info),
-    "forget": (_forget_arguments, cmd_forget),
+    "info": (cli_caches.info_arguments, cli_caches.cmd_info),
+    "forget": (cli_caches.forget_arguments, cli_caches.cmd_forget),
     "eval": (_eval_arguments, cmd_eval),
     "bench": (_bench_arguments, cmd_bench),
     "neighbours": (cli_similar.neighbours_arguments, cmd_neighbours),

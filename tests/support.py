@@ -22,6 +22,25 @@ def make_image(path: Path, seed: int, size=(60, 80), mode="RGB", fmt=None) -> Pa
     return path
 
 
+def side_by_side(folder: Path, left: str, right: str, out: Path) -> Path:
+    """A photo of two catalog items side by side (their decoded pixels, saved losslessly)."""
+    a, b = (np.asarray(Image.open(folder / name).convert("RGB")) for name in (left, right))
+    Image.fromarray(np.concatenate([a, b], axis=1)).save(out)
+    return out
+
+
+LABEL_TYPES = ["Shirts", "Jeans", "Tshirts"]
+
+
+def write_labels(folder: Path, n: int, file_name: str = "labels.csv") -> Path:
+    """labels.csv for img000… img{n-1}: articleType cycles through LABEL_TYPES, gender is Men for the first half."""
+    with open(folder / file_name, "w", newline="") as f:
+        f.write("filename,articleType,gender\n")
+        for i in range(n):
+            f.write(f"img{i:03d}.jpg,{LABEL_TYPES[i % 3]},{'Men' if i < n // 2 else 'Women'}\n")
+    return folder
+
+
 class CountingEmbedder:
     """A small, fast, real embedder for pipeline tests: the 8×8 RGB thumbnail, L2-normalised.
 
@@ -54,3 +73,13 @@ class CountingEmbedder:
         self.embedded += len(batch)
         self.batches += 1
         return l2_normalise(batch.reshape(len(batch), -1).astype(np.float32) + 1.0)
+
+
+def assert_unit_rows_independent_of_the_batch(embedder, batch, row: int, atol: float) -> None:
+    """The embedder's vectors of `batch` are finite, unit-length float32 rows, and `row` embedded alone gives
+    the same vector as inside the batch."""
+    vectors = embedder.embed(batch)
+    assert vectors.shape == (len(batch), embedder.dim) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.isfinite(vectors).all()
+    np.testing.assert_allclose(embedder.embed(batch[row : row + 1])[0], vectors[row], atol=atol)

@@ -6,17 +6,13 @@ import pytest
 from desktop_app.core.errors import UserError
 from desktop_app.core.filters import parse_conditions
 from desktop_app.core.session import CatalogSession
+from support import LABEL_TYPES, write_labels
 
-TYPES = ["Shirts", "Jeans", "Tshirts"]
+TYPES = LABEL_TYPES
 
 
 def _labelled(make_catalog, n=30, file_name="labels.csv"):
-    folder = make_catalog(n)
-    with open(folder / file_name, "w", newline="") as f:
-        f.write("filename,articleType,gender\n")
-        for i in range(n):
-            f.write(f"img{i:03d}.jpg,{TYPES[i % 3]},{'Men' if i < n // 2 else 'Women'}\n")
-    return folder
+    return write_labels(make_catalog(n), n, file_name)
 
 
 def test_parse_conditions_groups_values_by_field():

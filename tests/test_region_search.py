@@ -8,20 +8,14 @@ from desktop_app.core.embedders import create_embedder
 from desktop_app.core.errors import UserError
 from desktop_app.core.images import Crop, ImageError, load_rgb
 from desktop_app.core.session import CatalogSession
-
-
-def _side_by_side(folder, left: str, right: str, out):
-    """A photo of two catalog items side by side (their decoded pixels, saved losslessly)."""
-    a, b = (np.asarray(Image.open(folder / name).convert("RGB")) for name in (left, right))
-    Image.fromarray(np.concatenate([a, b], axis=1)).save(out)
-    return out
+from support import side_by_side
 
 
 @pytest.mark.parametrize("model", ["colour-texture", "tiny"])
 def test_cropping_each_half_of_a_composite_finds_its_own_source_first(make_catalog, counting_embedder, tmp_path,
                                                                       model):
     folder = make_catalog(20)
-    composite = _side_by_side(folder, "img004.jpg", "img013.jpg", tmp_path / "two-items.png")
+    composite = side_by_side(folder, "img004.jpg", "img013.jpg", tmp_path / "two-items.png")
     embedder = counting_embedder if model == "tiny" else create_embedder(model)
     with CatalogSession(folder, embedder) as session:
         session.index()
@@ -34,7 +28,7 @@ def test_cropping_each_half_of_a_composite_finds_its_own_source_first(make_catal
 @pytest.mark.heavy
 def test_region_search_with_resnet50(make_catalog, random_embedder, tmp_path):
     folder = make_catalog(8)
-    composite = _side_by_side(folder, "img002.jpg", "img006.jpg", tmp_path / "two-items.png")
+    composite = side_by_side(folder, "img002.jpg", "img006.jpg", tmp_path / "two-items.png")
     with CatalogSession(folder, random_embedder) as session:
         session.index()
         left = session.query(composite, k=1, crop=Crop.parse("0,0,0.5,1"))

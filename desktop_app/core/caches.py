@@ -112,6 +112,7 @@ def _forget(folder: Path, root: Path) -> int:
         for path in stores:
             for suffix in _STORE_FILES:
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
+            shutil.rmtree(f"{path}.compact", ignore_errors=True)  # a big catalog's search index (compact_index)
         for leftover in folder.glob("*.sqlite.damaged-*") if folder.is_dir() else []:
             leftover.unlink()
     if folder.is_dir() and not root.is_dir():

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from .catalog import catalog_root, has_images, no_images_message
+from .compact_index import CompactSearcher, is_big, open_searcher
 from .duplicates import DuplicateGroup, default_threshold, find_duplicates
 from .embedders import Embedder
 from .errors import UserError
@@ -28,7 +30,7 @@ class CatalogSession:
         if new and not has_images(self.root):
             raise UserError(no_images_message(self.root))
         self.store = Store(self.root, embedder.fingerprint, embedder.dim, embedder.name, data_dir)
-        self._searcher: Searcher | None = None
+        self._searcher: Searcher | CompactSearcher | None = None
         self._labels: tuple[LabelTable | None] | None = None  # (table,) once looked for
 
     def close(self) -> None:
@@ -41,8 +43,9 @@ class CatalogSession:
         self.close()
 
     def index(self, wait_for_lock: bool = False, on_wait=None, lock_only_for_changes: bool = False,
-              **options) -> IndexReport:
-        """Embed new and changed files, drop deleted ones; options go to `index_catalog`.
+              engine: Callable[[Store], IndexReport] | None = None, **options) -> IndexReport:
+        """Embed new and changed files, drop deleted ones; options go to `index_catalog`, or `engine(store)`
+        does the work instead (e.g. ray_engine.index_with_ray; it always holds the lock).
 
         The store's writer lock is held throughout, or with `lock_only_for_changes` only when the folder has
         changed (a reader such as eval then runs beside another process indexing nothing new).
@@ -50,20 +53,23 @@ class CatalogSession:
         def lock():
             return self.store.writer_lock(wait_for_lock, on_wait)
 
-        if lock_only_for_changes:
+        if lock_only_for_changes and engine is None:
             report = index_catalog(self.store, self.embedder, writer_lock=lock, **options)
         else:
             with lock():
-                report = index_catalog(self.store, self.embedder, **options)
+                report = engine(self.store) if engine else index_catalog(self.store, self.embedder, **options)
         self._searcher = None
         self._labels = None
+        if is_big(report.indexed, self.store.dim):  # (re)build the compact index now, not on the first query
+            self._searcher = open_searcher(self.store)
         return report
 
     @property
-    def searcher(self) -> Searcher:
-        """The k-NN index over the stored vectors, loaded and fitted once until the next indexing."""
+    def searcher(self) -> Searcher | CompactSearcher:
+        """The k-NN index over the stored vectors, loaded once until the next indexing: exact brute force,
+        or for a big catalog the two-stage compact index (core/compact_index.py)."""
         if self._searcher is None:
-            self._searcher = Searcher(*self.store.load_vectors())
+            self._searcher = open_searcher(self.store)
         return self._searcher
 
     @property

@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS items (
     relpath TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, vector BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS skipped (
     relpath TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS generation (id INTEGER PRIMARY KEY CHECK (id = 0), token TEXT NOT NULL,
+    value INTEGER NOT NULL);
+INSERT OR IGNORE INTO generation VALUES (0, lower(hex(randomblob(8))), 0);
 """
 
 
@@ -199,9 +202,23 @@ class Store:
     def skipped_files(self) -> list[tuple[str, str]]:
         return list(self._db.execute("SELECT relpath, reason FROM skipped ORDER BY relpath"))
 
+    def generation(self) -> str:
+        """Changes with every write (a token of this store file + a counter): derived data such as the
+        compact index is stale when it was built at another generation."""
+        token, value = self._db.execute("SELECT token, value FROM generation").fetchone()
+        return f"{token}-{value}"
+
+    def iter_vectors(self, rows: int = 8192):
+        """(relpaths, vectors) chunks of up to `rows` items, in load_vectors' order, without holding them all."""
+        cursor = self._db.execute("SELECT relpath, vector FROM items ORDER BY relpath")
+        while chunk := cursor.fetchmany(rows):
+            yield self._as_matrix(chunk)
+
     def load_vectors(self) -> tuple[list[str], np.ndarray]:
         """All (relpaths, vectors) sorted by path; vectors as an (n, dim) float32 matrix."""
-        rows = self._db.execute("SELECT relpath, vector FROM items ORDER BY relpath").fetchall()
+        return self._as_matrix(self._db.execute("SELECT relpath, vector FROM items ORDER BY relpath").fetchall())
+
+    def _as_matrix(self, rows: list[tuple[str, bytes]]) -> tuple[list[str], np.ndarray]:
         expected = self.dim * VECTOR_DTYPE.itemsize
         relpaths = [relpath for relpath, _ in rows]
         if any(len(blob) != expected for _, blob in rows):
@@ -234,6 +251,7 @@ class Store:
         try:
             with _transaction(self._db):
                 yield
+                self._db.execute("UPDATE generation SET value = value + 1")
         except sqlite3.OperationalError as err:
             raise _environment_error(err, self.path) from None
 

@@ -4,7 +4,8 @@
 
 Hidden options drive the window without a person, for screenshots, timings and the packaged app's
 self-test: --query PHOTO (repeatable; each runs after the previous grid is complete), --screenshot PNG
-(saved once everything asked for is done, then the app quits), --timing (prints timings to stdout).
+(saved once everything asked for is done, then the app quits), --timing (prints timings to stdout),
+--crop X,Y,W,H (fractions of the last query photo: the region searched with after that query).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .. import __version__
 from ..commands import COMMANDS, program_name
 from ..core.embedders.resnet50 import BACKEND_ENV
 from ..core.errors import UserError
+from ..core.images import Crop
 from ..core.logs import setup_logging
 from ..core.paths import resources_dir
 from ..options import Parser, add_model_options, backend_from, weights_from
@@ -41,7 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--query", action="append", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--screenshot", help=argparse.SUPPRESS)
     parser.add_argument("--timing", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--crop", type=region_fractions, help=argparse.SUPPRESS)
     return parser
+
+
+def region_fractions(text: str) -> Crop:
+    try:
+        crop = Crop.parse(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    if not crop.fractions:
+        raise argparse.ArgumentTypeError(f"'{text}': the window's region is given as fractions 0-1 of the photo")
+    return crop
 
 
 def missing_display(argv: list[str]) -> str | None:
@@ -104,6 +117,7 @@ class Script:
     def __init__(self, window: MainWindow, args):
         self.window, self.args = window, args
         self.queries = list(args.query)
+        self.crop = args.crop  # marked once the queries are done, as a person would drag it
         self.waiting_for_index = bool(args.catalog)
         window.index_finished.connect(self._after_index)
         window.grid_ready.connect(lambda _: self._next())
@@ -128,6 +142,9 @@ class Script:
     def _next(self) -> None:
         if self.queries:  # dropped on the result grid, as a person would drop a photo from a file manager
             deliver_drop(self.window.grid.viewport(), file_mime(self.queries.pop(0)))
+        elif self.crop is not None and self.window.grid.count():
+            crop, self.crop = self.crop, None
+            self.window.query_panel.image_label.set_region(crop)  # re-runs the query with the region
         elif self.args.screenshot:
             QTimer.singleShot(300, lambda: self._finish(0))  # let the last thumbnails paint
 

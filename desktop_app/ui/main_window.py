@@ -13,7 +13,6 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, QStandardPaths, Qt, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -27,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.catalog import image_patterns, no_images_message
-from ..core.embedders import DEFAULT_MODEL, MODELS, Embedder
+from ..core.embedders import DEFAULT_MODEL, Embedder
 from ..core.indexer import DEFAULT_BATCH_SIZE
 from ..core.search import DEFAULT_K
 from ..core.weights import WEIGHTS_FILENAME, Weights
@@ -35,6 +34,7 @@ from .catalog_tools import CatalogTools
 from .dialogs import WEIGHT_FREE_MODEL, SkippedDialog, WeightsDialog, about_text
 from .drops import PastedImages, act_on_mime, droppable
 from .indexing_bar import IndexingBar
+from .model_choice import MODEL_CHOICES, model_box
 from .operations import Operations, replies_to
 from .search_pane import SearchPane
 from .status_bar import CatalogStatus
@@ -60,7 +60,7 @@ class MainWindow(QMainWindow):
         self._settings = window_settings()
         self.weights = weights
         remembered = self._settings.value("model", DEFAULT_MODEL)
-        remembered = remembered if remembered in MODELS else DEFAULT_MODEL
+        remembered = remembered if remembered in MODEL_CHOICES else DEFAULT_MODEL
         self.model = embedder.name if embedder is not None else (model or remembered)
         self.catalog: CatalogInfo | None = None
         self.indexing = False
@@ -163,11 +163,7 @@ class MainWindow(QMainWindow):
         open_button.clicked.connect(self.choose_catalog)
         photo_button = QPushButton("Open photo…")
         photo_button.clicked.connect(self.choose_photo)
-        self.model_box = QComboBox()
-        self.model_box.addItems(MODELS)
-        self.model_box.setCurrentText(self.model)
-        self.model_box.setToolTip("How photos are compared; each model keeps its own index of the catalog")
-        self.model_box.currentTextChanged.connect(self.set_model)
+        self.model_box = model_box(self.model, self.set_model)
         self.k_box = QSpinBox()
         self.k_box.setRange(1, 50)
         self.k_box.setValue(DEFAULT_K)

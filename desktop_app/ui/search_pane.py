@@ -13,7 +13,9 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from .filter_box import FilterBox, label_choices
 from .operations import op
+from .queries import Query, QuerySettings, results_title, search
 from .query_panel import QueryPanel
 from .result_grid import ResultGrid
 from .thumbnails import ThumbnailLoader
@@ -31,20 +33,26 @@ class SearchPane(QWidget):
         super().__init__()
         self._window = window
         self.report_timing = report_timing
-        self._query = None  # (query method, its argument): re-run when k changes or the index grew
+        self._query: Query | None = None  # re-run when k, the region or a filter changes, or the index grew
         self._caption = ""  # of the query asked for last
         self._results_caption = ""  # of the query whose results are shown
         self._started = 0.0
         self.pending = False
         self.index_version = 0  # grows with every new session and every index run that changed it
         self._results_version = 0  # the index version the shown results were computed on
+        self._narrowing: tuple[str, float | None] = ("", None)  # of the query asked for last: for its title
+        self._tuned: set[tuple[str, int]] = set()  # (field, index version) whose tuning is fitted and cached
         self.query_panel = QueryPanel(thumbnails)
+        self.query_panel.region_changed.connect(lambda _crop: self.rerun())
+        self.filters = FilterBox()
+        self.filters.changed.connect(self.rerun)
         self.title = QLabel(WELCOME)
         self.title.setObjectName("panelTitle")
         self.grid = ResultGrid(thumbnails)
         self.grid.find_similar.connect(window.query_item)
         self.grid.complete.connect(self._grid_complete)
         results = QVBoxLayout()
+        results.addWidget(self.filters)
         results.addWidget(self.title)
         results.addWidget(self.grid, 1)
         row = QHBoxLayout(self)
@@ -55,18 +63,18 @@ class SearchPane(QWidget):
 
     # -- queries -------------------------------------------------------------------------------------------
     def query_image(self, path: str, k: int) -> None:
-        self._query = (self._window.query_image, path)
-        self._start(Path(path).name, path, lambda catalog: catalog.result_items(catalog.session.query(path, k)))
+        """A new query photo (its region cleared); the filters and the distance limit stay."""
+        self._query = Query(path, Path(path).name)
+        self._start(k, new_photo=True)
 
     def query_item(self, root: str, relpath: str, k: int) -> None:
-        self._query = (self._window.query_item, relpath)
-        self._start(relpath, str(Path(root) / relpath),
-                    lambda catalog: catalog.result_items(catalog.session.query_item(relpath, k)))
+        self._query = Query(str(Path(root) / relpath), relpath, relpath)
+        self._start(k, new_photo=True)
 
     def rerun(self) -> None:
+        """The shown query again with the current k, region, filter, tuning and distance limit."""
         if self._query is not None:
-            method, argument = self._query
-            method(argument)
+            self._start(self._window.k_box.value(), new_photo=False)
 
     def results(self) -> list[ResultItem]:
         return self.grid.results()
@@ -80,34 +88,60 @@ class SearchPane(QWidget):
             self._query = None
         if not self.grid.count() and not self.pending:
             self.title.setText(READY)
+        self._read_labels()
 
     def index_finished(self, changed: bool) -> None:
         """Re-runs the shown query when the results were computed on a smaller or older index."""
         if changed:
             self.index_version += 1
+            self._read_labels()
         if self.grid.count() and not self.pending and self._results_version != self.index_version:
             self.rerun()
 
     # -- internals ---------------------------------------------------------------------------------------
-    def _start(self, caption: str, path: str, work) -> None:
+    def _read_labels(self) -> None:
+        """The filter box gets the open catalog's label fields and values (hidden without labels)."""
+        def failed(message: str) -> None:
+            self.filters.set_labels(None)
+            self._window.show_message(message)
+
+        op(self._window, lambda catalog: label_choices(catalog.session)).success(self.filters.set_labels) \
+            .failure(failed).run()
+
+    # -- internals (queries) ---------------------------------------------------------------------------------------
+    def _start(self, k: int, new_photo: bool) -> None:
         self._started = time.perf_counter()
         self.pending = True
-        self._caption = caption
+        query = self._query
         self._window.show_message("")
-        self.query_panel.show_photo(caption, path)
+        if new_photo:
+            self.query_panel.show_photo(query.caption, query.path)  # and clears the region
+        settings = QuerySettings(k, self.query_panel.region(), self.filters.where(), self.filters.max_distance(),
+                                 self.filters.tuned_field())
+        self._caption = query.caption + (" (region)" if settings.crop else "")
+        self._narrowing = (self.filters.describe(), settings.max_distance)
         if self._window.indexing:  # the worker answers after the index run; cancelling ends that run sooner
             self.title.setText("Searching once indexing finishes… (Esc: stop indexing and search what is "
                                "indexed so far)")
+        elif settings.tuned and (settings.tuned, self.index_version) not in self._tuned:
+            self.title.setText(f"Tuning the similarity to the catalog's {settings.tuned} labels (fitted once, then "
+                               "cached), then searching…")
         else:
             self.title.setText("Searching…")
-        op(self._window, work).newest_only("query").success(self._on_results).failure(self._on_failed).run()
+
+        def shown(items: list[ResultItem]) -> None:
+            if settings.tuned:
+                self._tuned.add((settings.tuned, self.index_version))
+            self._on_results(items)
+
+        op(self._window, lambda catalog: catalog.result_items(search(catalog.session, query, settings))) \
+            .newest_only("query").success(shown).failure(self._on_failed).run()
 
     def _on_results(self, items: list[ResultItem]) -> None:
         self.pending = False
         self._results_version = self.index_version  # replies arrive in order: the index as of now
         self._results_caption = self._caption
-        self.title.setText(f"The {len(items)} most similar to {self._caption}" if items
-                           else f"No similar items for {self._caption}.")
+        self.title.setText(results_title(len(items), self._caption, *self._narrowing))
         self.grid.show_results(items)
 
     def _on_failed(self, message: str) -> None:

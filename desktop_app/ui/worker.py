@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -21,6 +22,7 @@ from ..core.embedders import Embedder, WeightsNeeded, create_embedder
 from ..core.errors import UserError
 from ..core.indexer import DEFAULT_BATCH_SIZE, Progress
 from ..core.weights import Weights
+from .model_choice import parse_choice
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +113,7 @@ class CatalogWorker(QObject):
         if self._closing.is_set():
             return
         try:
-            embedder = self._embedder_for(model, weights)
+            embedder = self._embedder_for(model, weights, folder)
         except WeightsNeeded as missing:
             self.weights_needed.emit(token, str(missing), folder)
             return
@@ -145,12 +147,15 @@ class CatalogWorker(QObject):
             self.op_failed.emit(token, problem)
 
     # -- internals ----------------------------------------------------------------------------------
-    def _embedder_for(self, model: str, weights: Weights | None) -> Embedder:
-        if model in self._given:
-            return self._given[model]
-        key = (model, weights)
+    def _embedder_for(self, choice: str, weights: Weights | None, folder: str) -> Embedder:
+        """The embedder of a model box choice (model_choice.py); int8 calibrates on, so belongs to, the catalog."""
+        if choice in self._given:
+            return self._given[choice]
+        model, precision = parse_choice(choice)
+        catalog = Path(folder) if precision else None
+        key = (choice, weights, catalog)
         if key not in self._built:  # resolving weights may try a download: this is why it runs here
-            self._built[key] = create_embedder(model, weights)
+            self._built[key] = create_embedder(model, weights, precision=precision, catalog=catalog)
         return self._built[key]
 
     def _open_session(self, token: int, folder: str, embedder: Embedder) -> None:

@@ -96,24 +96,34 @@ def gradient_histogram(lightness: np.ndarray) -> np.ndarray:
     return _histograms(index, magnitude.astype(np.float64), rows * columns * ORIENTATION_BINS)
 
 
-class ColourTextureEmbedder:
-    name = "colour-texture"
+class WeightFreeDescriptor:
+    """What the numpy descriptors share: no weights, nothing to load, a fingerprint made of their settings."""
+
+    name: str
+    dim: int
     input_size = (64, 80)  # width, height: product photos are mostly portrait
-    dim = L_BINS * AB_BINS * AB_BINS + CELLS[0] * CELLS[1] * ORIENTATION_BINS
     load_report = "nothing to load (numpy only, no weights)"
 
     def load(self) -> None:
         """Nothing to prepare: the descriptor is plain numpy."""
 
+    def settings(self) -> dict:
+        """Everything the vectors depend on besides the pixels (the fingerprint is made of it)."""
+        raise NotImplementedError
+
     @property
     def fingerprint(self) -> str:
-        return json.dumps(
-            {"algorithm": "lab-histogram+gradient-orientations", "version": VERSION, "dim": self.dim,
-             "input_size": list(self.input_size), "lab_bins": [L_BINS, AB_BINS, AB_RANGE],
-             "orientations": ORIENTATION_BINS, "cells": list(CELLS),
-             "weights": [COLOUR_WEIGHT, TEXTURE_WEIGHT], "background_delta_e": BACKGROUND_DELTA_E},
-            sort_keys=True,
-        )
+        return json.dumps({"dim": self.dim, "input_size": list(self.input_size), **self.settings()}, sort_keys=True)
+
+
+class ColourTextureEmbedder(WeightFreeDescriptor):
+    name = "colour-texture"
+    dim = L_BINS * AB_BINS * AB_BINS + CELLS[0] * CELLS[1] * ORIENTATION_BINS
+
+    def settings(self) -> dict:
+        return {"algorithm": "lab-histogram+gradient-orientations", "version": VERSION,
+                "lab_bins": [L_BINS, AB_BINS, AB_RANGE], "orientations": ORIENTATION_BINS, "cells": list(CELLS),
+                "weights": [COLOUR_WEIGHT, TEXTURE_WEIGHT], "background_delta_e": BACKGROUND_DELTA_E}
 
     def describe(self) -> str:
         return (f"colour + texture descriptor (Lab colour histogram {COLOUR_WEIGHT:.0%}, "

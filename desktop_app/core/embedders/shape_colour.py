@@ -22,12 +22,11 @@ but added nothing once both edge parts were there, so they are not part of the v
 from __future__ import annotations
 
 import functools
-import json
 
 import numpy as np
 
 from . import l2_normalise
-from .colour_texture import AB_BINS, L_BINS, colour_histogram, foreground_mask, rgb_to_lab
+from .colour_texture import AB_BINS, L_BINS, WeightFreeDescriptor, colour_histogram, foreground_mask, rgb_to_lab
 
 ORIENTATION_BINS, CELLS = 18, (10, 8)  # signed orientations; cells: rows, columns (8×8 pixels at 64×80)
 BLUR_KERNEL = (1, 4, 6, 4, 1)  # binomial ≈ Gaussian σ = 1 pixel: JPEG noise and stripes finer than a cell fade
@@ -140,24 +139,14 @@ def hellinger(histograms: np.ndarray) -> np.ndarray:
     return l2_normalise(np.sqrt(np.maximum(histograms, 0)))
 
 
-class ShapeColourEmbedder:
+class ShapeColourEmbedder(WeightFreeDescriptor):
     name = "shape-colour"
-    input_size = (64, 80)  # width, height: product photos are mostly portrait
     dim = 2 * CELLS[0] * CELLS[1] * ORIENTATION_BINS + L_BINS * AB_BINS * AB_BINS
-    load_report = "nothing to load (numpy only, no weights)"
 
-    def load(self) -> None:
-        """Nothing to prepare: the descriptor is plain numpy."""
-
-    @property
-    def fingerprint(self) -> str:
-        return json.dumps(
-            {"algorithm": "lab-edge-orientations+item-box+lab-histogram", "version": VERSION, "dim": self.dim,
-             "input_size": list(self.input_size), "orientations": ORIENTATION_BINS, "cells": list(CELLS),
-             "gradient": "strongest-of-Lab", "blur": list(BLUR_KERNEL),
-             "weights": [FRAME_WEIGHT, ITEM_WEIGHT, COLOUR_WEIGHT]},
-            sort_keys=True,
-        )
+    def settings(self) -> dict:
+        return {"algorithm": "lab-edge-orientations+item-box+lab-histogram", "version": VERSION,
+                "orientations": ORIENTATION_BINS, "cells": list(CELLS), "gradient": "strongest-of-Lab",
+                "blur": list(BLUR_KERNEL), "weights": [FRAME_WEIGHT, ITEM_WEIGHT, COLOUR_WEIGHT]}
 
     def describe(self) -> str:
         return (f"shape + colour descriptor (edges of the frame {FRAME_WEIGHT:.0%}, of the item's box "

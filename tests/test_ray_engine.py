@@ -1,0 +1,142 @@
+"""Indexing on Ray (core/ray_engine.py), on a local 2-CPU Ray: the same vectors as local indexing, only new or
+changed files embedded, a worker killed mid-run loses nothing. Skipped when Ray Data is not installed (CI
+installs it: it is in the test extra)."""
+
+import functools
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from desktop_app import cli
+from desktop_app.core.embedders import create_embedder
+from desktop_app.core.errors import UserError
+from desktop_app.core.ray_engine import INSTALL_HINT, import_ray, index_with_ray
+from desktop_app.core.session import CatalogSession
+
+BATCH = 4
+
+pytestmark = pytest.mark.integration  # stores on disk, a local Ray cluster
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray = pytest.importorskip("ray")
+    pytest.importorskip("ray.data")
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import the tests
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+class _DiesOnce:
+    """colour-texture, but the worker process exits abruptly on its second batch the first time (a marker
+    file remembers it across the restarted process), as a node lost mid-run."""
+
+    def __init__(self, marker: str):
+        self.inner, self.marker, self.batches = create_embedder("colour-texture"), marker, 0
+        self.name, self.dim, self.input_size = self.inner.name, self.inner.dim, self.inner.input_size
+        self.fingerprint = self.inner.fingerprint
+
+    def embed(self, batch):
+        self.batches += 1
+        if self.batches == 2 and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os._exit(1)
+        return self.inner.embed(batch)
+
+
+def ray_index(session, make_embedder=None):
+    make_embedder = make_embedder or functools.partial(create_embedder, "colour-texture")
+    return session.index(engine=functools.partial(index_with_ray, make_embedder=make_embedder, batch_size=BATCH))
+
+
+def local_vectors(folder, data_dir, monkeypatch):
+    monkeypatch.setenv("FASHIONREC_DATA_DIR", str(data_dir / "local"))
+    with CatalogSession(folder, create_embedder("colour-texture")) as session:
+        session.index()
+        return session.store.load_vectors()
+
+
+@pytest.mark.usefixtures("local_ray")
+def test_ray_vectors_equal_local_indexing_and_only_changes_are_embedded(make_catalog, data_dir, monkeypatch):
+    folder = make_catalog(14)
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    with CatalogSession(folder, create_embedder("colour-texture")) as session:
+        report = ray_index(session)
+        assert (report.embedded, report.indexed) == (14, 14)
+        assert [relpath for relpath, _ in report.newly_skipped] == ["broken.jpg"]
+        relpaths, vectors = session.store.load_vectors()
+        assert ray_index(session).embedded == 0  # nothing new
+        (folder / "img003.jpg").write_bytes((folder / "img004.jpg").read_bytes())
+        changed = ray_index(session)
+        assert (changed.embedded, changed.unchanged) == (1, 14)
+    local_relpaths, local = local_vectors(folder, data_dir, monkeypatch)
+    assert local_relpaths == relpaths
+    before_change = np.einsum("ij,ij->i", vectors, local)
+    assert before_change[relpaths.index("img004.jpg")] >= 0.9999
+    assert np.delete(before_change, relpaths.index("img003.jpg")).min() >= 0.9999
+
+
+@pytest.mark.usefixtures("local_ray")
+def test_a_worker_killed_mid_run_loses_nothing(make_catalog, data_dir, monkeypatch, tmp_path):
+    folder = make_catalog(16)
+    marker = tmp_path / "worker-died"
+    with CatalogSession(folder, create_embedder("colour-texture")) as session:
+        report = ray_index(session, functools.partial(_DiesOnce, str(marker)))
+        assert marker.exists()  # a worker did die
+        assert (report.embedded, report.indexed) == (16, 16)
+        relpaths, vectors = session.store.load_vectors()
+    assert np.einsum("ij,ij->i", vectors, local_vectors(folder, data_dir, monkeypatch)[1]).min() >= 0.9999
+
+
+@pytest.mark.usefixtures("local_ray")
+def test_workers_with_another_model_are_refused(make_catalog):
+    from desktop_app.core.embedders.colour_texture import ColourTextureEmbedder
+
+    class Other(ColourTextureEmbedder):
+        fingerprint = "another model"
+
+    with CatalogSession(make_catalog(3), create_embedder("colour-texture")) as session:
+        with pytest.raises(UserError, match="another model"):
+            ray_index(session, Other)
+        assert session.store.count() == 0
+
+
+@pytest.mark.usefixtures("local_ray")
+def test_cli_index_with_the_ray_engine_then_query(make_catalog, capsys):
+    folder = make_catalog(6)
+    assert cli.main(["index", str(folder), "--engine", "ray", "--model", "colour-texture"]) == 0
+    assert "6 embedded" in capsys.readouterr().out
+    assert cli.main(["query", str(folder / "img002.jpg"), "--catalog", str(folder), "--model", "colour-texture",
+                     "--include-self", "-k", "1"]) == 0
+    assert capsys.readouterr().out.strip().endswith("img002.jpg")
+
+
+def test_without_ray_the_option_says_how_to_install_it(monkeypatch, make_catalog, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(UserError, match=r"pip install -e '\.\[cluster\]'"):
+        import_ray()
+    assert cli.main(["index", str(make_catalog(2)), "--engine", "ray", "--model", "colour-texture"]) == 1
+    assert capsys.readouterr().err.strip() == f"fashionrec: {INSTALL_HINT}"
+    assert cli.main(["index", str(make_catalog(2)), "--address", "head:6379", "--model", "colour-texture"]) == 1
+    assert "use it with --engine ray" in capsys.readouterr().err
+
+
+@pytest.mark.heavy
+@pytest.mark.usefixtures("local_ray")
+def test_resnet50_vectors_on_ray_equal_local_indexing(make_catalog, random_embedder, data_dir, monkeypatch):
+    from desktop_app.core.weights import random_weights
+
+    folder = make_catalog(6)
+    with CatalogSession(folder, random_embedder) as session:
+        report = ray_index(session, functools.partial(create_embedder, "resnet50", random_weights(0)))
+        assert report.embedded == 6
+        relpaths, vectors = session.store.load_vectors()
+    monkeypatch.setenv("FASHIONREC_DATA_DIR", str(data_dir / "local"))
+    with CatalogSession(folder, random_embedder) as session:
+        session.index()
+        local_relpaths, local = session.store.load_vectors()
+    assert local_relpaths == relpaths
+    assert np.einsum("ij,ij->i", vectors, local).min() >= 0.9999
