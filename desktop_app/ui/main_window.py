@@ -121,11 +121,9 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.open_action)
         self.recent = RecentCatalogs(file_menu.addMenu("Recent catalogs"), self._settings, self.open_catalog)
         file_menu.addSeparator()
-        file_menu.addAction(self.photo_action)
-        file_menu.addAction(self.paste_action)
+        file_menu.addActions([self.photo_action, self.paste_action])
         catalog_menu = self.menuBar().addMenu("&Catalog")
-        for action in (self.reindex_action, self.cancel_action, self.skipped_action):
-            catalog_menu.addAction(action)
+        catalog_menu.addActions([self.reindex_action, self.cancel_action, self.skipped_action])
         self.tools = CatalogTools(self, file_menu, catalog_menu)  # export, near-duplicates, browser
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
