@@ -105,7 +105,7 @@ def deliver_drop(target: QWidget, mime: QMimeData) -> QDropEvent:
     widget that accepts drops. Used by the unattended script and the tests; returns the drop event."""
     pos = QPointF(target.rect().center())
     buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    QApplication.sendEvent(target, QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, buttons, modifiers))
+    QApplication.sendEvent(target, QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, buttons, modifiers))
     drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, buttons, modifiers)
     QApplication.sendEvent(target, drop)
     return drop

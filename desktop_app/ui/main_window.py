@@ -30,6 +30,7 @@ from ..core.embedders import DEFAULT_MODEL, Embedder
 from ..core.indexer import DEFAULT_BATCH_SIZE
 from ..core.search import DEFAULT_K
 from ..core.weights import WEIGHTS_FILENAME, Weights
+from .catalog_tools import CatalogTools
 from .dialogs import WEIGHT_FREE_MODEL, SkippedDialog, WeightsDialog, about_text
 from .drops import PastedImages, act_on_mime, droppable
 from .indexing_bar import IndexingBar
@@ -120,13 +121,12 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.open_action)
         self.recent = RecentCatalogs(file_menu.addMenu("Recent catalogs"), self._settings, self.open_catalog)
         file_menu.addSeparator()
-        file_menu.addAction(self.photo_action)
-        file_menu.addAction(self.paste_action)
+        file_menu.addActions([self.photo_action, self.paste_action])
+        catalog_menu = self.menuBar().addMenu("&Catalog")
+        catalog_menu.addActions([self.reindex_action, self.cancel_action, self.skipped_action])
+        self.tools = CatalogTools(self, file_menu, catalog_menu)  # export, near-duplicates, browser
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
-        catalog_menu = self.menuBar().addMenu("&Catalog")
-        for action in (self.reindex_action, self.cancel_action, self.skipped_action):
-            catalog_menu.addAction(action)
         self.menuBar().addMenu("&Help").addAction(self.about_action)
 
     def _build_body(self) -> QWidget:
@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.notice)
         self.indexing_bar = IndexingBar(self.cancel_indexing)
         layout.addWidget(self.indexing_bar)
+        layout.addWidget(self.tools.row)
         self.search = SearchPane(self, self.thumbnails, self.report_timing)
         self.search.grid_ready.connect(self.grid_ready)
         self.grid, self.results_title, self.query_panel = self.search.grid, self.search.title, self.search.query_panel
@@ -392,6 +393,7 @@ class MainWindow(QMainWindow):
         if not self.background.running:
             return
         self.statusBar().showMessage("Finishing the current batch…")
+        self.operations.cancel_all()
         self.background.shut_down()
         self.thumbnails.shut_down()
         self._settings.setValue("geometry", self.saveGeometry())

@@ -7,16 +7,21 @@ The work runs on the worker thread with the open catalog (worker.OpenCatalog); `
 reply always reaches the callbacks of the request it answers. `newest_only(group)` drops the replies of
 a request once a newer one of the same group was made (a query superseded by the next query). A new
 window action is one function plus one `op(...)` call: no signals to declare, connect or match up.
+
+A long operation adds `.with_progress(on_progress)`: its work is then called as work(catalog, task), and
+passes `task.report` (progress(done, total), delivered to on_progress on the UI thread) and
+`task.should_cancel` to the core; `task.cancel()` (from the UI thread) asks it to stop.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 
 from .worker import CatalogWorker
 
@@ -46,6 +51,12 @@ class Operations(QObject):
         """Operations asked for whose reply has not arrived yet (superseded ones included)."""
         return len(self._pending)
 
+    def cancel_all(self) -> None:
+        """Ask every long operation still running or queued to stop (the window is closing)."""
+        for pending in self._pending.values():
+            if pending.task is not None:
+                pending.task.cancel()
+
     def _submit(self, op: Op) -> int:
         token = self.next_token()
         self._pending[token] = op
@@ -56,6 +67,8 @@ class Operations(QObject):
 
     def _take(self, token: int) -> Op | None:
         op = self._pending.pop(token, None)
+        if op is not None and op.task is not None:
+            op.task.deleteLater()  # its progress still queued is of no use now
         if op is None or (op.group is not None and not self.is_newest(op.group, token)):
             return None  # superseded: a newer request of its group answers for it
         return op
@@ -71,6 +84,33 @@ class Operations(QObject):
             op.on_failure(message)
 
 
+class OpTask(QObject):
+    """A long operation's progress and cancel flag: `report` and `should_cancel` are called on the worker
+    thread; `progressed(done, total)` and `cancel()` belong to the UI thread (this object lives there)."""
+
+    _reported = Signal(int, int)
+
+    def __init__(self, on_progress: Callable[[int, int], Any], parent: QObject | None = None):
+        super().__init__(parent)
+        self._on_progress = on_progress
+        self._cancelled = threading.Event()
+        self._reported.connect(self._deliver)  # emitted on the worker thread: queued to this object's thread
+
+    def report(self, done: int, total: int) -> None:
+        self._reported.emit(done, total)
+
+    def should_cancel(self) -> bool:
+        return self._cancelled.is_set()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @Slot(int, int)
+    def _deliver(self, done: int, total: int) -> None:
+        if not self._cancelled.is_set():
+            self._on_progress(done, total)
+
+
 class Op:
     """A request being put together; `run()` sends it. Without `failure(...)` the window shows the message."""
 
@@ -80,6 +120,7 @@ class Op:
         self.on_success: Callable[[Any], Any] | None = None
         self.on_failure = default_failure
         self.group: str | None = None
+        self.task: OpTask | None = None
 
     def success(self, callback: Callable[[Any], Any]) -> Op:
         self.on_success = callback
@@ -91,6 +132,13 @@ class Op:
 
     def newest_only(self, group: str) -> Op:
         self.group = group
+        return self
+
+    def with_progress(self, on_progress: Callable[[int, int], Any]) -> Op:
+        """work(catalog, task) reports progress to on_progress (UI thread) and stops when task is cancelled."""
+        self.task = task = OpTask(on_progress, self._operations)
+        work = self.work
+        self.work = lambda catalog: work(catalog, task)
         return self
 
     def run(self) -> int:

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QMenu, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
+from .item_actions import open_file, show_item_menu
 from .thumbnails import ThumbnailLoader
 from .worker import ResultItem
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 RELPATH_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def open_file(path: str) -> None:
-    QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
 
 def device_pixels(widget: QWidget, size: QSize) -> QSize:
@@ -102,14 +99,7 @@ class ResultGrid(QListWidget):
         tile = self.itemAt(position)
         if tile is None:
             return
-        path, relpath = tile.data(PATH_ROLE), tile.data(RELPATH_ROLE)
-        menu = QMenu(self)
-        menu.addAction("Open", lambda: open_file(path))
-        menu.addAction("Show in folder", lambda: open_file(str(Path(path).parent)))
-        menu.addAction("Copy path", lambda: QGuiApplication.clipboard().setText(path))
-        menu.addSeparator()
-        menu.addAction("Find similar to this", lambda: self.find_similar.emit(relpath))
-        menu.exec(self.viewport().mapToGlobal(position))
+        show_item_menu(self, position, tile.data(PATH_ROLE), tile.data(RELPATH_ROLE), self.find_similar.emit)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader
 
@@ -33,12 +35,14 @@ def _read_with_pillow(path: str, bounds: QSize) -> QImage:
 
 
 class _Job(QRunnable):
-    def __init__(self, loader: ThumbnailLoader, key: object, path: str, bounds: QSize):
+    def __init__(self, loader: ThumbnailLoader, key: object, path: str, bounds: QSize,
+                 wanted: Callable[[object], bool] | None):
         super().__init__()
-        self.loader, self.key, self.path, self.bounds = loader, key, path, bounds
+        self.loader, self.key, self.path, self.bounds, self.wanted = loader, key, path, bounds, wanted
 
     def run(self) -> None:
-        self.loader.loaded.emit(self.key, read_scaled(self.path, self.bounds))
+        if self.wanted is None or self.wanted(self.key):
+            self.loader.loaded.emit(self.key, read_scaled(self.path, self.bounds))
 
 
 class ThumbnailLoader(QObject):
@@ -51,8 +55,10 @@ class ThumbnailLoader(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
 
-    def request(self, key: object, path: str, bounds: QSize) -> None:
-        self._pool.start(_Job(self, key, path, bounds))
+    def request(self, key: object, path: str, bounds: QSize, wanted: Callable[[object], bool] | None = None) -> None:
+        """`wanted(key)`, asked on the pool's thread just before decoding: False drops the request (nothing
+        is emitted for it), e.g. for a row scrolled out of view meanwhile."""
+        self._pool.start(_Job(self, key, path, bounds, wanted))
 
     def shut_down(self) -> None:
         """Drop what has not started and wait for the rest: no job may outlive this object."""
