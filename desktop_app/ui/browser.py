@@ -5,9 +5,10 @@ a photo at hand."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QDialog, QHBoxLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QComboBox, QDialog, QLabel, QVBoxLayout
 
 from .catalog_grid import CatalogGrid
+from .layouts import STRETCH, controls_row
 from .operations import op
 
 ALL_ITEMS = "All items"
@@ -40,12 +41,7 @@ class CatalogBrowser(QDialog):
         self.count = QLabel()
         self.grid = CatalogGrid(window.thumbnails)
         self.grid.find_similar.connect(self.find_similar)
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Show:"))
-        controls.addWidget(self.field_box)
-        controls.addWidget(self.value_box)
-        controls.addStretch(1)
-        controls.addWidget(self.count)
+        controls = controls_row("Show:", self.field_box, self.value_box, STRETCH, self.count)
         hint = QLabel("Double-click an item (or right-click ▸ Find similar to this) to search from it.")
         hint.setObjectName("hint")
         layout = QVBoxLayout(self)

@@ -10,7 +10,6 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QDialog,
     QDoubleSpinBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QTreeWidget,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from ..core.duplicates import DEFAULT_THRESHOLDS
 from .item_actions import open_file, show_item_menu
+from .layouts import STRETCH, controls_row
 from .result_grid import device_pixels, screen_pixmap
 from .task_row import TaskRow
 
@@ -54,11 +54,7 @@ class DuplicatesView(QDialog):
         self.threshold_box.setToolTip("Items at most this distance apart are grouped (smaller: stricter)")
         self.find_button = QPushButton("Find")
         self.find_button.clicked.connect(self.find)
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Distance at most:"))
-        controls.addWidget(self.threshold_box)
-        controls.addWidget(self.find_button)
-        controls.addStretch(1)
+        controls = controls_row("Distance at most:", self.threshold_box, self.find_button, STRETCH)
         self.row = TaskRow()
         self.summary = QLabel()
         self.summary.setWordWrap(True)

@@ -1,9 +1,8 @@
 """The main window: open a catalog, watch it index, drop a photo, browse the most similar items.
 
-Everything slow happens elsewhere: the core on the CatalogWorker's thread (indexing through its tokened
-signals, everything else as one-shot operations, see operations.py), image decoding on the
-ThumbnailLoader's pool. The public methods (open_catalog, query_image, query_item, cancel_indexing,
-shown_results) are what the tests and the packaged app's self-test drive.
+Slow work happens elsewhere: the core on the CatalogWorker's thread (indexing by tokened signals, the rest as
+operations.py's one-shot operations), decoding on the ThumbnailLoader's pool. The tests and the packaged
+app's self-test drive the public methods (open_catalog, query_image, query_item, cancel_indexing, shown_results).
 """
 
 from __future__ import annotations
