@@ -16,6 +16,7 @@ projection fitted on the other folds only, so no query's own label ever shaped t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -28,6 +29,7 @@ import numpy as np
 
 from .errors import UserError
 from .evaluate import Evaluation
+from .files import save_arrays_atomically
 from .labels import load_labels, match_labels
 from .search import DEFAULT_K, Result, Searcher
 
@@ -163,12 +165,8 @@ def _read_cached(path: Path, key: str) -> Projection | None:
 
 
 def _write_cached(path: Path, key: str, projection: Projection) -> None:
-    partial = path.with_name(path.name + f".{os.getpid()}.partial.npz")
-    try:
-        np.savez(partial, key=np.array(key), mean=projection.mean, matrix=projection.matrix)
-        os.replace(partial, path)
-    except OSError:  # a cache that cannot be written costs a refit next time, nothing else
-        partial.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # a cache that cannot be written costs a refit next time, nothing else
+        save_arrays_atomically(path, key=np.array(key), mean=projection.mean, matrix=projection.matrix)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserError
-from ..files import write_atomically
+from ..files import save_arrays_atomically, write_atomically
 from ..paths import models_cache_dir
 from ..versions import library_version
 from ..weights import Weights
@@ -104,9 +104,7 @@ def catalog_calibration(root: Path, data_dir: Path | None = None) -> Calibration
         raise UserError(no_images_message(root))
     calibration = Calibration.from_files([root / f.relpath for f in sample_evenly(files)], f"catalog {root}")
     _writable_dir(path.parent)
-    partial = path.with_name(f"{path.name}.{os.getpid()}.partial.npy")
-    np.save(partial, calibration.images, allow_pickle=False)
-    os.replace(partial, path)
+    save_arrays_atomically(path, calibration.images)
     return Calibration(calibration.images, source)
 
 
