@@ -109,6 +109,17 @@ def test_quantized_tiny_network_agrees_with_fp32():
     assert cosines.min() > 0.99
 
 
+def test_quantized_weights_keep_to_seven_bits():
+    """uint8 × int8 kernels without VNNI (AVX2) add two products in 16 bits: 255·64·2 fits, 255·127·2 not."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load_from_string(int8.quantize(tiny_network(), int8.Calibration(photos(8))))
+    weights = [numpy_helper.to_array(t) for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    largest = max(int(np.abs(w.astype(np.int16)).max()) for w in weights)
+    assert largest == 64  # the 7-bit range is used, and nothing beyond it
+
+
 @pytest.fixture
 def tiny_resnet(monkeypatch):
     built = []
