@@ -83,3 +83,20 @@ def assert_unit_rows_independent_of_the_batch(embedder, batch, row: int, atol: f
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert np.isfinite(vectors).all()
     np.testing.assert_allclose(embedder.embed(batch[row : row + 1])[0], vectors[row], atol=atol)
+
+
+def write_legacy_h5(base, path):
+    """A Keras network's weights in the legacy HDF5 layout of the ImageNet file, whose layer names are an older
+    Keras' (here "old_layer_N"): only the order tells which layer is which, as for Keras' loader."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        weighted = [layer for layer in base.layers if layer.weights]
+        layer_names = [f"old_layer_{i}" for i in range(len(weighted))]
+        f.attrs["layer_names"] = [name.encode() for name in layer_names]
+        for layer_name, layer in zip(layer_names, weighted, strict=True):
+            names = [f"{layer_name}/{w.name}:0" for w in layer.weights]
+            f.create_group(layer_name).attrs["weight_names"] = [n.encode() for n in names]
+            for name, values in zip(names, layer.get_weights(), strict=True):
+                f[layer_name].create_dataset(name, data=values)
+    return path

@@ -11,6 +11,7 @@ from desktop_app.bench import fidelity
 from desktop_app.core.embedders import int8, onnx_graph
 from desktop_app.core.errors import UserError
 from desktop_app.core.weights import random_weights
+from support import write_legacy_h5
 
 pytestmark = pytest.mark.integration
 
@@ -221,23 +222,6 @@ def test_goal_needs_all_three_conditions(int8_overlap, jpeg_overlap, precision_i
 
 
 # -- the real network (heavy) ----------------------------------------------------------------------------------
-
-def write_legacy_h5(base, path):
-    """A Keras network's weights in the legacy HDF5 layout of the ImageNet file, whose layer names are an older
-    Keras' (here "old_layer_N"): only the order tells which layer is which, as for Keras' loader."""
-    import h5py
-
-    with h5py.File(path, "w") as f:
-        weighted = [layer for layer in base.layers if layer.weights]
-        layer_names = [f"old_layer_{i}" for i in range(len(weighted))]
-        f.attrs["layer_names"] = [name.encode() for name in layer_names]
-        for layer_name, layer in zip(layer_names, weighted, strict=True):
-            names = [f"{layer_name}/{w.name}:0" for w in layer.weights]
-            f.create_group(layer_name).attrs["weight_names"] = [n.encode() for n in names]
-            for name, values in zip(names, layer.get_weights(), strict=True):
-                f[layer_name].create_dataset(name, data=values)
-    return path
-
 
 @pytest.mark.heavy
 def test_resnet50_graph_matches_keras_and_int8_stays_close(tmp_path, cache_dir, make_catalog):
