@@ -46,7 +46,7 @@ class Weights:
     def describe(self) -> str:
         if self.path is None:
             return f"random weights (seed {self.random_seed}) — demo only, results are not meaningful"
-        return f"ImageNet weights from {self.path} ({self.source})"
+        return f"weights from {self.path} ({self.source})"
 
 
 def random_weights(seed: int = 0) -> Weights:
