@@ -13,7 +13,7 @@ from .core.filters import parse_conditions
 from .core.images import Crop
 from .core.search import DEFAULT_K, Result
 from .core.session import CatalogSession
-from .options import add_model_options, count
+from .options import add_model_options, add_precision_option, count
 
 
 def distance(text: str) -> float:
@@ -82,6 +82,7 @@ def neighbours_arguments(p: argparse.ArgumentParser) -> None:
     add_filter_arguments(p)
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
     add_model_options(p)
+    add_precision_option(p)
 
 
 def run_neighbours(args: argparse.Namespace, session: CatalogSession, progress) -> int:
@@ -99,6 +100,7 @@ def duplicates_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list of {items, widest_link}")
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
     add_model_options(p)
+    add_precision_option(p)
 
 
 def check_duplicates_arguments(args: argparse.Namespace) -> None:

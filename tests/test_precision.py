@@ -59,7 +59,8 @@ def test_a_backend_or_a_weight_free_model_means_fp32(make_catalog):
     assert precision.precision_of(create_embedder("colour-texture", catalog=catalog)) == "fp32"
 
 
-@pytest.mark.parametrize("command", [["index", "F"], ["query", "x.jpg", "--catalog", "F"], ["eval", "F"]])
+@pytest.mark.parametrize("command", [["index", "F"], ["query", "x.jpg", "--catalog", "F"], ["eval", "F"],
+                                     ["neighbours", "F", "--out", "n.csv"], ["duplicates", "F"]])
 def test_cli_precision_reaches_the_embedder(make_catalog, command):
     folder = str(make_catalog(2))
     argv = [folder if a == "F" else a for a in command]
