@@ -11,13 +11,21 @@ import numpy as np
 from ..errors import UserError
 from ..weights import WEIGHTS_FILENAME, Weights
 from .recipe import INPUT_SHAPE
+from .tflite_runtime import is_tensorflow_info, without_notice
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported: no C++ info spam
 
 
+def import_keras():
+    """Keras (and TensorFlow under it), imported without TensorFlow's info lines on stderr."""
+    with without_notice(is_tensorflow_info):
+        import keras
+    return keras
+
+
 def build_keras_model(weights: Weights):
     """ResNet50(include_top=False, 224×224×3) + GlobalMaxPooling2D, with the given weights."""
-    import keras
+    keras = import_keras()
 
     if weights.is_random:
         keras.utils.set_random_seed(weights.random_seed)  # deterministic random init
@@ -37,6 +45,7 @@ def build_keras_model(weights: Weights):
 
 def keras_function(model, jit_compile: bool = False):
     """The model as a tf.function over float32 batches of any size, traced once."""
+    import_keras()
     import tensorflow as tf
 
     return tf.function(

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
 import threading
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,19 @@ from .recipe import INPUT_SHAPE
 
 # Printed by the C++ runtime on every interpreter's first allocation; it has no setting to turn it off.
 XNNPACK_NOTICE = "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+# TensorFlow 2.21 logs info lines (its oneDNN notice) through absl when imported, whatever
+# TF_CPP_MIN_LOG_LEVEL says: "I0000 00:00:1795474443.972770    4808 port.cc:153] oneDNN custom operations …",
+# each time after absl's note that it logs to stderr.
+TENSORFLOW_INFO = re.compile(rb"I\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] ")
+ABSL_PREAMBLE = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+
+
+def is_xnnpack_notice(line: bytes) -> bool:
+    return line == XNNPACK_NOTICE.encode()
+
+
+def is_tensorflow_info(line: bytes) -> bool:
+    return line == ABSL_PREAMBLE or TENSORFLOW_INFO.match(line) is not None
 _stderr_lock = threading.Lock()
 
 
@@ -37,9 +52,9 @@ def interpreter_class():
 
 
 @contextlib.contextmanager
-def without_notice(notice: str = XNNPACK_NOTICE):
-    """Native code's writes to stderr (fd 2) go through a temporary file meanwhile, and all but `notice`
-    lines are passed on afterwards: real errors and warnings still reach the person."""
+def without_notice(is_notice: Callable[[bytes], bool] = is_xnnpack_notice):
+    """Native code's writes to stderr (fd 2) go through a temporary file meanwhile, and all lines but the
+    notices are passed on afterwards: real errors and warnings still reach the person."""
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -55,7 +70,7 @@ def without_notice(notice: str = XNNPACK_NOTICE):
             os.close(saved)
             captured.seek(0)
             kept = [line for line in captured.read().splitlines(keepends=True)
-                    if line.rstrip(b"\r\n") != notice.encode()]
+                    if not is_notice(line.rstrip(b"\r\n"))]
             if kept:
                 os.write(2, b"".join(kept))
 
