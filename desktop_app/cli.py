@@ -74,7 +74,9 @@ class ProgressLine:
         self._last = 0.0
 
     def __call__(self, p: Progress) -> None:
-        percent = 100.0 * p.done / p.total if p.total else 100.0
+        if not p.total:  # nothing new to embed: the report says so
+            return
+        percent = 100.0 * p.done / p.total
         self.show(lambda: f"indexing {p.done}/{p.total} ({percent:.0f}%)  {p.rate:.1f} img/s  "
                           f"ETA {format_duration(p.eta)}  skipped {p.skipped_count}", p.done == p.total)
 
@@ -151,8 +153,7 @@ def cmd_query(args) -> int:
 
 def _index_before_reading(session: CatalogSession, args) -> None:
     """Bring the index up to date before reading it (quietly when nothing changed)."""
-    progress = ProgressLine()
-    report = session.index(progress=lambda p: p.total and progress(p), wait_for_lock=args.wait,
+    report = session.index(progress=ProgressLine(), wait_for_lock=args.wait,
                            on_wait=_say_waiting(session), lock_only_for_changes=True)
     if report.embedded or report.removed or report.newly_skipped:
         print_report(report, sys.stderr)

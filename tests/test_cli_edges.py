@@ -149,6 +149,16 @@ def test_the_cli_runs_without_stdout_and_stderr(make_catalog, monkeypatch):
     cli.ProgressLine(None)  # built with no stream at all: writes nothing
 
 
+def test_indexing_again_with_nothing_new_prints_no_progress_line(make_catalog, capsys):
+    folder = make_catalog(3)
+    assert cli.main(["index", str(folder), "--model", "colour-texture"]) == 0
+    assert "indexing 3/3 (100%)" in capsys.readouterr().err
+    assert cli.main(["index", str(folder), "--model", "colour-texture"]) == 0
+    again = capsys.readouterr()
+    assert "0 embedded, 3 unchanged" in again.out
+    assert not any(line.startswith("indexing") for line in again.err.splitlines())
+
+
 # -- 6. a folder without images ------------------------------------------------------------------------------
 def test_a_folder_without_images_is_one_line_and_creates_nothing(tmp_path, data_dir, capsys):
     (tmp_path / "empty" / "sub").mkdir(parents=True)
