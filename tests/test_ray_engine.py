@@ -47,6 +47,22 @@ class _DiesOnce:
         return self.inner.embed(batch)
 
 
+class _DiesOnMagenta:
+    """colour-texture, but the worker process exits abruptly on every batch holding the all-magenta photo: a
+    photo that crashes the decoder or the model (native code) on every node, every time."""
+
+    def __init__(self):
+        self.inner = create_embedder("colour-texture")
+        self.name, self.dim, self.input_size = self.inner.name, self.inner.dim, self.inner.input_size
+        self.fingerprint = self.inner.fingerprint
+
+    def embed(self, batch):
+        means = batch.reshape(len(batch), -1, 3).mean(axis=1)
+        if (np.abs(means - (255, 0, 255)) < 8).all(axis=1).any():
+            os._exit(1)
+        return self.inner.embed(batch)
+
+
 def ray_index(session, make_embedder=None):
     make_embedder = make_embedder or functools.partial(create_embedder, "colour-texture")
     return session.index(engine=functools.partial(index_with_ray, make_embedder=make_embedder, batch_size=BATCH))
@@ -89,6 +105,20 @@ def test_a_worker_killed_mid_run_loses_nothing(make_catalog, data_dir, monkeypat
         assert (report.embedded, report.indexed) == (16, 16)
         relpaths, vectors = session.store.load_vectors()
     assert np.einsum("ij,ij->i", vectors, local_vectors(folder, data_dir, monkeypatch)[1]).min() >= 0.9999
+
+
+@pytest.mark.usefixtures("local_ray")
+def test_a_photo_that_kills_every_worker_ends_the_run_with_a_message_and_keeps_the_rest(make_catalog):
+    from PIL import Image
+
+    folder = make_catalog(48)  # three blocks of 16 (four batches each) go to Ray; the photo is in the last
+    Image.new("RGB", (60, 80), (255, 0, 255)).save(folder / "poison.png")
+    with CatalogSession(folder, create_embedder("colour-texture")) as session:
+        with pytest.raises(UserError, match=r"died 4 times on the same batch") as raised:
+            ray_index(session, _DiesOnMagenta)
+        kept = session.store.count()
+    assert f"{49 - kept} photos are not indexed yet" in str(raised.value)
+    assert 0 < kept < 49  # what came back before the photo's block was committed
 
 
 @pytest.mark.usefixtures("local_ray")

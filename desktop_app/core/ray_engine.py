@@ -4,8 +4,9 @@ The driver (this process) scans the folder and diffs it against the store exactl
 new or changed files go to Ray. A Ray Data pipeline runs decode + embed in `map_batches` on a pool of actors,
 each building the embedder once (the same model file, preprocessing and fingerprint as the app); every result
 row carries its worker's fingerprint, checked before the driver commits the batch into the catalog's own store.
-Each committed batch stays committed: a worker that dies is restarted and its batch retried by Ray, and a run
-that dies altogether is resumed by the next run (only the files not yet in the store are embedded).
+Each committed batch stays committed: a worker that dies is restarted and its batch retried by Ray (up to
+BATCH_RETRIES times: a photo that kills every worker ends the run with a message instead of looping), and a
+run that dies altogether is resumed by the next run (only the files not yet in the store are embedded).
 
 The photos must be visible to every worker at the same absolute path (a shared or synced folder).
 Ray is an optional extra, imported only here and only when this engine runs.
@@ -31,6 +32,7 @@ from .store import Embedded, Skipped, Store
 log = logging.getLogger(__name__)
 
 INSTALL_HINT = "The ray engine needs Ray Data: pip install -e '.[cluster]' (or pip install 'ray[data]')."
+BATCH_RETRIES = 3  # a batch whose worker dies is tried again this often (Ray Data's default: without end)
 
 
 def import_ray():
@@ -119,7 +121,8 @@ def index_with_ray(
     if todo:
         if not ray.is_initialized():
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
-        for batch in _embedded_batches(ray, store, make_embedder, todo, batch_size, workers):
+        batches = _embedded_batches(ray, store, make_embedder, todo, batch_size, workers)
+        for batch in _worker_deaths_as_user_error(ray, batches, len(todo)):
             embedded, skipped = _rows(batch, store)
             store.commit_batch(embedded, skipped)
             report.embedded += len(embedded)
@@ -145,9 +148,37 @@ def _embedded_batches(ray, store, make_embedder, todo: list[CatalogFile], batch_
     embedded = dataset.map_batches(
         _EmbedActor, fn_constructor_kwargs={"make_embedder": make_embedder, "root": str(store.root)},
         batch_size=batch_size, batch_format="numpy", num_cpus=1,
-        compute=ray.data.ActorPoolStrategy(size=_worker_pool_size(ray, workers)))
-    # Ray Data restarts a dead actor and retries its batch by default (max_restarts / max_task_retries -1).
+        compute=ray.data.ActorPoolStrategy(size=_worker_pool_size(ray, workers)),
+        max_task_retries=BATCH_RETRIES)  # dead actors are still restarted (max_restarts stays -1)
     return embedded.iter_batches(batch_size=batch_size, batch_format="numpy")
+
+
+def _worker_deaths_as_user_error(ray, batches, total: int):
+    """The batches (each committed by the caller before the next is asked for); a batch whose worker died on
+    every try ends the run with what to do about it."""
+    handed_out = 0
+    try:
+        for batch in batches:
+            handed_out += len(batch["relpath"])
+            yield batch
+    except ray.exceptions.RayError as err:
+        if not _is_worker_death(ray, err):
+            raise
+        raise UserError(
+            f"A Ray worker died {BATCH_RETRIES + 1} times on the same batch of photos: one of them may crash the "
+            f"decoder or the model, or the batch needs more memory than a node has. What was embedded is kept; "
+            f"{total - handed_out} photos are not indexed yet. Try a smaller --batch-size, or index the folder "
+            "with --engine local to see the photo.") from None
+
+
+def _is_worker_death(ray, err: BaseException) -> bool:
+    """Ray Data may wrap the actor's death in its own errors: look through the causes."""
+    while err is not None:
+        if isinstance(err, ray.exceptions.ActorDiedError | ray.exceptions.ActorUnavailableError
+                      | ray.exceptions.WorkerCrashedError):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def _rows(batch: dict[str, np.ndarray], store: Store) -> tuple[list[Embedded], list[Skipped]]:
