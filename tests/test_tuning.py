@@ -100,6 +100,29 @@ def test_cached_per_store_and_labels_file_and_refitted_when_either_changes(make_
         assert "img012.jpg" in {r.relpath for r in results}  # unlabelled items are searched too
 
 
+def test_queries_in_a_row_project_the_catalog_once_and_again_after_it_changes(make_catalog, tmp_path,
+                                                                             monkeypatch):
+    from desktop_app.core.embedders import create_embedder
+    from desktop_app.core.session import CatalogSession
+
+    folder = make_catalog(9)
+    labels_path = tmp_path / "labels.csv"
+    write_labels(labels_path, [(f"img{i:03d}.jpg", f"t{i % 3}") for i in range(9)])
+    projected_rows = []
+    apply = tuning.Projection.apply
+    monkeypatch.setattr(tuning.Projection, "apply", lambda self, v: projected_rows.append(len(v)) or apply(self, v))
+    with CatalogSession(folder, create_embedder("colour-texture")) as session:
+        session.index()
+        tuned = tuning.tuned_projection(session.store, labels_path, "articleType")
+        first = tuning.tuned_query(session, tuned, folder / "img001.jpg", k=3)
+        again = tuning.tuned_query(session, tuned, folder / "img001.jpg", k=3)
+        assert again == first and projected_rows == [9, 1, 1]  # the catalog once, then each query photo
+        make_catalog(10)
+        session.index()
+        grown = tuning.tuned_query(session, tuned, folder / "img009.jpg", k=3, exclude_self=False)
+        assert projected_rows[-2:] == [10, 1] and grown[0].relpath == "img009.jpg"
+
+
 @pytest.mark.integration
 def test_cli_eval_prints_both_tables_and_query_tuned(make_catalog, tmp_path, capsys):
     folder = make_catalog(16)

@@ -20,9 +20,10 @@ import contextlib
 import hashlib
 import json
 import os
+import weakref
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -175,6 +176,16 @@ class Tuning:
     field_name: str
     labelled: int  # items whose label took part in the fit
     fitted_now: bool  # False: read from the cache
+    # [the searcher whose vectors were projected (weakly), its projected twin]: queries in a row project once
+    _projected: list = field(default_factory=list, compare=False, repr=False)
+
+    def projected(self, searcher) -> Searcher:
+        """`searcher`'s items in the tuned space, projected the first time this searcher is asked for."""
+        if self._projected and self._projected[0]() is searcher:
+            return self._projected[1]
+        projected = Searcher(searcher.relpaths, self.projection.apply(searcher.vectors))
+        self._projected[:] = [weakref.ref(searcher), projected]
+        return projected
 
 
 def tuned_projection(store, labels_path: str | os.PathLike, field_name: str,
@@ -226,7 +237,7 @@ def tuned_query(session, tuning: Tuning, image: str | os.PathLike, k: int = DEFA
     """CatalogSession.query in the tuned space: the same options, distances measured after the projection."""
     if len(session.searcher) == 0:
         raise UserError(f"The catalog {session.root} has no indexed images yet; index it first.")
-    searcher = Searcher(session.searcher.relpaths, tuning.projection.apply(session.searcher.vectors))
+    searcher = tuning.projected(session.searcher)
     exclude = session.relpath_in_catalog(image) if exclude_self else None
     query = tuning.projection.apply(session.embed_file(image, crop)[None])[0]
     return searcher.search(query, k, exclude=exclude, allowed=session.allowed(where), max_distance=max_distance)
