@@ -18,6 +18,7 @@ from desktop_app.core.duplicates import DEFAULT_THRESHOLDS
 from desktop_app.ui.export_action import ExportDialog
 from desktop_app.ui.item_actions import item_menu
 from desktop_app.ui.operations import op
+from support import LABEL_TYPES, write_labels
 
 pytestmark = pytest.mark.gui
 
@@ -103,6 +104,35 @@ def test_export_writes_k_rows_per_item_and_says_where(qtbot, open_window, make_c
     for item in (f"img{i:03d}.jpg" for i in range(6)):
         mine = [r for r in rows if r["item"] == item]
         assert [int(r["rank"]) for r in mine] == [1, 2, 3] and item not in {r["neighbour"] for r in mine}
+
+
+def test_export_offers_the_label_filter_and_keeps_to_it(qtbot, open_window, make_catalog, tmp_path, monkeypatch):
+    window = indexed_window(qtbot, open_window, write_labels(make_catalog(12), 12))
+    filters = window.search.filters
+    qtbot.waitUntil(lambda: filters.field_box.count() == 2, timeout=TIMEOUT_MS)
+    filters.field_box.setCurrentText("articleType")
+    filters.value_box.setCurrentText("Jeans")
+    jeans = {f"img{i:03d}.jpg" for i in range(12) if LABEL_TYPES[i % 3] == "Jeans"}
+    offered = []
+
+    def accept_with(filtered: bool, out):
+        def fill_and_accept(dialog):
+            offered.append((not dialog.filter_check.isHidden(), dialog.filter_check.isChecked(),
+                            dialog.filter_check.text()))
+            dialog.path_edit.setText(str(out))
+            dialog.k_box.setValue(2)
+            dialog.filter_check.setChecked(filtered)
+            return QDialog.DialogCode.Accepted
+        monkeypatch.setattr(ExportDialog, "exec", fill_and_accept)
+
+    for filtered, out in ((True, tmp_path / "jeans.csv"), (False, tmp_path / "all.csv")):
+        accept_with(filtered, out)
+        with qtbot.waitSignal(window.tools.export.finished, timeout=TIMEOUT_MS):
+            window.tools.export_action.trigger()
+    assert offered[0] == (True, True, "Only items with articleType = Jeans (the filter above the results)")
+    rows = list(csv.DictReader((tmp_path / "jeans.csv").read_text(encoding="utf-8").splitlines()))
+    assert {r["item"] for r in rows} == jeans and {r["neighbour"] for r in rows} <= jeans and len(rows) == 8
+    assert len(list(csv.DictReader((tmp_path / "all.csv").read_text(encoding="utf-8").splitlines()))) == 24
 
 
 def test_a_cancelled_export_writes_no_file(qtbot, open_window, make_catalog, tmp_path):

@@ -1,5 +1,7 @@
 """File ▸ Export similar items…: the k most similar items of every catalog item, written to a .csv or .jsonl
-file by core.export on the worker thread, with progress and Cancel (a cancelled export writes no file)."""
+file by core.export on the worker thread, with progress and Cancel (a cancelled export writes no file).
+With a label filter set above the results, the dialog offers to export only the items passing it (items and
+their similar items both, as `fashionrec-cli neighbours --where`)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QStandardPaths, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -18,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.filters import Conditions
 from ..core.search import DEFAULT_K
 from .task_row import TaskRow
 
@@ -25,18 +29,20 @@ FILE_TYPES = "CSV (*.csv);;JSON Lines (*.jsonl)"
 
 
 class ExportDialog(QDialog):
-    """Where to write (the extension chooses the format) and how many similar items per item."""
+    """Where to write (the extension chooses the format), how many similar items per item, and whether only
+    the items passing the window's label filter (`where`, described as `filter_text`) are exported."""
 
-    def __init__(self, parent: QWidget, path: str, k: int = DEFAULT_K):
+    def __init__(self, parent: QWidget, path: str, k: int = DEFAULT_K, where: Conditions | None = None,
+                 filter_text: str = ""):
         super().__init__(parent)
         self.setWindowTitle("Export similar items")
         self.path_edit = QLineEdit(path)
         self.path_edit.setMinimumWidth(420)
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._choose)
-        where = QHBoxLayout()
-        where.addWidget(self.path_edit, 1)
-        where.addWidget(browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path_edit, 1)
+        path_row.addWidget(browse)
         self.k_box = QSpinBox()
         self.k_box.setRange(1, 100)
         self.k_box.setValue(k)
@@ -45,8 +51,13 @@ class ExportDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
-        form.addRow("File (.csv or .jsonl):", where)
+        form.addRow("File (.csv or .jsonl):", path_row)
         form.addRow("Similar items per item:", self.k_box)
+        self._where = where
+        self.filter_check = QCheckBox(f"Only items with {filter_text} (the filter above the results)")
+        self.filter_check.setChecked(where is not None)
+        self.filter_check.setVisible(where is not None)
+        form.addRow(self.filter_check)
         form.addRow(buttons)
 
     def path(self) -> str:
@@ -54,6 +65,9 @@ class ExportDialog(QDialog):
 
     def k(self) -> int:
         return self.k_box.value()
+
+    def where(self) -> Conditions | None:
+        return self._where if self.filter_check.isChecked() else None
 
     def _choose(self) -> None:
         path, chosen_filter = QFileDialog.getSaveFileName(self, "Export similar items", self.path(), FILE_TYPES)
@@ -78,12 +92,14 @@ class SimilarItemsExport(QObject):
     def ask(self) -> None:
         """The dialog, then the export (menu entry)."""
         name = f"{Path(self._window.catalog.root).name}-similar.csv" if self._window.catalog else "similar-items.csv"
-        dialog = ExportDialog(self._window, str(Path(self._folder) / name), self._window.k_box.value())
+        filters = self._window.search.filters
+        dialog = ExportDialog(self._window, str(Path(self._folder) / name), self._window.k_box.value(),
+                              filters.where(), filters.describe_where())
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.path():
             self._folder = str(Path(dialog.path()).parent)
-            self.export(dialog.path(), dialog.k())
+            self.export(dialog.path(), dialog.k(), dialog.where())
 
-    def export(self, path: str, k: int) -> None:
+    def export(self, path: str, k: int, where: Conditions | None = None) -> None:
         from ..core.export import export_neighbours
 
         if self._row.running:
@@ -92,8 +108,8 @@ class SimilarItemsExport(QObject):
         self._window.show_message("")
         self._window.statusBar().clearMessage()
         self._row.run(self._window, f"Finding the {k} most similar items of every item…",
-                      lambda catalog, task: export_neighbours(catalog.session, path, k, progress=task.report,
-                                                              should_cancel=task.should_cancel),
+                      lambda catalog, task: export_neighbours(catalog.session, path, k, where,
+                                                              progress=task.report, should_cancel=task.should_cancel),
                       self._done, self._failed)
 
     def _done(self, report) -> None:

@@ -72,9 +72,13 @@ class FilterBox(QWidget):
         text = self.tune_box.currentText()
         return text[len(TUNED_PREFIX):] if text.startswith(TUNED_PREFIX) else None
 
+    def describe_where(self) -> str:
+        """The label filter as text ('articleType = Tshirts'; '' when none)."""
+        return ", ".join(f"{field} = {next(iter(values))}" for field, values in (self.where() or {}).items())
+
     def describe(self) -> str:
         """The settings that narrow the results, for the results title ('' when none)."""
-        parts = [f"{field} = {next(iter(values))}" for field, values in (self.where() or {}).items()]
+        parts = [self.describe_where()] if self.where() else []
         if self.max_distance() is not None:
             parts.append(f"within distance {self.max_distance():.2f}")
         if self.tuned_field():
