@@ -64,6 +64,9 @@ def test_duplicates_prints_the_groups_and_json(make_catalog, capsys):
            "colour-texture" in out
     code, out, err = _run(capsys, "duplicates", str(folder), "--json", "--threshold", "0")
     assert code == 0 and json.loads(out) == [] and "0 group(s)" in err
+    code, out, _ = _run(capsys, "duplicates", str(folder), "--model", "shape-colour")
+    assert code == 0 and "at distance <= 0.24, the default for shape-colour" in out
+    assert out.splitlines()[1:3] == [f"  {folder.resolve() / 'copy-of-3.jpg'}", f"  {folder.resolve() / 'img003.jpg'}"]
 
 
 def test_duplicates_with_a_model_without_a_measured_threshold_asks_for_one(make_catalog, capsys, data_dir):
