@@ -25,8 +25,9 @@ def _indexed(folder, capsys):
 
 
 def _run(capsys, *argv):
+    """The command with --model colour-texture, unless the arguments name a model."""
     try:
-        code = cli.main([*argv, "--model", "colour-texture"])
+        code = cli.main([*argv] if "--model" in argv else [*argv, "--model", "colour-texture"])
     except SystemExit as exit:  # a usage error, from argparse
         code = exit.code
     out, err = capsys.readouterr()
