@@ -26,7 +26,9 @@ def test_the_int8_choice_builds_the_catalogs_int8_embedder_and_is_remembered(qtb
 
     def fake_create_embedder(model, weights=None, precision=None, catalog=None):
         asked.append((model, precision, catalog))
-        return CountingEmbedder(tag=precision or "fp32")  # a real, small embedder: the window indexes with it
+        embedder = CountingEmbedder(tag=precision or "fp32")  # a real, small embedder: the window indexes with it
+        embedder.precision = precision or "fp32"
+        return embedder
 
     monkeypatch.setattr(worker, "create_embedder", fake_create_embedder)
     catalog = make_catalog(3)
@@ -38,5 +40,6 @@ def test_the_int8_choice_builds_the_catalogs_int8_embedder_and_is_remembered(qtb
         window.model_box.setCurrentText("resnet50 (int8)")
     assert asked == [("resnet50", None, None), ("resnet50", "int8", Path(catalog))]
     assert window.worker.session.embedder.fingerprint == "tiny-thumbnail-int8"
+    assert window.status.model_label.text() == "tiny (int8)"  # the status bar names the precision too
     window.close()
     assert open_window().model_box.currentText() == "resnet50 (int8)"

@@ -19,6 +19,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..core.embedders import Embedder, WeightsNeeded, create_embedder
+from ..core.embedders.precision import precision_of
 from ..core.errors import UserError
 from ..core.indexer import DEFAULT_BATCH_SIZE, Progress
 from ..core.weights import Weights
@@ -38,6 +39,7 @@ class CatalogInfo:
     model: str  # embedder.describe()
     random_weights: bool
     rebuilt_reason: str | None
+    precision: str = "fp32"  # what the model computes in (precision.precision_of)
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ class CatalogWorker(QObject):
         weights = getattr(embedder, "weights", None)
         self.opened.emit(token, CatalogInfo(str(session.root), session.store.count(), embedder.name,
                                             embedder.describe(), bool(weights is not None and weights.is_random),
-                                            session.store.rebuilt_reason))
+                                            session.store.rebuilt_reason, precision_of(embedder)))
 
     def _load_model(self, token: int) -> None:
         """Build the network before the first batch, so the window can say why nothing moves yet."""
