@@ -171,7 +171,7 @@ def _worker_deaths_as_user_error(ray, batches, total: int):
             "with --engine local to see the photo.") from None
 
 
-def _is_worker_death(ray, err: BaseException) -> bool:
+def _is_worker_death(ray, err: BaseException | None) -> bool:
     """Ray Data may wrap the actor's death in its own errors: look through the causes."""
     while err is not None:
         if isinstance(err, ray.exceptions.ActorDiedError | ray.exceptions.ActorUnavailableError
