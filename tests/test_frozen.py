@@ -76,6 +76,17 @@ def test_packaged_app_passes_its_self_test(packaged_app):
 
 
 @pytest.mark.heavy
+def test_packaged_app_stays_lean(packaged_app):
+    """Under 400 MB without a weights file, whatever else the build's venv holds (CI's has the test extra:
+    Ray, scikit-learn, SciPy; they once added ~150 MB), and without TensorFlow."""
+    folder = packaged_app.parent
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink())
+    assert size < 400_000_000, f"dist/fashionrec is {size / 1e6:.0f} MB"
+    bundled = {path.name for path in (folder / "_internal").iterdir()}
+    assert not bundled & {"tensorflow", "keras", "ray", "sklearn", "scipy"}
+
+
+@pytest.mark.heavy
 def test_packaged_app_serves_the_cli_too(packaged_app, tmp_path, data_dir):
     catalog = tmp_path / "catalog"
     for i in range(6):
