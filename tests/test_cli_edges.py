@@ -149,6 +149,14 @@ def test_the_cli_runs_without_stdout_and_stderr(make_catalog, monkeypatch):
     cli.ProgressLine(None)  # built with no stream at all: writes nothing
 
 
+def test_the_packaged_app_offers_no_ray_engine(monkeypatch):
+    assert cli.build_parser().parse_args(["index", "F", "--engine", "ray"]).engine == "ray"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)  # what PyInstaller sets: Ray is not bundled
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["index", "F", "--engine", "ray"])
+    assert cli.build_parser().parse_args(["index", "F"]).engine == "local"
+
+
 def test_indexing_again_with_nothing_new_prints_no_progress_line(make_catalog, capsys):
     folder = make_catalog(3)
     assert cli.main(["index", str(folder), "--model", "colour-texture"]) == 0
