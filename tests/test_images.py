@@ -44,3 +44,12 @@ def test_garbage_gives_a_reason_not_a_crash(tmp_path):
     empty.write_bytes(b"")
     with pytest.raises(ImageError, match="empty file"):
         load_rgb(empty)
+
+
+def test_load_readable_leaves_out_unreadable_files_and_keeps_the_order(tmp_path):
+    from desktop_app.core.images import load_readable
+
+    first, second = make_image(tmp_path / "a.jpg", seed=1), make_image(tmp_path / "c.png", seed=2, fmt="PNG")
+    (tmp_path / "b.jpg").write_bytes(b"not a jpeg")
+    kept, pixels = load_readable([first, tmp_path / "b.jpg", second], (32, 24))
+    assert kept == [first, second] and [p.shape for p in pixels] == [(24, 32, 3)] * 2

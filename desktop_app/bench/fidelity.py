@@ -22,7 +22,7 @@ import numpy as np
 
 from ..core.embedders import Embedder
 from ..core.errors import UserError
-from ..core.images import ImageError, load_rgb
+from ..core.images import load_readable
 
 TOP = 10
 PRECISION_K = 5
@@ -107,13 +107,7 @@ def embed_all(embedder: Embedder, pixels: np.ndarray, batch: int = 32) -> np.nda
 
 def decode(paths: list[Path]) -> tuple[list[Path], np.ndarray]:
     """The readable photos and their pixels."""
-    kept, pixels = [], []
-    for path in paths:
-        try:
-            pixels.append(load_rgb(path, (224, 224)))
-            kept.append(path)
-        except ImageError:
-            continue
+    kept, pixels = load_readable(paths, (224, 224))
     if len(kept) < TOP + 1:
         raise UserError(f"Fidelity needs at least {TOP + 1} readable photos, found {len(kept)}.")
     return kept, np.stack(pixels)

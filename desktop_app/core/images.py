@@ -176,3 +176,15 @@ def load_rgb(
     if img.size != size:
         img = img.resize(size, resample)
     return np.asarray(img, dtype=np.uint8)
+
+
+def load_readable(paths: list, size: tuple[int, int] = MODEL_SIZE) -> tuple[list, list[np.ndarray]]:
+    """The paths that decode (load_rgb at `size`) and their pixels, in order; unreadable files are left out."""
+    kept, pixels = [], []
+    for path in paths:
+        try:
+            pixels.append(load_rgb(path, size))
+            kept.append(path)
+        except ImageError:
+            continue
+    return kept, pixels

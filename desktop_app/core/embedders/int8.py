@@ -69,14 +69,9 @@ class Calibration:
     @classmethod
     def from_files(cls, paths: list[Path], source: str = "") -> Calibration:
         """Decoded like indexed images (images.load_rgb); unreadable files are left out."""
-        from ..images import ImageError, load_rgb
+        from ..images import load_readable
 
-        images = []
-        for path in paths:
-            try:
-                images.append(load_rgb(path, (224, 224)))
-            except ImageError:
-                continue
+        images = load_readable(paths, (224, 224))[1]
         if not images:
             raise UserError(f"No readable image to calibrate int8 on ({source or 'no files given'}).")
         return cls(np.stack(images), source)
