@@ -250,11 +250,11 @@ def _index_arguments(p) -> None:
     p.add_argument("--batch-size", type=count, default=DEFAULT_BATCH_SIZE)
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
     if not getattr(sys, "frozen", False):  # the packaged app carries no Ray (it is the `cluster` extra)
-        p.add_argument("--engine", choices=("local", "ray"), default="local",
+        p.add_argument("--engine", choices=("local", "ray"),
                        help="where decode + embed run: this process, or a Ray cluster (pip install -e '.[cluster]')")
         p.add_argument("--address", metavar="ADDR", help="the Ray cluster to use with --engine ray, e.g. "
                        "ray://head:10001 or head:6379 (default: $RAY_ADDRESS, else a Ray started on this machine)")
-    p.set_defaults(engine="local", address=None)
+    p.set_defaults(engine="local", address=None)  # also where the options are not offered
     add_model_options(p)
     add_precision_option(p)
 

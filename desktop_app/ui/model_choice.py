@@ -11,8 +11,15 @@ from ..core.embedders import MODELS
 from ..core.embedders.precision import INT8_MODELS
 
 INT8_SUFFIX = " (int8)"
+
+
+def choice_name(model: str, precision: str | None) -> str:
+    """('resnet50', 'int8') → 'resnet50 (int8)'; any other precision shows the model alone (parse_choice's inverse)."""
+    return model + INT8_SUFFIX if precision == "int8" else model
+
+
 MODEL_CHOICES = [choice for model in MODELS
-                 for choice in ([model, model + INT8_SUFFIX] if model in INT8_MODELS else [model])]
+                 for choice in ([model, choice_name(model, "int8")] if model in INT8_MODELS else [model])]
 
 
 def parse_choice(choice: str) -> tuple[str, str | None]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from .model_choice import INT8_SUFFIX
+from .model_choice import choice_name
 from .worker import CatalogInfo
 
 
@@ -35,8 +35,7 @@ class CatalogStatus(QWidget):
         self.catalog_label.setText(elide_path(info.root))
         self.catalog_label.setToolTip(info.root)
         self.show_count(info.items)
-        precision = INT8_SUFFIX if info.precision == "int8" else ""  # named as in the model box
-        self.model_label.setText(info.model_name + precision
+        self.model_label.setText(choice_name(info.model_name, info.precision)  # named as in the model box
                                  + (" · random weights (demo)" if info.random_weights else ""))
         self.model_label.setToolTip(info.model)
         self.model_label.setProperty("demo", info.random_weights)

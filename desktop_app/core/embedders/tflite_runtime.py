@@ -26,6 +26,7 @@ XNNPACK_NOTICE = "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
 # each time after absl's note that it logs to stderr.
 TENSORFLOW_INFO = re.compile(rb"I\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] ")
 ABSL_PREAMBLE = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+_stderr_lock = threading.Lock()
 
 
 def is_xnnpack_notice(line: bytes) -> bool:
@@ -34,7 +35,6 @@ def is_xnnpack_notice(line: bytes) -> bool:
 
 def is_tensorflow_info(line: bytes) -> bool:
     return line == ABSL_PREAMBLE or TENSORFLOW_INFO.match(line) is not None
-_stderr_lock = threading.Lock()
 
 
 def interpreter_class():
