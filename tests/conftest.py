@@ -33,6 +33,7 @@ LAYERS = {
     "test_cli_edges": "integration", "test_indexer": "integration", "test_recipe": "integration",
     "test_reliability_cache": "integration",
     "test_reliability_crash": "integration", "test_reliability_inputs": "integration",
+    "test_reliability_changes": "integration",
     "test_reliability_weights": "integration", "test_tflite_patch": "integration",
     "test_ui": "gui", "test_ui_newcomer": "gui", "test_ui_operations": "gui",
     "test_frozen": "packaging",
