@@ -51,6 +51,8 @@ class CountingEmbedder:
     dim = 8 * 8 * 3
     input_size = (8, 8)
     load_report = "nothing to load"
+    weights = None
+    precision = "fp32"
 
     def __init__(self, tag: str = "v1"):
         self.tag = tag
@@ -68,7 +70,7 @@ class CountingEmbedder:
         pass
 
     def embed(self, batch):
-        from desktop_app.core.embedders import l2_normalise
+        from desktop_app.core.embedders.base import l2_normalise
 
         self.embedded += len(batch)
         self.batches += 1

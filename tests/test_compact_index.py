@@ -6,7 +6,7 @@ import pytest
 
 from desktop_app.core import compact_index
 from desktop_app.core.compact_index import CompactSearcher, _smallest, index_dir, load_index, open_searcher
-from desktop_app.core.embedders import l2_normalise
+from desktop_app.core.embedders.base import l2_normalise
 from desktop_app.core.search import Searcher
 from desktop_app.core.store import Embedded, Store
 

@@ -5,7 +5,8 @@ import pytest
 
 from desktop_app.bench import duplicates as planting
 from desktop_app.core.duplicates import close_pairs, default_threshold, find_duplicates
-from desktop_app.core.embedders import create_embedder, l2_normalise
+from desktop_app.core.embedders import create_embedder
+from desktop_app.core.embedders.base import l2_normalise
 from desktop_app.core.errors import UserError
 from desktop_app.core.session import CatalogSession
 

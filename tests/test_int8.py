@@ -228,7 +228,7 @@ def test_resnet50_graph_matches_keras_and_int8_stays_close(tmp_path, cache_dir, 
     import keras
     import onnxruntime as ort
 
-    from desktop_app.core.embedders import l2_normalise
+    from desktop_app.core.embedders.base import l2_normalise
     from desktop_app.core.embedders.keras_forward import build_keras_model
     from desktop_app.core.embedders.recipe import preprocess
     from desktop_app.core.images import load_rgb

@@ -95,7 +95,7 @@ def train_last_convolution(base, shortcut, hidden, classes, epochs: int = 30) ->
 def test_int8_keeps_neighbours_of_a_structured_network(tmp_path, monkeypatch):
     import keras
 
-    from desktop_app.core.embedders import l2_normalise
+    from desktop_app.core.embedders.base import l2_normalise
     from desktop_app.core.embedders.keras_forward import build_keras_model
     from desktop_app.core.embedders.recipe import preprocess
     from desktop_app.core.images import load_rgb

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from desktop_app.core.embedders import l2_normalise
+from desktop_app.core.embedders.base import l2_normalise
 from desktop_app.core.errors import UserError
 from desktop_app.core.export import export_neighbours
 from desktop_app.core.neighbours import nearest_neighbours_all

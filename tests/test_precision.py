@@ -20,7 +20,7 @@ def test_fp32_is_the_recipe_with_its_fingerprint_unchanged(make_catalog):
     fp32 = create_embedder("resnet50", random_weights(0), precision="fp32", catalog=catalog)
     assert set(json.loads(fp32.fingerprint)) == RECIPE_FIELDS  # the keys stores were made with before int8
     assert fp32.fingerprint == create_embedder("resnet50", random_weights(0)).fingerprint
-    assert precision.precision_of(fp32) == "fp32"
+    assert fp32.precision == "fp32"
 
 
 @pytest.mark.parametrize("default", precision.PRECISIONS)
@@ -28,16 +28,16 @@ def test_new_catalog_gets_the_default_and_a_catalog_indexed_in_fp32_keeps_fp32(m
     monkeypatch.setattr(precision, "DEFAULT_FOR_NEW_CATALOGS", default)
     catalog = make_catalog(2).resolve()
     chosen = create_embedder("resnet50", random_weights(0), catalog=catalog)
-    assert precision.precision_of(chosen) == precision.DEFAULT_FOR_NEW_CATALOGS
+    assert chosen.precision == precision.DEFAULT_FOR_NEW_CATALOGS
     fp32 = create_embedder("resnet50", random_weights(0), precision="fp32", catalog=catalog)
     CatalogSession(catalog, fp32).close()  # the catalog now has an fp32 store
-    assert precision.precision_of(create_embedder("resnet50", random_weights(0), catalog=catalog)) == "fp32"
+    assert create_embedder("resnet50", random_weights(0), catalog=catalog).precision == "fp32"
     other_weights = create_embedder("resnet50", random_weights(1), catalog=catalog)
-    assert precision.precision_of(other_weights) == precision.DEFAULT_FOR_NEW_CATALOGS
+    assert other_weights.precision == precision.DEFAULT_FOR_NEW_CATALOGS
 
 
 def test_without_a_catalog_the_default_is_fp32_and_int8_is_refused():
-    assert precision.precision_of(create_embedder("resnet50", random_weights(0))) == "fp32"
+    assert create_embedder("resnet50", random_weights(0)).precision == "fp32"
     with pytest.raises(UserError, match="int8 calibrates on the catalog's photos"):
         create_embedder("resnet50", random_weights(0), precision="int8")
 
@@ -55,8 +55,8 @@ def test_impossible_precision_is_one_clear_line(make_catalog, model, backend, ch
 
 def test_a_backend_or_a_weight_free_model_means_fp32(make_catalog):
     catalog = make_catalog(1).resolve()
-    assert precision.precision_of(create_embedder("resnet50", random_weights(0), "keras", catalog=catalog)) == "fp32"
-    assert precision.precision_of(create_embedder("colour-texture", catalog=catalog)) == "fp32"
+    assert create_embedder("resnet50", random_weights(0), "keras", catalog=catalog).precision == "fp32"
+    assert create_embedder("colour-texture", catalog=catalog).precision == "fp32"
 
 
 @pytest.mark.parametrize("command", [["index", "F"], ["query", "x.jpg", "--catalog", "F"], ["eval", "F"],
@@ -68,4 +68,4 @@ def test_cli_precision_reaches_the_embedder(make_catalog, command):
         args = cli.build_parser().parse_args([*argv, "--random-weights", "--precision", chosen])
         if args.command == "query":
             args.folder = args.catalog
-        assert precision.precision_of(cli.embedder_from(args)) == chosen
+        assert cli.embedder_from(args).precision == chosen

@@ -34,6 +34,8 @@ class _DiesOnce:
     """colour-texture, but the worker process exits abruptly on its second batch the first time (a marker
     file remembers it across the restarted process), as a node lost mid-run."""
 
+    weights, precision = None, "fp32"
+
     def __init__(self, marker: str):
         self.inner, self.marker, self.batches = create_embedder("colour-texture"), marker, 0
         self.name, self.dim, self.input_size = self.inner.name, self.inner.dim, self.inner.input_size
@@ -50,6 +52,8 @@ class _DiesOnce:
 class _DiesOnMagenta:
     """colour-texture, but the worker process exits abruptly on every batch holding the all-magenta photo: a
     photo that crashes the decoder or the model (native code) on every node, every time."""
+
+    weights, precision = None, "fp32"
 
     def __init__(self):
         self.inner = create_embedder("colour-texture")

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from desktop_app import cli
-from desktop_app.core.embedders import l2_normalise
+from desktop_app.core.embedders.base import l2_normalise
 from desktop_app.core.embedders.recipe import preprocess
 from desktop_app.core.errors import UserError
 from desktop_app.core.images import load_rgb

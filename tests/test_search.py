@@ -1,7 +1,7 @@
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-from desktop_app.core.embedders import l2_normalise
+from desktop_app.core.embedders.base import l2_normalise
 from desktop_app.core.search import Searcher
 
 

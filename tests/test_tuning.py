@@ -8,7 +8,7 @@ import pytest
 
 from desktop_app import cli
 from desktop_app.core import tuning
-from desktop_app.core.embedders import l2_normalise
+from desktop_app.core.embedders.base import l2_normalise
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.catalog import scan
-from ..core.embedders import l2_normalise
+from ..core.embedders.base import l2_normalise
 from ..core.errors import UserError
 from ..core.store import Embedded, Store
 

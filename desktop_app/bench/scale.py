@@ -182,7 +182,7 @@ def section(bench, ctx, items: int = DEFAULT_ITEMS) -> None:
     for embedder in models:
         with CatalogSession(ctx.folder, embedder, ctx.data_dir) as session:
             session.index(batch_size=ctx.batch_size)
-            weights = getattr(embedder, "weights", None)
-            name = embedder.name + (" (random weights)" if weights is not None and weights.is_random else "")
+            name = embedder.name + (" (random weights)" if embedder.weights is not None and embedder.weights.is_random
+                                    else "")
             real_sets[name] = np.array(session.store.load_vectors()[1])
     run_scale(bench, real_sets, ctx.workdir, items)

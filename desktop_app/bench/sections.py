@@ -141,7 +141,7 @@ def ratios(bench: Bench, ctx: BenchContext) -> None:
     ours, raw, seed = ctx.rates["ours"], ctx.rates["raw"], ctx.rates.get("seed")
     if seed is not None:
         versus_seed = ours.per_second / seed.per_second
-        goal = SEED_GOAL_INT8 if getattr(ctx.embedder, "precision", "fp32") == "int8" else SEED_GOAL
+        goal = SEED_GOAL_INT8 if ctx.embedder.precision == "int8" else SEED_GOAL
         bench.add("ratio ours / seed loop", f"{versus_seed:.1f}×", f"≥ {goal:.0f}×", versus_seed >= goal)
         bench.add("ratio ours / seed loop, per CPU-second", f"{ours.per_cpu_second / seed.per_cpu_second:.1f}×")
     versus_raw = ours.per_second / raw.per_second

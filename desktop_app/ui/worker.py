@@ -19,7 +19,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..core.embedders import Embedder, WeightsNeeded, create_embedder
-from ..core.embedders.precision import precision_of
 from ..core.errors import UserError
 from ..core.indexer import DEFAULT_BATCH_SIZE, Progress
 from ..core.weights import Weights
@@ -39,7 +38,7 @@ class CatalogInfo:
     model: str  # embedder.describe()
     random_weights: bool
     rebuilt_reason: str | None
-    precision: str = "fp32"  # what the model computes in (precision.precision_of)
+    precision: str = "fp32"  # what the model computes in (Embedder.precision)
 
 
 @dataclass(frozen=True)
@@ -167,18 +166,16 @@ class CatalogWorker(QObject):
         self.close_session()
         self.catalog = OpenCatalog(session)
         self.catalog.read_labels()
-        weights = getattr(embedder, "weights", None)
+        weights = embedder.weights
         self.opened.emit(token, CatalogInfo(str(session.root), session.store.count(), embedder.name,
                                             embedder.describe(), bool(weights is not None and weights.is_random),
-                                            session.store.rebuilt_reason, precision_of(embedder)))
+                                            session.store.rebuilt_reason, embedder.precision))
 
     def _load_model(self, token: int) -> None:
         """Build the network before the first batch, so the window can say why nothing moves yet."""
         embedder = self.catalog.session.embedder
-        load = getattr(embedder, "load", None)
-        if load is not None:
-            self.loading_model.emit(token, embedder.describe())
-            load()
+        self.loading_model.emit(token, embedder.describe())
+        embedder.load()
 
     def _index(self, token: int) -> None:
         self._load_model(token)

@@ -1,4 +1,5 @@
-"""Embedders: one class per algorithm behind one small interface (`Embedder`), made by `create_embedder`.
+"""Embedders: one class per algorithm behind one small interface (`Embedder`, in base.py), made by
+`create_embedder`.
 
 Models are listed in `REGISTRY`: adding one is one entry there (and its module).
 """
@@ -10,37 +11,11 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
-
-import numpy as np
 
 from ..errors import UserError
 from ..weights import Weights, resolve_weights
+from .base import Embedder
 from .precision import check_precision, resolve_precision, store_exists
-
-
-class Embedder(Protocol):
-    """`name`, `fingerprint` (identifies its vectors: a store never mixes two), `dim`, `input_size` (width,
-    height it wants its RGB images at) and `embed(batch) -> (n, dim) float32`, rows L2-normalised.
-
-    Construction is cheap. `load()` does the slow part (libraries, model files; seconds, or nothing for a
-    weight-free model) and is safe to call again; `embed` calls it when needed. `load_report` says in one
-    line what the last `load()` did ("" before), e.g. for the bench and the log.
-    """
-
-    name: str
-    dim: int
-    input_size: tuple[int, int]
-    load_report: str
-
-    @property
-    def fingerprint(self) -> str: ...
-
-    def describe(self) -> str: ...
-
-    def load(self) -> None: ...
-
-    def embed(self, batch: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -109,12 +84,6 @@ def needs_weights(model: str) -> bool:
     return model in REGISTRY and REGISTRY[model].needs_weights
 
 
-def l2_normalise(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
-
-
 def create_embedder(model: str = DEFAULT_MODEL, weights: Weights | None = None,
                     backend: str | None = None, precision: str | None = None,
                     catalog: Path | None = None, data_dir: Path | None = None) -> Embedder:
@@ -124,7 +93,7 @@ def create_embedder(model: str = DEFAULT_MODEL, weights: Weights | None = None,
     `precision` "fp32" | "int8" | None (see precision.py: None picks by the `catalog` folder, whose photos
     int8 calibrates on; `data_dir` is where its stores are, default paths.data_dir())."""
     fp32 = _create_fp32_embedder(model, weights, backend)
-    resolved: Weights | None = getattr(fp32, "weights", None)  # the weights found, when the model has any
+    resolved = fp32.weights  # the weights found, when the model has any
     # Only Keras can make the seeded random init: without TensorFlow (the packaged app) int8 needs a file.
     int8_possible = (catalog is not None and resolved is not None
                      and not (resolved.is_random and not has_tensorflow()))

@@ -19,7 +19,7 @@ import json
 
 import numpy as np
 
-from . import l2_normalise
+from .base import l2_normalise
 
 L_BINS, AB_BINS, AB_RANGE = 4, 7, 70.0  # a*, b* clipped to ±AB_RANGE; odd AB_BINS: a centre bin for greys
 ORIENTATION_BINS, CELLS = 9, (8, 6)  # cells: rows, columns (10×~11 pixels each at 64×80)
@@ -103,6 +103,8 @@ class WeightFreeDescriptor:
     dim: int
     input_size = (64, 80)  # width, height: product photos are mostly portrait
     load_report = "nothing to load (numpy only, no weights)"
+    weights = None
+    precision = "fp32"
 
     def load(self) -> None:
         """Nothing to prepare: the descriptor is plain numpy."""

@@ -38,7 +38,8 @@ from ..files import save_arrays_atomically, write_atomically
 from ..paths import models_cache_dir
 from ..versions import library_version
 from ..weights import Weights
-from . import l2_normalise, onnx_graph
+from . import onnx_graph
+from .base import l2_normalise
 from .recipe import PREPROCESSING, preprocess
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,8 @@ import numpy as np
 from ..errors import UserError
 from ..paths import resources_dir
 from ..weights import Weights
-from . import l2_normalise, tflite_patch
+from . import tflite_patch
+from .base import l2_normalise
 from .recipe import ALGORITHM, DIM, INPUT_SIZE, fingerprint, preprocess
 from .tflite_runtime import TFLiteForward
 
@@ -37,6 +38,7 @@ class LiteRTResNet50Embedder:
     name = "resnet50"
     dim = DIM
     input_size = INPUT_SIZE
+    precision = "fp32"
     backend = RUNTIME  # how it runs, as ResNet50Embedder.backend says it (the bench prints it)
 
     def __init__(self, weights: Weights, folder: Path | None = None):

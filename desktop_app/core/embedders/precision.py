@@ -51,11 +51,6 @@ def precision_note() -> str:
             f"indexed in fp32 stay fp32 (--precision {other} to choose; README \"int8\")")
 
 
-def precision_of(embedder) -> str:
-    """What an embedder computes in (weight-free models count as fp32)."""
-    return getattr(embedder, "precision", "fp32")
-
-
 def store_exists(embedder, catalog: Path, data_dir: Path | None) -> bool:
     from ..store import catalog_dir, store_path
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..weights import Weights
-from . import l2_normalise
+from .base import l2_normalise
 from .keras_forward import KerasForward, build_keras_model
 from .recipe import DIM, INPUT_SIZE, fingerprint, preprocess
 from .tflite_convert import convert_in_child_process, tflite_cache_path
@@ -50,6 +50,7 @@ class ResNet50Embedder:
     name = "resnet50"
     dim = DIM
     input_size = INPUT_SIZE
+    precision = "fp32"
 
     def __init__(self, weights: Weights, backend: str | None = None):
         self.weights = weights

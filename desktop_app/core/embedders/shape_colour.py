@@ -25,7 +25,7 @@ import functools
 
 import numpy as np
 
-from . import l2_normalise
+from .base import l2_normalise
 from .colour_texture import AB_BINS, L_BINS, WeightFreeDescriptor, colour_histogram, foreground_mask, rgb_to_lab
 
 ORIENTATION_BINS, CELLS = 18, (10, 8)  # signed orientations; cells: rows, columns (8×8 pixels at 64×80)
