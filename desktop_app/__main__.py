@@ -5,7 +5,7 @@ import sys
 
 
 def main() -> int:
-    from .commands import COMMANDS  # the names only: the CLI itself loads when a command is run
+    from .cli.commands import COMMANDS  # the names only: the CLI itself loads when a command is run
 
     if sys.argv[1:] == ["--self-test"]:  # the packaged app's unattended check (build/build.sh runs it)
         from .selftest import main as self_test

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from desktop_app import cli
+from desktop_app.cli import program, sessions
 from desktop_app.core.embedders import available_backends, create_embedder, resnet50
 from desktop_app.core.embedders.recipe import preprocess
 from desktop_app.core.embedders.tflite_convert import tflite_cache_path
@@ -41,8 +41,8 @@ def test_with_tensorflow_every_backend_is_available():
 
 
 def test_cli_backend_option_reaches_the_embedder():
-    args = cli.build_parser().parse_args(["index", "folder", "--random-weights", "--backend", "keras-xla"])
-    assert cli.embedder_from(args).backend == "keras-xla"
+    args = program.build_parser().parse_args(["index", "folder", "--random-weights", "--backend", "keras-xla"])
+    assert sessions.embedder_from(args).backend == "keras-xla"
 
 
 def test_converted_model_cache_is_keyed_by_weights(tmp_path, monkeypatch):

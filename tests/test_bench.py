@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from desktop_app import bench, cli
+from desktop_app import bench
 from desktop_app.bench import inputs, machine, measure
-from desktop_app.commands import COMMANDS
+from desktop_app.cli import benchmark, program
+from desktop_app.cli.commands import COMMANDS
 from desktop_app.core.catalog import scan
 from desktop_app.core.errors import UserError
 from desktop_app.core.images import load_rgb
@@ -67,8 +68,8 @@ def test_peak_rss_follows_a_big_allocation():
 
 
 def test_bench_command_line():
-    args = cli.build_parser().parse_args(["bench", "--images", "x", "-n", "7", "--backend", "keras"])
-    assert (args.images, args.n, args.backend, args.run) == (Path("x"), 7, "keras", cli.cmd_bench)
+    args = program.build_parser().parse_args(["bench", "--images", "x", "-n", "7", "--backend", "keras"])
+    assert (args.images, args.n, args.backend, args.run) == (Path("x"), 7, "keras", benchmark.cmd_bench)
     assert "bench" in COMMANDS
 
 

@@ -9,8 +9,9 @@ import sys
 
 import pytest
 
-from desktop_app import cli, options
-from desktop_app.commands import COMMANDS
+from desktop_app import cli
+from desktop_app.cli import options, program, progress
+from desktop_app.cli.commands import COMMANDS
 from desktop_app.core import caches
 from desktop_app.core.embedders import create_embedder
 from desktop_app.core.formatting import format_duration, rough_duration
@@ -49,7 +50,7 @@ def test_a_reader_that_has_gone_ends_the_command_quietly(make_catalog, tmp_path,
         result = subprocess.run([sys.executable, "-m", "desktop_app.cli", *argv], stdout=closed_pipe,
                                 stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=120)
     assert "Traceback" not in result.stderr and "BrokenPipeError" not in result.stderr, result.stderr
-    assert result.returncode == cli.SIGPIPE_EXIT
+    assert result.returncode == program.SIGPIPE_EXIT
 
 
 # -- 2. counts ----------------------------------------------------------------------------------------------
@@ -146,15 +147,15 @@ def test_the_cli_runs_without_stdout_and_stderr(make_catalog, monkeypatch):
     monkeypatch.setattr(sys, "stderr", None)
     monkeypatch.setattr(sys, "stdout", None)
     assert cli.main(["index", str(folder), "--model", "colour-texture"]) == 0
-    cli.ProgressLine(None)  # built with no stream at all: writes nothing
+    progress.ProgressLine(None)  # built with no stream at all: writes nothing
 
 
 def test_the_packaged_app_offers_no_ray_engine(monkeypatch):
-    assert cli.build_parser().parse_args(["index", "F", "--engine", "ray"]).engine == "ray"
+    assert program.build_parser().parse_args(["index", "F", "--engine", "ray"]).engine == "ray"
     monkeypatch.setattr(sys, "frozen", True, raising=False)  # what PyInstaller sets: Ray is not bundled
     with pytest.raises(SystemExit):
-        cli.build_parser().parse_args(["index", "F", "--engine", "ray"])
-    assert cli.build_parser().parse_args(["index", "F"]).engine == "local"
+        program.build_parser().parse_args(["index", "F", "--engine", "ray"])
+    assert program.build_parser().parse_args(["index", "F"]).engine == "local"
 
 
 def test_indexing_again_with_nothing_new_prints_no_progress_line(make_catalog, capsys):
@@ -237,10 +238,10 @@ def test_usage_names_the_program_that_was_run():
 
 def test_only_backends_this_installation_can_run_are_offered(monkeypatch):
     monkeypatch.setattr(options, "available_backends", lambda: ())  # the packaged app: no TensorFlow
-    args = cli.build_parser().parse_args(["index", "c"])
+    args = program.build_parser().parse_args(["index", "c"])
     assert options.backend_from(args) is None
     with pytest.raises(SystemExit):
-        cli.build_parser().parse_args(["index", "c", "--backend", "keras"])
+        program.build_parser().parse_args(["index", "c", "--backend", "keras"])
 
 
 def test_durations_in_words_and_on_a_clock():
@@ -251,9 +252,9 @@ def test_durations_in_words_and_on_a_clock():
 
 # -- 13. the command registry -------------------------------------------------------------------------------------
 def test_the_cli_is_built_from_the_registry_and_main_does_not_import_it():
-    subcommands = cli.build_parser()._subparsers._group_actions[0].choices
+    subcommands = program.build_parser()._subparsers._group_actions[0].choices
     assert list(subcommands) == list(COMMANDS)
-    check = subprocess.run([sys.executable, "-c", "import sys, desktop_app.__main__, desktop_app.commands; "
-                            "print('desktop_app.cli' in sys.modules, 'desktop_app.core.session' in sys.modules)"],
+    check = subprocess.run([sys.executable, "-c", "import sys, desktop_app.__main__, desktop_app.cli.commands; print("
+                            "'desktop_app.cli.program' in sys.modules, 'desktop_app.core.session' in sys.modules)"],
                            capture_output=True, text=True, cwd=REPO, timeout=60)
     assert check.stdout.split() == ["False", "False"], check.stderr

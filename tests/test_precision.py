@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from desktop_app import cli
+from desktop_app.cli import program, sessions
 from desktop_app.core.embedders import create_embedder, precision
 from desktop_app.core.errors import UserError
 from desktop_app.core.session import CatalogSession
@@ -65,7 +65,7 @@ def test_cli_precision_reaches_the_embedder(make_catalog, command):
     folder = str(make_catalog(2))
     argv = [folder if a == "F" else a for a in command]
     for chosen in precision.PRECISIONS:
-        args = cli.build_parser().parse_args([*argv, "--random-weights", "--precision", chosen])
+        args = program.build_parser().parse_args([*argv, "--random-weights", "--precision", chosen])
         if args.command == "query":
             args.folder = args.catalog
-        assert cli.embedder_from(args).precision == chosen
+        assert sessions.embedder_from(args).precision == chosen

@@ -20,13 +20,13 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from .. import __version__
-from ..commands import COMMANDS, program_name
+from ..cli.commands import COMMANDS, program_name
+from ..cli.options import Parser, add_model_options, backend_from, weights_from
 from ..core.embedders.resnet50 import BACKEND_ENV
 from ..core.errors import UserError
 from ..core.images import Crop
 from ..core.logs import setup_logging
 from ..core.paths import resources_dir
-from ..options import Parser, add_model_options, backend_from, weights_from
 from .main_window import MainWindow
 
 STARTED = time.perf_counter()  # as early as this module is imported: the launch measurement's zero

@@ -1,6 +1,6 @@
 """The CLI's subcommands and their one-line help, kept light (no argparse handlers, no core imports):
-`python -m desktop_app` reads the names from here to decide between the window and the CLI, and the CLI
-builds its parser from the same table."""
+`python -m desktop_app` reads the names from here to decide between the window and the CLI, and program.py
+builds the parser from the same table (each command's arguments and handler are in its group's module)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,6 @@ def program_name() -> str:
     name = Path(sys.argv[0] if sys.argv and sys.argv[0] else "fashionrec-cli").name
     if name.lower().endswith(".exe"):
         name = name[:-4]
-    if name == "__main__.py":
-        return "python -m desktop_app"
-    if name == "cli.py":
-        return "python -m desktop_app.cli"
+    if name == "__main__.py":  # python -m desktop_app, or python -m desktop_app.cli
+        return "python -m desktop_app.cli" if Path(sys.argv[0]).parent.name == "cli" else "python -m desktop_app"
     return name

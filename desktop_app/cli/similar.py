@@ -1,5 +1,5 @@
-"""fashionrec-cli's similarity extras: `neighbours` (similar items of every item, to a file), `duplicates`
-(groups of near-identical photos), and the query's region and filter options (--crop, --where, --max-distance)."""
+"""`neighbours` (the similar items of every item, to a file) and `duplicates` (groups of near-identical photos):
+commands that search the whole catalog after bringing its index up to date."""
 
 from __future__ import annotations
 
@@ -7,66 +7,14 @@ import argparse
 import json
 import sys
 
-from .core.duplicates import DEFAULT_THRESHOLDS, default_threshold
-from .core.export import check_output, export_neighbours
-from .core.filters import parse_conditions
-from .core.images import Crop
-from .core.search import DEFAULT_K, Result
-from .core.session import CatalogSession
-from .options import add_model_options, add_precision_option, count
-
-
-def distance(text: str) -> float:
-    """argparse type of a distance: a number ≥ 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number of at least 0, got {text}")
-    return value
-
-
-def crop(text: str) -> Crop:
-    try:
-        return Crop.parse(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def add_filter_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--where", metavar="FIELD=VALUE", action="append", default=[],
-                   help="only items with this label (labels.csv); repeat it: values of one field are alternatives, "
-                        "different fields must all match")
-
-
-def add_query_arguments(p: argparse.ArgumentParser) -> None:
-    """query's --crop, --where and --max-distance."""
-    p.add_argument("--crop", type=crop, metavar="X,Y,W,H",
-                   help="search with this region of the photo only: pixels, or fractions 0-1 of its size")
-    add_filter_arguments(p)
-    p.add_argument("--max-distance", type=distance, metavar="D", help="leave out results farther than D")
-
-
-def query_options(args: argparse.Namespace) -> dict:
-    """The keyword arguments of CatalogSession.query for these options."""
-    return {"crop": args.crop, "where": parse_conditions(args.where), "max_distance": args.max_distance}
-
-
-def explain_no_results(args: argparse.Namespace) -> str:
-    if args.max_distance is not None:
-        return f"No catalog item is within distance {args.max_distance:g} of the photo" + \
-            (" among the items that pass the filter." if args.where else "; try a larger --max-distance.")
-    return "No catalog item passes the filter." if args.where else "The catalog has no other item."
-
-
-def print_results(results: list[Result], session: CatalogSession, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps([{"rank": r.rank, "path": str(session.path_of(r.relpath)), "distance": round(r.distance, 6)}
-                          for r in results], indent=2))
-    else:
-        for r in results:
-            print(f"{r.rank}. {r.distance:.4f}  {session.path_of(r.relpath)}")
+from ..core.duplicates import DEFAULT_THRESHOLDS, default_threshold
+from ..core.export import check_output, export_neighbours
+from ..core.filters import parse_conditions
+from ..core.search import DEFAULT_K
+from ..core.session import CatalogSession
+from .options import add_filter_arguments, add_model_options, add_precision_option, count, distance
+from .progress import StepProgress
+from .sessions import index_before_reading, open_session, print_catalog_and_model
 
 
 def check_neighbours_arguments(args: argparse.Namespace) -> None:
@@ -125,3 +73,23 @@ def run_duplicates(args: argparse.Namespace, session: CatalogSession, progress) 
           f"{len(session.searcher):,} items at distance <= {threshold:g}{source}",
           file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def _search_whole_catalog(args, check, run, what: str) -> int:
+    """Check the arguments, bring the index up to date, then `run(args, session, progress)`."""
+    check(args)  # before any indexing
+    with open_session(args) as session:
+        print_catalog_and_model(session)
+        index_before_reading(session, args)
+        return run(args, session, StepProgress(what))
+
+
+def cmd_neighbours(args) -> int:
+    return _search_whole_catalog(args, check_neighbours_arguments, run_neighbours, "searching tiles")
+
+
+def cmd_duplicates(args) -> int:
+    return _search_whole_catalog(args, check_duplicates_arguments, run_duplicates, "comparing tiles")
+
+
+HANDLERS = {"neighbours": (neighbours_arguments, cmd_neighbours), "duplicates": (duplicates_arguments, cmd_duplicates)}

@@ -1,15 +1,16 @@
-"""Command-line options shared by `fashionrec-cli` and the window (`fashionrec`): the model and its weights,
-how resnet50 runs, and counts that must be at least 1."""
+"""Command-line options shared by `fashionrec-cli`'s commands and the window (`fashionrec`): the model and its
+weights, how resnet50 runs, counts that must be at least 1, distances, crops and label filters."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from .core.embedders import DEFAULT_MODEL, MODELS, available_backends
-from .core.embedders.precision import DEFAULT_FOR_NEW_CATALOGS, PRECISIONS
-from .core.embedders.resnet50 import BACKEND_ENV, DEFAULT_BACKEND
-from .core.weights import Weights, check_weights_file, random_weights
+from ..core.embedders import DEFAULT_MODEL, MODELS, available_backends
+from ..core.embedders.precision import DEFAULT_FOR_NEW_CATALOGS, PRECISIONS
+from ..core.embedders.resnet50 import BACKEND_ENV, DEFAULT_BACKEND
+from ..core.images import Crop
+from ..core.weights import Weights, check_weights_file, random_weights
 
 
 class Parser(argparse.ArgumentParser):
@@ -28,6 +29,30 @@ def count(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def distance(text: str) -> float:
+    """argparse type of a distance: a number ≥ 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of at least 0, got {text}")
+    return value
+
+
+def crop(text: str) -> Crop:
+    try:
+        return Crop.parse(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def add_filter_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--where", metavar="FIELD=VALUE", action="append", default=[],
+                   help="only items with this label (labels.csv); repeat it: values of one field are alternatives, "
+                        "different fields must all match")
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
@@ -71,9 +96,9 @@ def backend_from(args: argparse.Namespace) -> str | None:
 def weights_or_found(args: argparse.Namespace) -> Weights:
     """The weights asked for, else the ones found (WeightsNeeded when there are none): for the bench's
     int8 figures, where a silent random init would measure nothing real."""
-    from .core.embedders import WeightsNeeded
-    from .core.errors import UserError
-    from .core.weights import resolve_weights
+    from ..core.embedders import WeightsNeeded
+    from ..core.errors import UserError
+    from ..core.weights import resolve_weights
 
     weights = weights_from(args)
     if weights is None:

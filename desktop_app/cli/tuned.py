@@ -1,12 +1,12 @@
-"""The CLI's --tuned option (query, eval): the cached projection with its stderr lines, and eval's cross-fitting."""
+"""The --tuned option (query, eval): the cached projection with its stderr lines, and eval's cross-fitting."""
 
 from __future__ import annotations
 
 import sys
 
-from .core import labels, tuning
-from .core.errors import UserError
-from .core.session import CatalogSession
+from ..core import labels, tuning
+from ..core.errors import UserError
+from ..core.session import CatalogSession
 
 
 def add_tuned_option(p, help_text: str) -> None:

@@ -1,16 +1,16 @@
-"""fashionrec-cli's cache commands: `info` (what is cached, for one catalog or all of them) and `forget`."""
+"""The cache commands: `info` (what is cached, for one catalog or all of them) and `forget`."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from ..core import caches
+from ..core.catalog import catalog_root
+from ..core.embedders.precision import precision_note
+from ..core.errors import UserError
+from ..core.paths import data_dir
 from .commands import program_name
-from .core import caches
-from .core.catalog import catalog_root
-from .core.embedders.precision import precision_note
-from .core.errors import UserError
-from .core.paths import data_dir
 
 
 def _catalog_key(folder: str) -> Path:
@@ -79,3 +79,6 @@ def info_arguments(p) -> None:
 def forget_arguments(p) -> None:
     p.add_argument("folder", nargs="?", help="the catalog folder (it may no longer exist)")
     p.add_argument("--missing", action="store_true", help="forget every catalog whose folder no longer exists")
+
+
+HANDLERS = {"info": (info_arguments, cmd_info), "forget": (forget_arguments, cmd_forget)}

@@ -1,0 +1,76 @@
+"""`bench`: speed figures on this machine (and, instead, the neighbours, duplicates and int8 fidelity benches)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from ..bench import DEFAULT_N as BENCH_DEFAULT_N
+from ..core.errors import UserError
+from ..core.indexer import DEFAULT_BATCH_SIZE
+from .options import add_model_options, add_precision_option, count, weights_or_found
+
+
+def cmd_bench(args) -> int:
+    from ..bench import run_bench
+
+    if args.neighbours:
+        from ..bench.neighbours import run_neighbours_bench
+
+        run_neighbours_bench(args.images)
+        return 0
+    if args.fidelity:
+        from ..bench.fidelity import run_fidelity
+        from ..bench.inputs import DEFAULT_IMAGES
+
+        run_fidelity(args.images or DEFAULT_IMAGES, weights_or_found(args), limit=args.n)
+        return 0
+    if args.model == "resnet50" and args.weights is None and args.random_weights is None:
+        args.random_weights = 0  # speed does not depend on the weights' values (labelled as random)
+    if args.duplicates:
+        from ..bench.duplicates import run_duplicates_bench
+
+        run_duplicates_bench([args.make_embedder(args)], args.images, args.sources, args.seed, originals=args.n)
+        return 0
+    if args.model != "resnet50":
+        raise UserError("The bench measures the resnet50 model (the seed recipe); use --model resnet50.")
+    extra_sections, embedder, n = [], None, args.n or BENCH_DEFAULT_N
+    if args.precision == "int8":
+        from ..bench import precision
+
+        embedder = precision.int8_embedder(weights_or_found(args), args.images, n)
+        extra_sections.append(precision.versus_fp32)
+    if args.scale:
+        from ..bench import scale
+
+        extra_sections.append(functools.partial(scale.section, items=args.scale_items))
+    run_bench(embedder or args.make_embedder(args), images=args.images, n=n, batch_size=args.batch_size,
+              compare_backends=args.compare_backends, extra_sections=extra_sections)
+    return 0
+
+
+def bench_arguments(p) -> None:
+    p.add_argument("--images", metavar="DIR", type=Path,
+                   help="photos to index (default: the fashion-2k sample when present, else generated)")
+    p.add_argument("-n", type=count,
+                   help=f"how many photos (default {BENCH_DEFAULT_N}; with --duplicates or --fidelity all)")
+    p.add_argument("--batch-size", type=count, default=DEFAULT_BATCH_SIZE)
+    p.add_argument("--compare-backends", action="store_true", help="also time the backends not in use")
+    extra = p.add_mutually_exclusive_group()
+    extra.add_argument("--neighbours", action="store_true", help="instead: time `neighbours` on a synthetic 44k "
+                       "store and on the sample (colour-texture)")
+    extra.add_argument("--duplicates", action="store_true", help="instead: precision and recall of --model's "
+                       "duplicate thresholds on planted copies of the photos")
+    extra.add_argument("--fidelity", action="store_true", help="instead: how close int8 vectors are to fp32 "
+                       "ones on the photos (-n of them, evenly; default all) for the weights given or found")
+    p.add_argument("--sources", type=count, default=100, metavar="N", help="photos copied for --duplicates")
+    p.add_argument("--seed", type=int, default=0, help="picks the photos copied for --duplicates")
+    p.add_argument("--scale", action="store_true", help="also the compact index at a million items (needs "
+                   "~12 GB of disk in the temp folder and a few minutes)")
+    p.add_argument("--scale-items", type=count, default=1_000_000, metavar="N",
+                   help="items of the synthetic catalog of --scale (default %(default)s)")
+    add_model_options(p)
+    add_precision_option(p)
+
+
+HANDLERS = {"bench": (bench_arguments, cmd_bench)}

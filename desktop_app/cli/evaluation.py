@@ -1,0 +1,60 @@
+"""`eval`: leave-one-out precision@k / mAP@k of a catalog against a labels CSV (also in a tuned space)."""
+
+from __future__ import annotations
+
+import sys
+
+from ..core import labels, tuning
+from ..core.errors import UserError
+from ..core.evaluate import contact_sheet, evaluate, format_report
+from ..core.search import DEFAULT_K
+from . import tuned
+from .options import add_model_options, add_precision_option, count
+from .sessions import index_before_reading, open_session
+
+
+def cmd_eval(args) -> int:
+    if args.tuned:
+        if args.field not in (labels.DEFAULT_FIELD, args.tuned):
+            raise UserError("--tuned FIELD scores that field: leave out --field, or give the same one.")
+        args.field = args.tuned
+    with open_session(args) as session:
+        labels_path = args.labels or labels.find_labels_file(session.root)
+        if labels_path is None:
+            raise UserError(f"No {labels.LABELS_FILENAME} in or beside {session.root}; pass --labels FILE.")
+        by_filename = labels.load_labels(labels_path, args.field)  # checked before any indexing
+        print(f"catalog {session.root}\nmodel   {session.embedder.describe()}\nlabels  {labels_path}",
+              file=sys.stderr)
+        index_before_reading(session, args)
+        relpaths, vectors = session.store.load_vectors()
+        match = labels.match_labels(relpaths, by_filename)
+        result = evaluate(relpaths, vectors, match, args.k, args.field)
+        tuned_result = None
+        if args.tuned:
+            tuned_result = evaluate(relpaths, vectors, match, args.k, args.field, rank=tuned.cross_fitted)
+    print(f"model: {session.embedder.describe()}")
+    print(format_report(result))
+    if tuned_result is not None:
+        print("\n" + tuning.format_comparison(result, tuned_result))
+    if args.sheet:
+        rows = contact_sheet(result, session.root, args.sheet, args.sheet_rows, args.seed)
+        print(f"contact sheet of {rows} random queries (seed {args.seed}): {args.sheet}")
+    return 0
+
+
+def eval_arguments(p) -> None:
+    p.add_argument("folder")
+    p.add_argument("--labels", metavar="CSV", help="CSV with a filename column (default: labels.csv in or "
+                   "beside the folder)")
+    p.add_argument("--field", default=labels.DEFAULT_FIELD, help="the CSV column that is the label")
+    p.add_argument("-k", type=count, default=DEFAULT_K)
+    p.add_argument("--sheet", metavar="PNG", help="also draw a contact sheet of random queries and results")
+    p.add_argument("--sheet-rows", type=count, default=8, metavar="N", help="queries on the contact sheet")
+    p.add_argument("--seed", type=int, default=0, help="picks the contact sheet's queries")
+    p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
+    tuned.add_tuned_option(p, "also score a space tuned to this column, cross-fitted (never fitted on its queries)")
+    add_model_options(p)
+    add_precision_option(p)
+
+
+HANDLERS = {"eval": (eval_arguments, cmd_eval)}

@@ -1,0 +1,76 @@
+"""fashionrec-cli: index a catalog folder, query it with a photo, inspect or forget what is cached.
+
+Builds the parser from the command table (commands.COMMANDS: names and help; each group module's HANDLERS:
+arguments and handler) and runs one command with the exit codes the README documents."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+from ..core.embedders import Embedder
+from ..core.errors import UserError
+from ..core.logs import setup_logging
+from ..core.store import CatalogBusy
+from . import benchmark, caches, evaluation, indexing, searching, similar
+from .commands import COMMANDS, program_name
+from .options import Parser
+from .sessions import embedder_from
+
+log = logging.getLogger("fashionrec.cli")
+SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what `cat`, `grep` … report when the reader of their output has gone
+HANDLERS = {**indexing.HANDLERS, **searching.HANDLERS, **caches.HANDLERS, **evaluation.HANDLERS,
+            **benchmark.HANDLERS, **similar.HANDLERS}  # name → (its arguments, what it runs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog=program_name(), description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in COMMANDS.items():
+        add_arguments, run = HANDLERS[name]
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_arguments(p)
+        p.set_defaults(run=run)
+    return parser
+
+
+def _streams_present() -> None:
+    """A windowed app on Windows has no stdout/stderr (None): writes go nowhere instead of crashing."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - open for the process's life
+
+
+def _quiet_after_broken_pipe() -> int:
+    """The reader of our output has gone (`… | head -1`): the standard recipe. Point stdout at devnull so
+    the interpreter's final flush cannot fail again, and exit like any Unix tool cut off by SIGPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return SIGPIPE_EXIT
+
+
+def main(argv: list[str] | None = None, make_embedder: Callable[[argparse.Namespace], Embedder] = embedder_from) -> int:
+    """Runs one command; `make_embedder(args)` builds the embedder the options ask for (tests pass their own)."""
+    _streams_present()
+    args = build_parser().parse_args(argv)
+    args.make_embedder = make_embedder
+    setup_logging()
+    if hasattr(sys.stdout, "reconfigure"):  # file names any console can show (e.g. cp1252 when redirected)
+        sys.stdout.reconfigure(errors="backslashreplace")
+    try:
+        code = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows up here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _quiet_after_broken_pipe()
+    except UserError as err:
+        hint = " Or add --wait to wait for it." if isinstance(err, CatalogBusy) and hasattr(args, "wait") else ""
+        print(f"fashionrec: {err}{hint}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nfashionrec: interrupted; every finished batch is saved and the next run resumes.",
+              file=sys.stderr)
+        return 130

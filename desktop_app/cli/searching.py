@@ -1,0 +1,72 @@
+"""`query`: the catalog items most similar to a photo, or to a region of it, with filters, a distance limit, or in
+a space tuned to the labels."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..core import tuning
+from ..core.filters import parse_conditions
+from ..core.search import DEFAULT_K, Result
+from ..core.session import CatalogSession
+from . import tuned
+from .options import add_filter_arguments, add_model_options, add_precision_option, count, crop, distance
+from .sessions import open_session
+
+
+def cmd_query(args) -> int:
+    args.folder = args.catalog
+    with open_session(args) as session:
+        if args.tuned:
+            projection = tuned.tuning_of(session, args.labels, args.tuned)
+            results = tuning.tuned_query(session, projection, args.image, args.k, not args.include_self,
+                                         **query_options(args))
+        else:
+            results = session.query(args.image, k=args.k, exclude_self=not args.include_self, **query_options(args))
+    print_results(results, session, args.json)
+    if not results:
+        print(f"fashionrec: {explain_no_results(args)}", file=sys.stderr)
+    return 0
+
+
+def query_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of CatalogSession.query for these options."""
+    return {"crop": args.crop, "where": parse_conditions(args.where), "max_distance": args.max_distance}
+
+
+def explain_no_results(args: argparse.Namespace) -> str:
+    if args.max_distance is not None:
+        return f"No catalog item is within distance {args.max_distance:g} of the photo" + \
+            (" among the items that pass the filter." if args.where else "; try a larger --max-distance.")
+    return "No catalog item passes the filter." if args.where else "The catalog has no other item."
+
+
+def print_results(results: list[Result], session: CatalogSession, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([{"rank": r.rank, "path": str(session.path_of(r.relpath)), "distance": round(r.distance, 6)}
+                          for r in results], indent=2))
+    else:
+        for r in results:
+            print(f"{r.rank}. {r.distance:.4f}  {session.path_of(r.relpath)}")
+
+
+def query_arguments(p) -> None:
+    p.add_argument("image")
+    p.add_argument("--catalog", required=True, metavar="FOLDER")
+    p.add_argument("-k", type=count, default=DEFAULT_K, help="how many results (default %(default)s)")
+    p.add_argument("--json", action="store_true", help="print a JSON list of {rank, path, distance}")
+    p.add_argument("--include-self", action="store_true", help="keep the query file if it is in the catalog")
+    p.add_argument("--crop", type=crop, metavar="X,Y,W,H",
+                   help="search with this region of the photo only: pixels, or fractions 0-1 of its size")
+    add_filter_arguments(p)
+    p.add_argument("--max-distance", type=distance, metavar="D", help="leave out results farther than D")
+    tuned.add_tuned_option(p, "search in a space tuned to this column of the labels CSV (fitted once, cached)")
+    p.add_argument("--labels", metavar="CSV", help="labels CSV for --tuned (default: labels.csv in or beside the "
+                   "catalog)")
+    add_model_options(p)
+    add_precision_option(p)
+
+
+HANDLERS = {"query": (query_arguments, cmd_query)}

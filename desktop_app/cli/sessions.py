@@ -1,0 +1,57 @@
+"""Opening the catalog a command names, with the embedder its options ask for, and bringing it up to date."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from ..core import caches
+from ..core.catalog import catalog_root
+from ..core.embedders import Embedder, WeightsNeeded, create_embedder
+from ..core.errors import UserError
+from ..core.session import CatalogSession
+from .options import backend_from, precision_from, weights_from
+from .progress import ProgressLine, print_report
+
+
+def embedder_from(args: argparse.Namespace) -> Embedder:
+    """The embedder the model options ask for (the default `make_embedder` of `program.main`)."""
+    folder = getattr(args, "folder", None)
+    return create_embedder(args.model, weights_from(args), backend_from(args), precision_from(args),
+                           catalog=Path(folder).expanduser().resolve() if folder else None)
+
+
+def open_session(args) -> CatalogSession:
+    """The session of `args.folder` with `args.make_embedder(args)`; says so when its cache was rebuilt."""
+    root = catalog_root(args.folder)
+    try:
+        embedder = args.make_embedder(args)
+    except WeightsNeeded:
+        others = [m for m in caches.cached_catalog(root).models() if m != args.model]
+        if others:
+            raise UserError(f"{root} has a cache for {', '.join(others)} only, and {args.model} needs weights that "
+                            f"were not found: add --model {others[0]}, or give --weights FILE.") from None
+        raise
+    session = CatalogSession(root, embedder)
+    if session.store.rebuilt_reason:
+        print(f"note: the cache was rebuilt: {session.store.rebuilt_reason}", file=sys.stderr)
+    return session
+
+
+def say_waiting(session: CatalogSession) -> Callable[[], None]:
+    return lambda: print(f"waiting for the other fashionrec indexing {session.root} with "
+                         f"{session.embedder.name} to finish …", file=sys.stderr, flush=True)
+
+
+def index_before_reading(session: CatalogSession, args) -> None:
+    """Bring the index up to date before reading it (quietly when nothing changed)."""
+    report = session.index(progress=ProgressLine(), wait_for_lock=args.wait,
+                           on_wait=say_waiting(session), lock_only_for_changes=True)
+    if report.embedded or report.removed or report.newly_skipped:
+        print_report(report, sys.stderr)
+
+
+def print_catalog_and_model(session: CatalogSession) -> None:
+    print(f"catalog {session.root}\nmodel   {session.embedder.describe()}", file=sys.stderr)
