@@ -18,7 +18,7 @@ def _modules_after(code: str) -> set[str]:
 def test_core_imports_no_qt_and_no_tensorflow():
     modules = _modules_after(
         "import desktop_app.core.session, desktop_app.core.indexer, desktop_app.core.embedders, "
-        "desktop_app.core.embedders.resnet50, desktop_app.cli")
+        "desktop_app.core.embedders.resnet50, desktop_app.cli.program")
     assert not any(m.startswith(("PySide6", "shiboken6")) for m in modules)
     assert "tensorflow" not in modules and "keras" not in modules
 
