@@ -8,6 +8,7 @@ Vectors are raw little-endian float32 blobs; nothing read back from disk is ever
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import logging
 import os
@@ -189,7 +190,27 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
+    def reader(self) -> Store:
+        """A read-only twin of this store on its own SQLite connection: in WAL mode each of its reads sees one
+        committed state, whatever this (writing) connection commits meanwhile (core/reader.py)."""
+        twin = copy.copy(self)
+        try:
+            twin._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
+                                       isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as err:
+            raise _environment_error(err, self.path) from None
+        return twin
+
     # -- reading -----------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def consistent_read(self):
+        """Every read inside the block sees the same committed state of the store (one read transaction)."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self._db.execute("COMMIT")
+
     def identities(self) -> dict[str, tuple[int, int]]:
         """relpath → (size, mtime_ns) of every file already handled (embedded or skipped)."""
         rows = self._db.execute("SELECT relpath, size, mtime_ns FROM items "
