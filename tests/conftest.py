@@ -6,8 +6,9 @@ Layers, as pytest markers (run one with e.g. `bash build/run-tests.sh -m unit`):
   integration  several parts together: stores on disk, the CLI in subprocesses, real models
   gui          the Qt window (pytest-qt, offscreen)
   packaging    wheels, the PyInstaller bundle
-A test module declares its layer with `pytestmark = pytest.mark.<layer>` (a single test may override it with
-its own marker), or is listed in LAYERS below; a module with neither stops the run. `heavy` is separate.
+A test module declares its layer with `pytestmark = pytest.mark.<layer>`, or is listed in LAYERS below; every test
+has exactly one layer: a test with none, or with two (its own marker beside its module's), stops the run.
+`heavy` is separate.
 """
 
 from __future__ import annotations
@@ -43,7 +44,11 @@ LAYERS = {
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by these markers
 def pytest_collection_modifyitems(items):
     for item in items:
-        if any(item.get_closest_marker(layer) for layer in LAYER_MARKERS):
+        layers = {marker.name for marker in item.iter_markers() if marker.name in LAYER_MARKERS}
+        if len(layers) > 1:
+            raise pytest.UsageError(f"{item.nodeid}: two test layers ({', '.join(sorted(layers))}); a test has "
+                                    f"one: move it to a module of its layer")
+        if layers:
             continue
         module = item.module.__name__.rpartition(".")[2]
         if module not in LAYERS:

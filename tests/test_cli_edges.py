@@ -93,7 +93,8 @@ def test_help_and_version_need_no_display_and_the_window_says_why_it_cannot_open
     window = _run("desktop_app", env=env)
     assert window.returncode == 1 and window.stdout == ""
     assert window.stderr.splitlines() == [window.stderr.strip()]  # one line
-    assert window.stderr.startswith("fashionrec: no display") and "QT_QPA_PLATFORM=offscreen" in window.stderr
+    assert window.stderr.startswith("fashionrec: no display")
+    assert "xvfb-run -a" in window.stderr and "QT_QPA_PLATFORM=offscreen" in window.stderr
     wrong = _run("desktop_app", "--model", "nope", env=env)
     assert wrong.returncode == 2 and "invalid choice: 'nope'" in wrong.stderr and "Abort" not in wrong.stderr
 

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.heavy]
 
 SHAPES = ("disc", "square", "triangle", "wedge", "ring", "rows", "columns", "cross")
 PER_SHAPE = 40
-WIDTH, HEIGHT = 60, 80  # the sample catalog's photo size
+WIDTH, HEIGHT = 60, 80  # small photos keep this heavy test short (the real sample is 224×224)
 
 
 def draw_item(draw: ImageDraw.ImageDraw, shape: str, box: tuple[int, int, int, int], colour: tuple) -> None:

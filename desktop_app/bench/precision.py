@@ -1,5 +1,5 @@
 """`fashionrec-cli bench --precision int8`: the int8 pipeline's figures (the standard sections) against fp32's
-pipeline on the same photos in the same run, and the speed goals of int8 (README, "int8")."""
+pipeline on the same photos in the same run, and the speed goals of int8 (docs/models.md, "int8")."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """fashionrec-cli: index a catalog folder, query it with a photo, inspect or forget what is cached.
 
 Builds the parser from the command table (commands.COMMANDS: names and help; each group module's HANDLERS:
-arguments and handler) and runs one command with the exit codes the README documents."""
+arguments and handler) and runs one command with the exit codes docs/cli.md documents."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
-# Brute force reads every vector per query: ~20 ms at 50,000 2048-d vectors (400 MB; README "Performance"),
+# Brute force reads every vector per query: ~20 ms at 50,000 2048-d vectors (400 MB; docs/performance.md),
 # ~42 ms at 100,000. Above this size the compact index answers instead (50,000 resnet50 items, 160,000
 # colour-texture items).
 COMPACT_THRESHOLD_BYTES = 50_000 * 2048 * 4
@@ -43,7 +43,7 @@ CODE_DIMS, HEAD_DIMS = 256, 32  # 1 GB at 1M items; the scan reads only the HEAD
 FIRST_STAGE = 2048  # candidates kept by the head scan
 # Exact vectors read per step, and at most per query. On a million 2048-d mixtures of 400 real vectors (the
 # hardest synthetic set tried: ~2,500 near-copies around each) the top-5 equalled brute force's for 200 of 200
-# queries with 256 code dims and 512 re-ranks; with 128 dims 197, with 256 re-ranks 193 (README).
+# queries with 256 code dims and 512 re-ranks; with 128 dims 197, with 256 re-ranks 193 (docs/big-catalogs.md).
 RERANK_STEP, MAX_RERANK = 64, 512
 PCA_SAMPLE = 20_000  # vectors the PCA is fitted on
 REFIT_CHANGE = 0.2  # refit the PCA when the catalog grew or shrank by more than this share since the fit

@@ -4,7 +4,7 @@
 The pairs come from the same blocked distance tiles as `neighbours` (each pair computed once); the float32
 estimates only pick candidates, each kept pair's distance is recomputed exactly (float64).
 The default threshold is per model, chosen by measurement (`fashionrec-cli bench --duplicates`, figures in
-the README): re-encoded, resized and slightly cropped copies of catalog photos are found, different products
+docs/models.md): re-encoded, resized and slightly cropped copies of catalog photos are found, different products
 are not grouped.
 """
 
@@ -17,7 +17,7 @@ import numpy as np
 from .errors import UserError
 from .neighbours import BLOCK, CancelCallback, ProgressCallback, distance_tiles, float32_error_bound
 
-# Measured on fashion-2k with planted copies (bench --duplicates; the README's tables): the largest threshold
+# Measured on fashion-2k with planted copies (bench --duplicates; the tables in docs/models.md): the largest threshold
 # that keeps precision >= 0.99 with either set of copies (--seed 0 and 1). ResNet50 has none: its ImageNet
 # weights were not available to measure one, and a threshold measured on random weights would mean nothing
 # for real ones.

@@ -34,7 +34,7 @@ from .files import save_arrays_atomically
 from .labels import load_labels, match_labels
 from .search import DEFAULT_K, Result, Searcher
 
-SHRINKAGE = 0.3  # share of the identity in the within-label covariance; chosen on fashion-2k (README)
+SHRINKAGE = 0.3  # share of the identity in the within-label covariance; chosen on fashion-2k (docs/models.md)
 PCA_DIMS = 256  # the fit works on at most this many principal components of the labelled vectors
 FOLDS = 5  # cross-fitting folds of eval --tuned
 VERSION = 1  # bump when the fit changes: cached projections are then refitted

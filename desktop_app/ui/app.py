@@ -66,8 +66,9 @@ def missing_display(argv: list[str]) -> str | None:
         return None
     prog = program_name()
     return (f"fashionrec: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set). "
-            f"Run it with QT_QPA_PLATFORM=offscreen to draw without a screen, or use the command line, "
-            f"which needs none: {prog} index FOLDER, {prog} query PHOTO --catalog FOLDER (see {prog} index --help).")
+            f"For a window you can see, run it on a virtual display: xvfb-run -a {prog}; to run it invisibly "
+            f"from a script, set QT_QPA_PLATFORM=offscreen; or use the command line, which needs no display: "
+            f"{prog} index FOLDER, {prog} query PHOTO --catalog FOLDER (see {prog} --help).")
 
 
 def app_icon() -> QIcon:

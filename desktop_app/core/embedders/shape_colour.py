@@ -14,7 +14,7 @@ squares sum to 1, so the cosine similarity of two vectors is a weighted sum of t
   item's size and position in the photo.
 - Colour: colour-texture's CIELAB histogram of the item (background left out), with a small weight.
 
-Parts and weights were chosen by measurement on half of the fashion-2k sample (README, "Algorithms").
+Parts and weights were chosen by measurement on half of the fashion-2k sample (docs/models.md, "Algorithms").
 Bare silhouettes (the mask shrunk to 16×12, framed or bounding-box normalised) scored well on their own
 but added nothing once both edge parts were there, so they are not part of the vector.
 """
@@ -32,7 +32,7 @@ ORIENTATION_BINS, CELLS = 18, (10, 8)  # signed orientations; cells: rows, colum
 BLUR_KERNEL = (1, 4, 6, 4, 1)  # binomial ≈ Gaussian σ = 1 pixel: JPEG noise and stripes finer than a cell fade
 # Shares of the cosine similarity (they sum to 1). Chosen on one half of fashion-2k (articleType
 # precision@5): the two edge parts share the most; colour costs a little articleType precision and buys
-# much same-colour precision (see the README's table).
+# much same-colour precision (see the table in docs/models.md).
 FRAME_WEIGHT, ITEM_WEIGHT, COLOUR_WEIGHT = 0.46, 0.46, 0.08
 VERSION = 1  # bump when the computation changes: the fingerprint then gives it a fresh cache
 
