@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from desktop_app.core import compact_index
+from desktop_app.core.catalog_data import Catalog
 from desktop_app.core.compact_index import CompactSearcher, _smallest, index_dir, load_index, open_searcher
 from desktop_app.core.embedders.base import l2_normalise
 from desktop_app.core.search import Searcher
@@ -35,7 +36,7 @@ def small_thresholds(monkeypatch):
 def store(tmp_path):
     folder = tmp_path / "catalog"
     folder.mkdir()
-    store = Store(folder.resolve(), "test-fingerprint", 64, "test")
+    store = Store(Catalog(folder.resolve()), "test-fingerprint", 64, "test")
     yield store
     store.close()
 

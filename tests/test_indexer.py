@@ -4,9 +4,9 @@ import os
 
 import numpy as np
 
+from desktop_app.core.catalog_data import Catalog
 from desktop_app.core.images import load_rgb
 from desktop_app.core.session import CatalogSession
-from desktop_app.core.store import Store
 from support import CountingEmbedder, make_image
 
 
@@ -96,7 +96,7 @@ def test_store_reopens_with_same_vectors_and_no_pickle(make_catalog, counting_em
         session.index()
         relpaths, vectors = session.store.load_vectors()
         path = session.store.path
-    reopened = Store(folder.resolve(), counting_embedder.fingerprint, counting_embedder.dim, "tiny")
+    reopened = Catalog(folder.resolve()).open_store(counting_embedder)
     assert reopened.path == path and reopened.integrity_ok()
     again_paths, again_vectors = reopened.load_vectors()
     assert again_paths == relpaths and np.array_equal(again_vectors, vectors)

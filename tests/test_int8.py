@@ -63,11 +63,11 @@ def test_catalog_calibration_is_drawn_once_and_read_back(make_catalog):
 
 
 def test_damaged_calibration_file_is_drawn_again(make_catalog):
-    from desktop_app.core.store import catalog_dir
+    from desktop_app.core.catalog_data import Catalog
 
     root = make_catalog(3).resolve()
     digest = int8.catalog_calibration(root).digest
-    (catalog_dir(root) / int8.CALIBRATION_FILE).write_bytes(b"not an array")
+    Catalog(root).calibration_path.write_bytes(b"not an array")
     assert int8.catalog_calibration(root).digest == digest  # same files → same sample
 
 

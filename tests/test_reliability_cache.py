@@ -16,9 +16,9 @@ import pytest
 
 from desktop_app import cli
 from desktop_app.core import store as store_module
+from desktop_app.core.catalog_data import Catalog
 from desktop_app.core.errors import UserError
 from desktop_app.core.session import CatalogSession
-from desktop_app.core.store import Store, catalog_dir
 from support import REPO, CountingEmbedder
 
 
@@ -74,7 +74,7 @@ def test_damaged_or_foreign_cache_is_detected_told_and_rebuilt(make_catalog, mon
 
     kept_aside = [p.name for p in store_path.parent.iterdir() if ".damaged-" in p.name]
     assert kept_aside and all(name.startswith(store_path.name) for name in kept_aside)
-    reopened = Store(folder.resolve(), CountingEmbedder().fingerprint, CountingEmbedder.dim, "tiny")
+    reopened = Catalog(folder.resolve()).open_store(CountingEmbedder())
     assert reopened.rebuilt_reason is None and reopened.integrity_ok() and reopened.count() == 10
     reopened.close()
 
@@ -172,7 +172,7 @@ def test_unwritable_data_folder_is_one_line_and_exit_1(make_catalog, tmp_path):
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
         f"fashionrec: Cannot write to the fashionrec data folder {blocker / 'sub' / 'catalogs'}"
-        f"/{catalog_dir(folder.resolve()).name} (Not a directory). Free some space or fix its permissions, "
+        f"/{Catalog(folder.resolve()).folder.name} (Not a directory). Free some space or fix its permissions, "
         "or point FASHIONREC_DATA_DIR at a writable folder."]
 
 
@@ -219,7 +219,7 @@ def test_disk_full_before_anything_is_written_leaves_no_store(make_catalog, monk
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("fashionrec: Cannot use the cache ")
     assert "(database or disk is full). Free some disk space and index again" in err[0]
-    assert list(catalog_dir(folder.resolve()).glob("*.sqlite*")) == []  # no half-made store
+    assert list(Catalog(folder.resolve()).folder.glob("*.sqlite*")) == []  # no half-made store
 
 
 def test_disk_full_mid_index_keeps_whole_batches_and_resumes(make_catalog, monkeypatch, capsys, disk_with_room_for):

@@ -19,8 +19,8 @@ import pytest
 
 from desktop_app import cli
 from desktop_app.core.catalog import scan
+from desktop_app.core.catalog_data import Catalog
 from desktop_app.core.session import CatalogSession
-from desktop_app.core.store import catalog_dir
 from support import REPO, CountingEmbedder, make_image
 
 BATCH = 8
@@ -38,7 +38,7 @@ def _cli(folder: Path, *extra: str, log: Path) -> subprocess.Popen:
 
 def _stored_count(folder: Path) -> int:
     """Items committed so far, read like a second program would: read-only, never blocking the writer."""
-    stores = list(catalog_dir(folder.resolve()).glob("*.sqlite"))
+    stores = list(Catalog(folder.resolve()).folder.glob("*.sqlite"))
     if not stores:
         return 0
     try:

@@ -15,7 +15,7 @@ from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QGuiApplication, QImage
 
 from desktop_app.core import settings, weights
-from desktop_app.core.store import Store
+from desktop_app.core.catalog_data import Catalog
 from desktop_app.ui.app import deliver_drop, file_mime
 from desktop_app.ui.dialogs import SkippedDialog, WeightsDialog
 from desktop_app.ui.main_window import MainWindow
@@ -79,7 +79,7 @@ def test_cancel_stops_early_and_leaves_a_valid_cache_that_resumes(qtbot, open_wi
 
     assert report.cancelled and 0 < report.indexed < 24
     assert not window.indexing_bar.isVisible()
-    store = Store(catalog.resolve(), random_embedder.fingerprint, random_embedder.dim, random_embedder.name)
+    store = Catalog(catalog.resolve()).open_store(random_embedder)
     assert store.integrity_ok() and store.count() == report.indexed
     store.close()
 
@@ -136,7 +136,7 @@ def test_closing_mid_index_cancels_and_joins_the_worker(qtbot, open_window, make
     window.close()
 
     assert not window.background.running and window.worker.session is None
-    store = Store(catalog.resolve(), random_embedder.fingerprint, random_embedder.dim, random_embedder.name)
+    store = Catalog(catalog.resolve()).open_store(random_embedder)
     assert store.integrity_ok() and 0 < store.count() < 30
     store.close()
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from ..core.catalog import scan
+from ..core.catalog_data import Catalog
 from ..core.embedders.base import l2_normalise
 from ..core.errors import UserError
-from ..core.store import Embedded, Store
+from ..core.store import Embedded
 
 DEFAULT_IMAGES = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-2k" / "images"
 
@@ -73,7 +74,7 @@ def synthesise_indexed_catalog(photos: list[Path], count: int, folder: Path, emb
     for i in range(count):
         link_or_copy(photos[i % len(photos)], folder / f"item{i:06d}{photos[i % len(photos)].suffix}")
     files = scan(folder.resolve())
-    store = Store(folder.resolve(), embedder.fingerprint, embedder.dim, embedder.name, data_dir)
+    store = Catalog(folder.resolve(), data_dir).open_store(embedder)
     try:
         for start in range(0, len(files), 1000):
             chunk = files[start : start + 1000]

@@ -15,10 +15,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from ..core.catalog_data import Catalog
 from ..core.embedders import create_embedder
 from ..core.export import export_neighbours
 from ..core.session import CatalogSession
-from ..core.store import Embedded, Store
+from ..core.store import Embedded
 from .inputs import DEFAULT_IMAGES, random_unit_vectors
 from .machine import current_rss, machine_description, peak_rss, reset_peak_rss
 from .report import Bench
@@ -50,7 +51,7 @@ class SyntheticEmbedder:
 
 def synthetic_store(folder: Path, embedder: SyntheticEmbedder, count: int, data_dir: Path) -> None:
     """A store for `folder` holding `count` random unit vectors (for items that are not on disk)."""
-    store = Store(folder.resolve(), embedder.fingerprint, embedder.dim, embedder.name, data_dir)
+    store = Catalog(folder.resolve(), data_dir).open_store(embedder)
     try:
         for start in range(0, count, _WRITE_BATCH):
             vectors = random_unit_vectors(min(_WRITE_BATCH, count - start), embedder.dim, seed=start)

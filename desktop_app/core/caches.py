@@ -14,10 +14,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .catalog_data import SQLITE_SIDE_FILES, Catalog
 from .paths import data_dir
-from .store import catalog_dir, lock_path_of, model_name_of, store_lock
-
-_STORE_FILES = ("", "-wal", "-shm")  # SQLite's WAL mode keeps two files beside the store
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,8 @@ class CachedCatalog:
 
 
 def bytes_on_disk(path: Path) -> int:
-    return sum(os.path.getsize(f"{path}{suffix}") for suffix in _STORE_FILES if os.path.exists(f"{path}{suffix}"))
+    return sum(os.path.getsize(f"{path}{suffix}") for suffix in ("", *SQLITE_SIDE_FILES)
+               if os.path.exists(f"{path}{suffix}"))
 
 
 def read_store_info(path: Path) -> StoreInfo:
@@ -62,21 +61,21 @@ def read_store_info(path: Path) -> StoreInfo:
             meta = dict(db.execute("SELECT key, value FROM meta"))
             items = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
             skipped = db.execute("SELECT COUNT(*) FROM skipped").fetchone()[0]
-        return StoreInfo(path, model_name_of(path), bytes_on_disk(path), items, skipped,
+        return StoreInfo(path, Catalog.model_of(path), bytes_on_disk(path), items, skipped,
                          json.loads(meta.get("fingerprint", "{}")), meta.get("root"))
     except (sqlite3.DatabaseError, ValueError) as err:
-        return StoreInfo(path, model_name_of(path), size, error=f"unreadable ({err})")
+        return StoreInfo(path, Catalog.model_of(path), size, error=f"unreadable ({err})")
 
 
 def _catalog_in(folder: Path) -> CachedCatalog:
-    stores = [read_store_info(path) for path in sorted(folder.glob("*.sqlite"))]
+    stores = [read_store_info(path) for path in Catalog.stores_in(folder)]
     root = next((s.root for s in stores if s.root), None)
     return CachedCatalog(folder, root, stores)
 
 
 def cached_catalog(root: Path, base: Path | None = None) -> CachedCatalog:
     """What is cached for one catalog folder (no store: an empty list)."""
-    return _catalog_in(catalog_dir(root, base))
+    return _catalog_in(Catalog(root, base).folder)
 
 
 def list_stores(root: Path, base: Path | None = None) -> list[StoreInfo]:
@@ -99,24 +98,22 @@ def forget_catalog(root: Path, base: Path | None = None) -> int:
     The lock files stay while the catalog folder exists (deleting one would let a second process lock a
     new file at the same time); once the folder is gone nobody can index it, and the cache folder goes too.
     """
-    return _forget(catalog_dir(root, base), root)
+    return _forget(Catalog(root, base))
 
 
-def _forget(folder: Path, root: Path) -> int:
-    stores = sorted(folder.glob("*.sqlite")) if folder.is_dir() else []
+def _forget(catalog: Catalog) -> int:
+    stores = catalog.store_paths()
     with contextlib.ExitStack() as locks:
         for path in stores:
-            locks.enter_context(store_lock(lock_path_of(path), f"The catalog {root} is busy: another fashionrec "
-                                           f"is indexing it with {model_name_of(path)}. Try again when it has "
-                                           "finished."))
+            locks.enter_context(catalog.writer_lock(path))
         for path in stores:
-            for suffix in _STORE_FILES:
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-            shutil.rmtree(f"{path}.compact", ignore_errors=True)  # a big catalog's search index (compact_index)
-        for leftover in folder.glob("*.sqlite.damaged-*") if folder.is_dir() else []:
-            leftover.unlink()
-    if folder.is_dir() and not root.is_dir():
-        shutil.rmtree(folder, ignore_errors=True)
+            for made in [path, *catalog.derived_files(path)]:
+                if made.is_dir():
+                    shutil.rmtree(made, ignore_errors=True)
+                else:
+                    made.unlink(missing_ok=True)
+    if catalog.folder.is_dir() and not catalog.root.is_dir():
+        shutil.rmtree(catalog.folder, ignore_errors=True)
     return len(stores)
 
 
@@ -125,6 +122,6 @@ def forget_missing(base: Path | None = None) -> list[CachedCatalog]:
     gone = []
     for catalog in list_catalogs(base):
         if catalog.root is not None and not catalog.exists:
-            _forget(catalog.folder, Path(catalog.root))
+            _forget(Catalog(Path(catalog.root), base))
             gone.append(catalog)
     return gone

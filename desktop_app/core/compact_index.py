@@ -177,7 +177,7 @@ def _smallest(values: np.ndarray, count: int) -> tuple[np.ndarray, float]:
 
 
 def index_dir(store: Store) -> Path:
-    return store.path.with_name(store.path.name + ".compact")
+    return store.catalog.compact_dir(store.path)
 
 
 def is_big(items: int, dim: int) -> bool:

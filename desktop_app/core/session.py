@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .catalog import catalog_root, has_images, no_images_message
+from .catalog import has_images, no_images_message
+from .catalog_data import Catalog
 from .compact_index import CompactSearcher, is_big, open_searcher
 from .duplicates import DuplicateGroup, default_threshold, find_duplicates
 from .embedders import Embedder
@@ -17,19 +18,20 @@ from .filters import CatalogItem, Conditions, LabelTable, allowed_mask, catalog_
 from .images import Crop, ImageError, load_rgb
 from .indexer import IndexReport, index_catalog
 from .search import DEFAULT_K, Result, Searcher
-from .store import Store, catalog_dir, store_path
+from .store import Store
 
 
 class CatalogSession:
-    def __init__(self, folder: str | os.PathLike, embedder: Embedder, data_dir: Path | None = None):
-        """Opens (or creates) the catalog's store for this embedder, under `data_dir` (default: paths.data_dir).
-        A folder with no image and no cache yet is a UserError, and nothing is created for it."""
-        self.root = catalog_root(folder)
+    def __init__(self, folder: str | os.PathLike | Catalog, embedder: Embedder, data_dir: Path | None = None):
+        """Opens (or creates) the catalog's store for this embedder, under `data_dir` (default: paths.data_dir);
+        `folder` may be a Catalog already. A folder with no image and no cache yet is a UserError, and nothing
+        is created for it."""
+        self.catalog = folder if isinstance(folder, Catalog) else Catalog.open(folder, data_dir)
+        self.root = self.catalog.root
         self.embedder = embedder
-        new = not store_path(catalog_dir(self.root, data_dir), embedder.name, embedder.fingerprint).exists()
-        if new and not has_images(self.root):
+        if not self.catalog.has_store(embedder) and not has_images(self.root):
             raise UserError(no_images_message(self.root))
-        self.store = Store(self.root, embedder.fingerprint, embedder.dim, embedder.name, data_dir)
+        self.store = self.catalog.open_store(embedder)
         self._searcher: Searcher | CompactSearcher | None = None
         self._labels: tuple[LabelTable | None] | None = None  # (table,) once looked for
 

@@ -1,28 +1,28 @@
 """The on-disk cache of one catalog's vectors for one model fingerprint: SQLite in WAL mode.
 
-Layout: <data dir>/catalogs/<folder name>-<hash of its path>/<model>-<hash of fingerprint>.sqlite
-Each batch is committed in its own transaction, so a crash or kill keeps every finished batch.
-Vectors are raw little-endian float32 blobs; nothing read back from disk is ever unpickled or executed.
+Where it lives is the catalog's business (catalog_data.Catalog). Each batch is committed in its own
+transaction, so a crash or kill keeps every finished batch. Vectors are raw little-endian float32 blobs;
+nothing read back from disk is ever unpickled or executed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import logging
-import os
-import re
 import sqlite3
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import UserError
-from .paths import data_dir
+
+if TYPE_CHECKING:
+    from .catalog_data import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +56,6 @@ class Skipped:
     reason: str
 
 
-def _short_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
-
-
-def catalog_dir(root: Path, base: Path | None = None) -> Path:
-    """The folder holding every store of one catalog (one per model fingerprint), under the data dir `base`."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", root.name)[:40] or "catalog"
-    return (base or data_dir()) / "catalogs" / f"{name}-{_short_hash(str(root))}"
-
-
 class CatalogBusy(UserError):
     """Another process holds the store's lock (it is indexing this catalog with this model, or forgetting it)."""
 
@@ -74,7 +64,7 @@ class CatalogBusy(UserError):
 def store_lock(lock_path: Path, busy_message: str, wait: bool = False, on_wait=None):
     """One process at a time writes a store (indexing or forgetting it); readers are never blocked (WAL).
     With `wait`, `on_wait()` is called once before blocking, so the person knows why nothing happens."""
-    with open(_writable_dir(lock_path.parent) / lock_path.name, "a+b") as handle:
+    with open(lock_path, "a+b") as handle:
         if not _lock_file(handle, False):
             if not wait:
                 raise CatalogBusy(busy_message)
@@ -87,32 +77,17 @@ def store_lock(lock_path: Path, busy_message: str, wait: bool = False, on_wait=N
             _unlock_file(handle)
 
 
-def _writable_dir(folder: Path) -> Path:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        raise UserError(
-            f"Cannot write to the fashionrec data folder {folder} ({err.strerror or err}). "
-            "Free some space or fix its permissions, or point FASHIONREC_DATA_DIR at a writable folder."
-        ) from None
-    return folder
-
-
 class Store:
     """Vectors and skip reasons of one catalog for one embedder fingerprint."""
 
-    def __init__(self, root: Path, fingerprint: str, dim: int, model_name: str = "model",
-                 data_dir: Path | None = None):
-        self.root = root
+    def __init__(self, catalog: Catalog, fingerprint: str, dim: int, model_name: str = "model"):
+        self.catalog = catalog
+        self.root = catalog.root
         self.fingerprint = fingerprint
         self.dim = dim
         self.model_name = model_name
-        self.folder = _writable_dir(catalog_dir(root, data_dir))
-        self.path = store_path(self.folder, model_name, fingerprint)
-        self.lock_path = lock_path_of(self.path)
+        self.folder = catalog.writable_folder()
+        self.path = catalog.store_path(model_name, fingerprint)
         self.rebuilt_reason: str | None = None  # set when a damaged or foreign store was replaced
         self._db = self._open()
 
@@ -281,22 +256,8 @@ class Store:
 
     # -- locking ------------------------------------------------------------------------------------
     def writer_lock(self, wait: bool = False, on_wait=None):
-        """This store's `store_lock`, held while indexing: other models' stores of the catalog stay free."""
-        return store_lock(self.lock_path, f"The catalog {self.root} is busy: another fashionrec is indexing it "
-                          f"with {self.model_name}. Try again when it has finished.", wait, on_wait)
-
-
-def store_path(folder: Path, model_name: str, fingerprint: str) -> Path:
-    return folder / f"{model_name}-{_short_hash(fingerprint)}.sqlite"
-
-
-def lock_path_of(path: Path) -> Path:
-    return path.with_suffix(".lock")
-
-
-def model_name_of(path: Path) -> str:
-    """The model a store file belongs to, from its name (<model>-<hash>.sqlite)."""
-    return path.stem.rsplit("-", 1)[0]
+        """This store's lock (Catalog.writer_lock), held while indexing."""
+        return self.catalog.writer_lock(self.path, wait, on_wait)
 
 
 class _UnusableStore(Exception):

@@ -150,9 +150,7 @@ def cache_key(store, labels_path: Path, field_name: str) -> str:
 
 
 def cache_path(store, field_name: str) -> Path:
-    safe_field = "".join(c if c.isalnum() or c in "-_" else "_" for c in field_name)[:40]
-    field_hash = hashlib.sha256(field_name.encode()).hexdigest()[:8]
-    return store.folder / f"{store.path.stem}.tuned-{safe_field}-{field_hash}.npz"
+    return store.catalog.tuned_path(store.path, field_name)
 
 
 def _read_cached(path: Path, key: str) -> Projection | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..weights import Weights, resolve_weights
 from .base import Embedder
-from .precision import check_precision, resolve_precision, store_exists
+from .precision import check_precision, resolve_precision
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,8 @@ def create_embedder(model: str = DEFAULT_MODEL, weights: Weights | None = None,
     if precision == "int8" and catalog is not None and not int8_possible:
         raise UserError("int8 of the random init needs TensorFlow to make its weights, which this packaged build "
                         "leaves out: give a weights file, or use --precision fp32.")
-    chosen = resolve_precision(model, precision, backend,
-                               lambda: store_exists(fp32, catalog, data_dir) if catalog and int8_possible else None)
+    chosen = resolve_precision(model, precision, backend, lambda: _has_store(fp32, catalog, data_dir)
+                               if catalog and int8_possible else None)
     if chosen == "fp32":
         return fp32
     if catalog is None or resolved is None:
@@ -111,6 +111,12 @@ def create_embedder(model: str = DEFAULT_MODEL, weights: Weights | None = None,
 
     root = catalog
     return Int8ResNet50Embedder(resolved, lambda: catalog_calibration(root, data_dir))
+
+
+def _has_store(embedder: Embedder, catalog: Path, data_dir: Path | None) -> bool:
+    from ..catalog_data import Catalog
+
+    return Catalog(catalog, data_dir).has_store(embedder)
 
 
 def _create_fp32_embedder(model: str, weights: Weights | None, backend: str | None) -> Embedder:

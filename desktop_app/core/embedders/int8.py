@@ -49,7 +49,6 @@ QUANTIZATION = "onnxruntime-qdq-u8s7-per-channel-minmax"
 CACHE_FORMAT = 1
 CALIBRATION_IMAGES = 32
 CALIBRATION_BATCH = 8
-CALIBRATION_FILE = "int8-calibration.npy"
 
 
 @dataclass(frozen=True)
@@ -89,10 +88,11 @@ def catalog_calibration(root: Path, data_dir: Path | None = None) -> Calibration
     """The catalog's calibration sample: read from its data folder, or drawn and saved there the first time.
     A file that cannot be read back as such a sample is drawn again (the store then follows the new digest)."""
     from ..catalog import no_images_message, scan
-    from ..store import _writable_dir, catalog_dir
+    from ..catalog_data import Catalog
 
-    path = catalog_dir(root, data_dir) / CALIBRATION_FILE
-    source = f"{root.name} ({CALIBRATION_FILE})"
+    catalog = Catalog(root, data_dir)
+    path = catalog.calibration_path
+    source = f"{root.name} ({path.name})"
     if path.is_file():
         try:
             return Calibration(np.load(path, allow_pickle=False), source)
@@ -102,7 +102,7 @@ def catalog_calibration(root: Path, data_dir: Path | None = None) -> Calibration
     if not files:
         raise UserError(no_images_message(root))
     calibration = Calibration.from_files([root / f.relpath for f in sample_evenly(files)], f"catalog {root}")
-    _writable_dir(path.parent)
+    catalog.writable_folder()
     save_arrays_atomically(path, calibration.images)
     return Calibration(calibration.images, source)
 

@@ -8,7 +8,6 @@ single image, the self-test) it is fp32, since int8 calibrates on a catalog's ph
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from ..errors import UserError
 
@@ -50,8 +49,3 @@ def precision_note() -> str:
     return (f"precision: new resnet50 catalogs are indexed in {DEFAULT_FOR_NEW_CATALOGS}, catalogs already "
             f"indexed in fp32 stay fp32 (--precision {other} to choose; README \"int8\")")
 
-
-def store_exists(embedder, catalog: Path, data_dir: Path | None) -> bool:
-    from ..store import catalog_dir, store_path
-
-    return store_path(catalog_dir(catalog, data_dir), embedder.name, embedder.fingerprint).exists()
