@@ -7,8 +7,7 @@ from pathlib import Path
 
 from ..bench import DEFAULT_N as BENCH_DEFAULT_N
 from ..core.errors import UserError
-from ..core.indexer import DEFAULT_BATCH_SIZE
-from .options import add_model_options, add_precision_option, count, weights_or_found
+from .options import add_batch_size_option, add_model_options, add_precision_option, count, weights_or_found
 
 
 def cmd_bench(args) -> int:
@@ -54,7 +53,7 @@ def bench_arguments(p) -> None:
                    help="photos to index (default: the fashion-2k sample when present, else generated)")
     p.add_argument("-n", type=count,
                    help=f"how many photos (default {BENCH_DEFAULT_N}; with --duplicates or --fidelity all)")
-    p.add_argument("--batch-size", type=count, default=DEFAULT_BATCH_SIZE)
+    add_batch_size_option(p)
     p.add_argument("--compare-backends", action="store_true", help="also time the backends not in use")
     extra = p.add_mutually_exclusive_group()
     extra.add_argument("--neighbours", action="store_true", help="instead: time `neighbours` on a synthetic 44k "

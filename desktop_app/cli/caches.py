@@ -38,9 +38,12 @@ def _print_catalog(catalog: caches.CachedCatalog, details: bool) -> None:
 
 def cmd_info(args) -> int:
     if args.folder:
-        catalog = caches.cached_catalog(_catalog_key(args.folder))
+        key = _catalog_key(args.folder)
+        catalog = caches.cached_catalog(key)
         if not catalog.stores:
-            print(f"catalog {_catalog_key(args.folder)}\nnot indexed yet")
+            if not key.exists():
+                raise UserError(f"Catalog folder not found: {key} (and nothing is cached for it).")
+            print(f"catalog {key}\nnot indexed yet")
             return 0
         _print_catalog(catalog, details=True)
         return 0
@@ -56,8 +59,11 @@ def cmd_info(args) -> int:
 
 
 def cmd_forget(args) -> int:
-    if args.missing == bool(args.folder):
-        raise UserError("Give a catalog FOLDER, or --missing (every catalog whose folder is gone), not both.")
+    if args.missing and args.folder:
+        raise UserError("Give a catalog FOLDER or --missing, not both.")
+    if not args.missing and not args.folder:
+        raise UserError("Give the catalog FOLDER whose cache to delete, or --missing (the caches of every catalog "
+                        "whose folder is gone).")
     if args.missing:
         gone = caches.forget_missing()
         for catalog in gone:
@@ -69,7 +75,6 @@ def cmd_forget(args) -> int:
     removed = caches.forget_catalog(root)
     print(f"forgot {removed} cache(s) of {root} ({_mib(size)})" if removed else f"nothing cached for {root}")
     return 0
-
 
 
 def info_arguments(p) -> None:

@@ -7,13 +7,22 @@ import sys
 from ..core import labels, tuning
 from ..core.errors import UserError
 from ..core.evaluate import contact_sheet, evaluate, format_report
+from ..core.files import check_output_file
 from ..core.search import DEFAULT_K
 from . import tuned
-from .options import add_model_options, add_precision_option, count
+from .options import add_catalog_to_read, add_model_options, add_precision_option, count, whole_number
 from .sessions import index_before_reading, open_session
+
+MAX_SHEET_ROWS = 100  # a sheet to look at (100 rows are 17,000 px tall); 100,000 rows wrote a 167 MB PNG
+
+
+def sheet_rows(text: str) -> int:
+    return whole_number(text, 1, MAX_SHEET_ROWS, " (a sheet to look at; the report scores every query)")
 
 
 def cmd_eval(args) -> int:
+    if args.sheet:
+        check_output_file(args.sheet, (".png",), "contact sheet")  # before the whole evaluation, not after
     if args.tuned:
         if args.field not in (labels.DEFAULT_FIELD, args.tuned):
             raise UserError("--tuned FIELD scores that field: leave out --field, or give the same one.")
@@ -23,8 +32,7 @@ def cmd_eval(args) -> int:
         if labels_path is None:
             raise UserError(f"No {labels.LABELS_FILENAME} in or beside {session.root}; pass --labels FILE.")
         by_filename = labels.load_labels(labels_path, args.field)  # checked before any indexing
-        print(f"catalog {session.root}\nmodel   {session.embedder.describe()}\nlabels  {labels_path}",
-              file=sys.stderr)
+        print(f"catalog {session.root}\nlabels  {labels_path}", file=sys.stderr)  # the model: in the report
         index_before_reading(session, args)
         relpaths, vectors = session.store.load_vectors()
         match = labels.match_labels(relpaths, by_filename)
@@ -43,15 +51,15 @@ def cmd_eval(args) -> int:
 
 
 def eval_arguments(p) -> None:
-    p.add_argument("folder")
+    add_catalog_to_read(p)
     p.add_argument("--labels", metavar="CSV", help="CSV with a filename column (default: labels.csv in or "
                    "beside the folder)")
     p.add_argument("--field", default=labels.DEFAULT_FIELD, help="the CSV column that is the label")
-    p.add_argument("-k", type=count, default=DEFAULT_K)
+    p.add_argument("-k", type=count, default=DEFAULT_K, help="results scored per query (default %(default)s)")
     p.add_argument("--sheet", metavar="PNG", help="also draw a contact sheet of random queries and results")
-    p.add_argument("--sheet-rows", type=count, default=8, metavar="N", help="queries on the contact sheet")
+    p.add_argument("--sheet-rows", type=sheet_rows, default=8, metavar="N",
+                   help=f"queries on the contact sheet (default %(default)s, at most {MAX_SHEET_ROWS})")
     p.add_argument("--seed", type=int, default=0, help="picks the contact sheet's queries")
-    p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
     tuned.add_tuned_option(p, "also score a space tuned to this column, cross-fitted (never fitted on its queries)")
     add_model_options(p)
     add_precision_option(p)

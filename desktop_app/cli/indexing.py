@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 
 from ..core.errors import UserError
-from ..core.indexer import DEFAULT_BATCH_SIZE
 from ..core.ray_engine import import_ray, ray_engine
-from .options import add_model_options, add_precision_option, backend_from, count
+from .options import add_batch_size_option, add_model_options, add_precision_option, backend_from
 from .progress import ProgressLine, print_report
 from .sessions import open_session, print_catalog_and_model, say_waiting
 
@@ -29,8 +28,8 @@ def cmd_index(args) -> int:
 
 
 def index_arguments(p) -> None:
-    p.add_argument("folder")
-    p.add_argument("--batch-size", type=count, default=DEFAULT_BATCH_SIZE)
+    p.add_argument("folder", help="the catalog folder: every photo in it and its subfolders")
+    add_batch_size_option(p)
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
     if not getattr(sys, "frozen", False):  # the packaged app carries no Ray (it is the `cluster` extra)
         p.add_argument("--engine", choices=("local", "ray"),

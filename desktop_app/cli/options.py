@@ -4,31 +4,61 @@ weights, how resnet50 runs, counts that must be at least 1, distances, crops and
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 from ..core.embedders import DEFAULT_MODEL, MODELS, available_backends
 from ..core.embedders.precision import DEFAULT_FOR_NEW_CATALOGS, PRECISIONS
 from ..core.embedders.resnet50 import BACKEND_ENV, DEFAULT_BACKEND
 from ..core.images import Crop
+from ..core.indexer import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
 from ..core.weights import Weights, check_weights_file, random_weights
 
 
 class Parser(argparse.ArgumentParser):
     """An argument parser whose mistakes are one line (`fashionrec: …`, exit 2) instead of the usage text."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A value such as `--crop -10,0,50,50` or `--random-weights -1` is a (wrong) value to check and explain,
+        # not an unknown option: argparse only takes plain numbers like -10 for values.
+        self._negative_number_matcher = re.compile(r"^-\.?\d[\d.,eE+-]*$")
+
     def error(self, message: str):
         self.exit(2, f"fashionrec: {message} (see {self.prog} --help)\n")
 
 
-def count(text: str) -> int:
-    """argparse type of a count (results, batch size, images, rows): a whole number, at least 1."""
+def whole_number(text: str, least: int, most: int | None = None, why_most: str = "") -> int:
+    """A whole number from `least` to `most` (None: no upper bound); argparse's error otherwise."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+    if most is not None and value > most:
+        raise argparse.ArgumentTypeError(f"must be at most {most:,}{why_most}, got {value:,}")
     return value
+
+
+def count(text: str) -> int:
+    """argparse type of a count (results, images, rows): a whole number, at least 1."""
+    return whole_number(text, 1)
+
+
+def batch_size(text: str) -> int:
+    """argparse type of --batch-size: 1 to MAX_BATCH_SIZE (memory grows with it; speed stops growing long before)."""
+    return whole_number(text, 1, MAX_BATCH_SIZE, " (a batch's photos are all held in memory at once)")
+
+
+def seed(text: str) -> int:
+    """argparse type of a random seed: what numpy accepts, 0 to 2**32 - 1."""
+    return whole_number(text, 0, 2**32 - 1)
+
+
+def add_batch_size_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--batch-size", type=batch_size, default=DEFAULT_BATCH_SIZE, metavar="N",
+                   help=f"photos decoded and embedded together (default %(default)s, at most {MAX_BATCH_SIZE})")
 
 
 def distance(text: str) -> float:
@@ -37,7 +67,9 @@ def distance(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
-    if not value >= 0 or value == float("inf"):
+    if value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text} (leave the option out for no limit)")
+    if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be a number of at least 0, got {text}")
     return value
 
@@ -47,6 +79,12 @@ def crop(text: str) -> Crop:
         return Crop.parse(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def add_catalog_to_read(p: argparse.ArgumentParser) -> None:
+    """FOLDER and --wait, for commands that bring a catalog's index up to date and then read all of it."""
+    p.add_argument("folder", help="the catalog folder (indexed first if needed)")
+    p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
 
 
 def add_filter_arguments(p: argparse.ArgumentParser) -> None:
@@ -64,7 +102,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                             help=f"how resnet50 runs (default: ${BACKEND_ENV} or {DEFAULT_BACKEND}, the fastest)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--weights", metavar="FILE", help="ResNet50 no-top weights file (.h5)")
-    group.add_argument("--random-weights", metavar="SEED", type=int, nargs="?", const=0,
+    group.add_argument("--random-weights", metavar="SEED", type=seed, nargs="?", const=0,
                        help="explicit seeded random init instead of ImageNet weights (demos, tests; labelled)")
 
 
@@ -80,9 +118,15 @@ def weights_from(args: argparse.Namespace) -> Weights | None:
 def add_precision_option(parser: argparse.ArgumentParser) -> None:
     """--precision fp32|int8 (commands that embed; the window has it as a setting)."""
     parser.add_argument("--precision", choices=PRECISIONS, default=None,
-                        help=f"resnet50 in fp32 (the recipe) or int8 (about 4× faster to index, calibrated on the "
-                             f"catalog's photos). Default: {DEFAULT_FOR_NEW_CATALOGS} for a new catalog, fp32 for a "
-                             "catalog already indexed in fp32")
+                        help="resnet50 in fp32 (the recipe) or int8 (about 4× faster to index, calibrated on the "
+                             f"catalog's photos). Default: {default_precision_text()}")
+
+
+def default_precision_text() -> str:
+    """The --precision default in words: one value, or which applies when new catalogs get int8."""
+    if DEFAULT_FOR_NEW_CATALOGS == "fp32":
+        return "fp32"
+    return f"{DEFAULT_FOR_NEW_CATALOGS} for a new catalog, fp32 for a catalog already indexed in fp32"
 
 
 def precision_from(args: argparse.Namespace) -> str | None:

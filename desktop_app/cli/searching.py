@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import astuple
 
 from ..core import tuning
 from ..core.filters import parse_conditions
@@ -18,6 +19,9 @@ from .sessions import open_session
 
 def cmd_query(args) -> int:
     args.folder = args.catalog
+    if args.crop and args.crop.fractions and all(float(v).is_integer() for v in astuple(args.crop)):
+        print(f"note: --crop {args.crop} is read as fractions of the photo's width and height (all four numbers are "
+              "0 or 1); a region in pixels has a number above 1.", file=sys.stderr)
     with open_session(args) as session:
         if args.tuned:
             projection = tuned.tuning_of(session, args.labels, args.tuned)
@@ -53,8 +57,8 @@ def print_results(results: list[Result], session: CatalogSession, as_json: bool)
 
 
 def query_arguments(p) -> None:
-    p.add_argument("image")
-    p.add_argument("--catalog", required=True, metavar="FOLDER")
+    p.add_argument("image", help="the photo to search with (any file, in the catalog or not)")
+    p.add_argument("--catalog", required=True, metavar="FOLDER", help="the indexed catalog folder to search")
     p.add_argument("-k", type=count, default=DEFAULT_K, help="how many results (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print a JSON list of {rank, path, distance}")
     p.add_argument("--include-self", action="store_true", help="keep the query file if it is in the catalog")

@@ -12,7 +12,7 @@ from ..core.export import check_output, export_neighbours
 from ..core.filters import parse_conditions
 from ..core.search import DEFAULT_K
 from ..core.session import CatalogSession
-from .options import add_filter_arguments, add_model_options, add_precision_option, count, distance
+from .options import add_catalog_to_read, add_filter_arguments, add_model_options, add_precision_option, count, distance
 from .progress import StepProgress
 from .sessions import index_before_reading, open_session, print_catalog_and_model
 
@@ -24,11 +24,10 @@ def check_neighbours_arguments(args: argparse.Namespace) -> None:
 
 
 def neighbours_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("folder")
+    add_catalog_to_read(p)
     p.add_argument("-k", type=count, default=DEFAULT_K, help="similar items per item (default %(default)s)")
     p.add_argument("--out", required=True, metavar="FILE", help="the file to write: .csv or .jsonl")
     add_filter_arguments(p)
-    p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
     add_model_options(p)
     add_precision_option(p)
 
@@ -41,12 +40,11 @@ def run_neighbours(args: argparse.Namespace, session: CatalogSession, progress) 
 
 
 def duplicates_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("folder")
+    add_catalog_to_read(p)
     defaults = ", ".join(f"{model} {value:g}" for model, value in DEFAULT_THRESHOLDS.items())
     p.add_argument("--threshold", type=distance, metavar="D",
                    help=f"largest distance between near-duplicates (default per model, measured: {defaults})")
     p.add_argument("--json", action="store_true", help="print a JSON list of {items, widest_link}")
-    p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
     add_model_options(p)
     add_precision_option(p)
 

@@ -40,7 +40,10 @@ def is_image_name(name: str) -> bool:
 
 
 def catalog_root(folder: str | os.PathLike) -> Path:
-    """The catalog's identity: its resolved absolute path. Raises UserError if it is not a folder."""
+    """The catalog's identity: its resolved absolute path. Raises UserError if it is not a folder (an empty
+    name too: Path('') is the current folder, which nobody means by an empty argument)."""
+    if not str(folder).strip():
+        raise UserError("No catalog folder given (the name is empty).")
     path = Path(folder).expanduser()
     if not path.exists():
         raise UserError(f"Catalog folder not found: {path}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UserError
+from .files import check_output_file
 from .filters import Conditions
 from .neighbours import CancelCallback, NeighbourTable, ProgressCallback, nearest_neighbours_all
 from .search import DEFAULT_K
@@ -37,15 +38,8 @@ class ExportReport:
 
 
 def check_output(path: str | os.PathLike) -> Path:
-    """The output path if it can be written: a .csv or .jsonl file in an existing folder."""
-    path = Path(path)
-    if path.suffix.lower() not in FORMATS:
-        raise UserError(f"Cannot tell the format of {path.name}: name the output .csv or .jsonl.")
-    if path.is_dir():
-        raise UserError(f"{path} is a folder; give a file name ending in .csv or .jsonl.")
-    if not path.parent.is_dir():
-        raise UserError(f"The folder {path.parent} does not exist.")
-    return path
+    """The output path if it can be written: a .csv or .jsonl file in a folder where files can be created."""
+    return check_output_file(path, FORMATS, "output")
 
 
 @contextlib.contextmanager

@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+from .errors import UserError
 
 STALE_PARTIAL_SECONDS = 3600
 
@@ -38,3 +41,23 @@ def save_arrays_atomically(path: Path, array: np.ndarray | None = None, **named:
     else:
         np.savez(buffer, allow_pickle=False, **named)
     write_atomically(path, buffer.getvalue())
+
+
+def check_output_file(path: str | os.PathLike, suffixes: tuple[str, ...], what: str) -> Path:
+    """`path` if a file of one of `suffixes` can be created there (checked by creating and removing one, so a
+    folder such as /proc or a read-only mount is found out before any long work); UserError saying why not."""
+    path = Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise UserError(f"Cannot tell the format of {path.name}: name the {what} {' or '.join(suffixes)}.")
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; give a file name ending in {' or '.join(suffixes)}.")
+    if not path.parent.is_dir():
+        raise UserError(f"The folder {path.parent} does not exist.")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    except OSError as err:
+        raise UserError(f"Cannot create a file in {path.parent} ({err.strerror or err}); choose another folder "
+                        f"for the {what}.") from None
+    os.close(handle)
+    os.unlink(probe)
+    return path

@@ -27,6 +27,7 @@ from .store import Embedded, Skipped, Store
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 16
+MAX_BATCH_SIZE = 256  # a batch's photos are held decoded at once; 100,000 took 6 GB (issue 24)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,96 @@
+"""The command-line mistakes a newcomer made (issue 24), each run as they ran it: a real `fashionrec-cli`
+process. Every one ends in a single line naming what is wrong (exit 2 for a wrong argument, 1 for a problem to
+fix), no traceback, and nothing written: no cache for a folder nobody meant, no half-done work."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop_app.cli import program
+from desktop_app.core.indexer import MAX_BATCH_SIZE
+from support import REPO, make_image
+
+pytestmark = pytest.mark.integration
+
+
+def cli(*argv: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "desktop_app.cli", *argv], capture_output=True, text=True,
+                          cwd=cwd, timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def one_line_error(result: subprocess.CompletedProcess, code: int, *fragments: str) -> str:
+    assert result.returncode == code, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert result.stderr.startswith("fashionrec: ") and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+    return result.stderr
+
+
+def caches_in(data_dir: Path) -> list[Path]:
+    return sorted(data_dir.rglob("*.sqlite"))
+
+
+def test_an_empty_folder_name_is_refused_and_the_current_folder_is_not_indexed(tmp_path, data_dir):
+    make_image(tmp_path / "holiday.jpg", seed=1)  # the current folder has a photo: `index ''` indexed it
+    one_line_error(cli("index", "", "--model", "colour-texture", cwd=tmp_path), 1, "No catalog folder given")
+    one_line_error(cli("query", str(tmp_path / "holiday.jpg"), "--catalog", "", "--model", "colour-texture",
+                       cwd=tmp_path), 1, "No catalog folder given")
+    assert caches_in(data_dir) == []
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["index", "c", "--random-weights", "-1"], "--random-weights: must be at least 0, got -1"),
+    (["index", "c", "--random-weights", str(2**32)], "--random-weights: must be at most 4,294,967,295"),
+    (["index", "c", "--batch-size", "100000"], f"--batch-size: must be at most {MAX_BATCH_SIZE}"),
+    (["query", "p.jpg", "--catalog", "c", "--crop", "-10,0,50,50"], "--crop: '-10,0,50,50': crop numbers cannot be "
+                                                                      "negative"),
+    (["query", "p.jpg", "--catalog", "c", "--max-distance", "inf"], "--max-distance: must be a finite number"),
+    (["eval", "c", "--sheet-rows", "100000"], "--sheet-rows: must be at most 100"),
+], ids=["seed-negative", "seed-too-big", "batch-size", "crop-negative", "max-distance-inf", "sheet-rows"])
+def test_a_wrong_value_is_an_argument_error_naming_the_option(argv, fragment):
+    one_line_error(cli(*argv), 2, fragment)
+
+
+def test_info_of_a_folder_that_does_not_exist_is_an_error(tmp_path):
+    one_line_error(cli("info", str(tmp_path / "nonexistent")), 1, "Catalog folder not found")
+
+
+def test_forget_without_arguments_asks_for_a_folder():
+    message = one_line_error(cli("forget"), 1, "Give the catalog FOLDER")
+    assert "not both" not in message
+
+
+def test_an_output_folder_where_no_file_can_be_made_is_found_before_indexing(make_catalog, data_dir):
+    folder = make_catalog(4)
+    one_line_error(cli("neighbours", str(folder), "--model", "colour-texture", "--out", "/proc/x.csv"), 1,
+                   "Cannot create a file in /proc")
+    one_line_error(cli("eval", str(folder), "--model", "colour-texture", "--sheet", "/nope/x.png"), 1,
+                   "The folder /nope does not exist")
+    assert caches_in(data_dir) == []  # refused before any indexing
+
+
+def test_a_crop_of_zeros_and_ones_says_it_is_read_as_fractions(make_catalog, data_dir):
+    folder = make_catalog(4)
+    assert cli("index", str(folder), "--model", "colour-texture").returncode == 0
+    result = cli("query", str(folder / "img000.jpg"), "--catalog", str(folder), "--model", "colour-texture",
+                 "--crop", "1,1,1,1")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0].startswith("note: --crop 1,1,1,1 is read as fractions")
+    assert "goes past the image's edge" in result.stderr.splitlines()[1]
+
+
+def test_every_option_and_argument_has_help():
+    parser = program.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in commands.choices.items():
+        bare = [a.dest for a in command._actions if not a.help]
+        assert bare == [], f"{name}: no help for {bare}"
+    precision = " ".join(commands.choices["index"].format_help().split())
+    assert "fp32 for a new catalog, fp32" not in precision
