@@ -11,6 +11,7 @@ from ..core.embedders.precision import precision_note
 from ..core.errors import UserError
 from ..core.paths import data_dir
 from .commands import program_name
+from .sessions import cached_name
 
 
 def _catalog_key(folder: str) -> Path:
@@ -24,14 +25,14 @@ def _mib(n: int) -> str:
 
 
 def _print_catalog(catalog: caches.CachedCatalog, details: bool) -> None:
-    state = "" if catalog.exists else "  (folder no longer exists)"
+    state = "  (folder no longer exists)" if catalog.missing else \
+        "" if catalog.root else "  (its caches cannot be read, so its folder is unknown)"
     print(f"catalog {catalog.root or '(unknown folder)'}{state}")
     for s in catalog.stores:
         if s.error:
             print(f"  {s.model:<15} {_mib(s.bytes):>10}  {s.error}")
             continue
-        model = f"{s.model} int8" if (s.fingerprint or {}).get("precision") == "int8" else s.model
-        print(f"  {model:<15} {_mib(s.bytes):>10}  {s.items} items, {s.skipped} skipped")
+        print(f"  {cached_name(s):<15} {_mib(s.bytes):>10}  {s.items} items, {s.skipped} skipped")
         if details:
             print(f"    {s.path}\n    {json.dumps(s.fingerprint, sort_keys=True)}")
 
@@ -51,7 +52,7 @@ def cmd_info(args) -> int:
     for catalog in catalogs:
         _print_catalog(catalog, details=False)
     print(precision_note())
-    missing = sum(not c.exists for c in catalogs)
+    missing = sum(c.missing for c in catalogs)
     print(f"{len(catalogs)} cached catalog(s), {_mib(sum(c.bytes for c in catalogs))} in {data_dir()}"
           + (f"; {missing} whose folder is gone: `{program_name()} forget --missing` removes their caches"
              if missing else ""))

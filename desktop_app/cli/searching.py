@@ -22,7 +22,7 @@ def cmd_query(args) -> int:
     if args.crop and args.crop.fractions and all(float(v).is_integer() for v in astuple(args.crop)):
         print(f"note: --crop {args.crop} is read as fractions of the photo's width and height (all four numbers are "
               "0 or 1); a region in pixels has a number above 1.", file=sys.stderr)
-    with open_session(args) as session:
+    with open_session(args, read_only=True) as session:
         if args.tuned:
             projection = tuned.tuning_of(session, args.labels, args.tuned)
             results = tuning.tuned_query(session, projection, args.image, args.k, not args.include_self,

@@ -12,6 +12,8 @@ from ..core.catalog import catalog_root
 from ..core.embedders import Embedder, WeightsNeeded, create_embedder
 from ..core.errors import UserError
 from ..core.session import CatalogSession
+from ..core.store import NotIndexed
+from .commands import program_name
 from .options import backend_from, precision_from, weights_from
 from .progress import ProgressLine, print_report
 
@@ -23,8 +25,9 @@ def embedder_from(args: argparse.Namespace) -> Embedder:
                            catalog=Path(folder).expanduser().resolve() if folder else None)
 
 
-def open_session(args) -> CatalogSession:
-    """The session of `args.folder` with `args.make_embedder(args)`; says so when its cache was rebuilt."""
+def open_session(args, read_only: bool = False) -> CatalogSession:
+    """The session of `args.folder` with `args.make_embedder(args)`; says so when its cache was rebuilt.
+    `read_only`: search an existing cache only (never creates one; works on a read-only data folder)."""
     root = catalog_root(args.folder)
     try:
         embedder = args.make_embedder(args)
@@ -34,10 +37,38 @@ def open_session(args) -> CatalogSession:
             raise UserError(f"{root} has a cache for {', '.join(others)} only, and {args.model} needs weights that "
                             f"were not found: add --model {others[0]}, or give --weights FILE.") from None
         raise
-    session = CatalogSession(root, embedder)
+    try:
+        session = CatalogSession(root, embedder, read_only=read_only)
+    except NotIndexed as err:
+        raise UserError(f"{err} {what_is_cached(root, embedder)}") from None
     if session.store.rebuilt_reason:
         print(f"note: the cache was rebuilt: {session.store.rebuilt_reason}", file=sys.stderr)
     return session
+
+
+def what_is_cached(root, embedder: Embedder) -> str:
+    """What to do when `root` has no cache for `embedder`: the options of a cache it has, or index it."""
+    stores = sorted((store for store in caches.cached_catalog(root).stores if not store.error), key=cached_name)
+    precision = " --precision int8" if embedder.precision == "int8" else ""
+    index = f"{program_name()} index {root} --model {embedder.name}{precision}"
+    if not stores:
+        return f"Index it first: {index}"
+    names = ", ".join(dict.fromkeys(cached_name(store) for store in stores))
+    return f"It has a cache for {names}: add {options_of(stores[0])} to search it, or index it first: {index}"
+
+
+def cached_name(store: caches.StoreInfo) -> str:
+    """A store's model, and its precision when int8: 'resnet50 int8'."""
+    return f"{store.model} int8" if _is_int8(store) else store.model
+
+
+def options_of(store: caches.StoreInfo) -> str:
+    """The options that open a store: '--model resnet50 --precision int8'."""
+    return f"--model {store.model}" + (" --precision int8" if _is_int8(store) else "")
+
+
+def _is_int8(store: caches.StoreInfo) -> bool:
+    return (store.fingerprint or {}).get("precision") == "int8"
 
 
 def say_waiting(session: CatalogSession) -> Callable[[], None]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .catalog_data import SQLITE_SIDE_FILES, Catalog
 from .paths import data_dir
+from .store import connect_read_only
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ class CachedCatalog:
         return self.root is not None and Path(self.root).is_dir()
 
     @property
+    def missing(self) -> bool:
+        """Its folder is known (a store says which) and is gone; a catalog whose stores cannot be read is not."""
+        return self.root is not None and not Path(self.root).is_dir()
+
+    @property
     def bytes(self) -> int:
         return sum(s.bytes for s in self.stores)
 
@@ -57,7 +63,7 @@ def read_store_info(path: Path) -> StoreInfo:
     """One store's contents, read-only and without the model."""
     size = bytes_on_disk(path)
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        with contextlib.closing(connect_read_only(path)) as db:
             meta = dict(db.execute("SELECT key, value FROM meta"))
             items = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
             skipped = db.execute("SELECT COUNT(*) FROM skipped").fetchone()[0]
@@ -121,7 +127,7 @@ def forget_missing(base: Path | None = None) -> list[CachedCatalog]:
     """Forget every catalog whose folder no longer exists; returns those forgotten."""
     gone = []
     for catalog in list_catalogs(base):
-        if catalog.root is not None and not catalog.exists:
+        if catalog.missing and catalog.root is not None:
             _forget(Catalog(Path(catalog.root), base))
             gone.append(catalog)
     return gone

@@ -72,9 +72,10 @@ class Catalog:
     def has_store(self, embedder: Embedder) -> bool:
         return self.store_path(embedder.name, embedder.fingerprint).exists()
 
-    def open_store(self, embedder: Embedder) -> Store:
-        """The store of `embedder`'s vectors, created if there is none (see Store)."""
-        return Store(self, embedder.fingerprint, embedder.dim, embedder.name)
+    def open_store(self, embedder: Embedder, read_only: bool = False) -> Store:
+        """The store of `embedder`'s vectors, created if there is none; `read_only`: only an existing one,
+        only read (store.NotIndexed when there is none; it works on a read-only disk too)."""
+        return Store(self, embedder.fingerprint, embedder.dim, embedder.name, read_only)
 
     def store_paths(self) -> list[Path]:
         return self.stores_in(self.folder)

@@ -22,16 +22,18 @@ from .store import Store
 
 
 class CatalogSession:
-    def __init__(self, folder: str | os.PathLike | Catalog, embedder: Embedder, data_dir: Path | None = None):
+    def __init__(self, folder: str | os.PathLike | Catalog, embedder: Embedder, data_dir: Path | None = None,
+                 read_only: bool = False):
         """Opens (or creates) the catalog's store for this embedder, under `data_dir` (default: paths.data_dir);
         `folder` may be a Catalog already. A folder with no image and no cache yet is a UserError, and nothing
-        is created for it."""
+        is created for it. `read_only` opens an existing store only, to search it (store.NotIndexed when there
+        is none), and works on a read-only data folder; such a session cannot index."""
         self.catalog = folder if isinstance(folder, Catalog) else Catalog.open(folder, data_dir)
         self.root = self.catalog.root
         self.embedder = embedder
-        if not self.catalog.has_store(embedder) and not has_images(self.root):
+        if not read_only and not self.catalog.has_store(embedder) and not has_images(self.root):
             raise UserError(no_images_message(self.root))
-        self.store = self.catalog.open_store(embedder)
+        self.store = self.catalog.open_store(embedder, read_only)
         self._searcher: Searcher | CompactSearcher | None = None
         self._labels: tuple[LabelTable | None] | None = None  # (table,) once looked for
 

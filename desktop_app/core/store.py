@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import os
 import sqlite3
 import sys
 import time
@@ -60,6 +61,37 @@ class CatalogBusy(UserError):
     """Another process holds the store's lock (it is indexing this catalog with this model, or forgetting it)."""
 
 
+class NotIndexed(UserError):
+    """A store opened only to read does not exist: the catalog was never indexed with that model."""
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to an existing store (sqlite3.Error when it cannot be opened).
+
+    A WAL store needs its index file (-shm) beside it, which SQLite cannot create on a read-only disk or in a
+    folder nobody may write: there the file is opened as immutable, which is safe because nobody can be
+    writing it either (a writer needs the same folder for its -wal and -shm files)."""
+    def connect(parameters: str) -> sqlite3.Connection:
+        return sqlite3.connect(f"{path.resolve().as_uri()}?{parameters}", uri=True, timeout=30,
+                               isolation_level=None, check_same_thread=False)
+
+    db = connect("mode=ro")
+    try:
+        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opening is lazy: this opens the file
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        if _folder_writable(path.parent):
+            raise
+    return connect("mode=ro&immutable=1")
+
+
+def _folder_writable(folder: Path) -> bool:
+    """Whether files can be created in `folder` (root ignores permissions but not a read-only mount)."""
+    read_only_mount = hasattr(os, "statvfs") and bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    return not read_only_mount and os.access(folder, os.W_OK)
+
+
 @contextlib.contextmanager
 def store_lock(lock_path: Path, busy_message: str, wait: bool = False, on_wait=None):
     """One process at a time writes a store (indexing or forgetting it); readers are never blocked (WAL).
@@ -80,16 +112,23 @@ def store_lock(lock_path: Path, busy_message: str, wait: bool = False, on_wait=N
 class Store:
     """Vectors and skip reasons of one catalog for one embedder fingerprint."""
 
-    def __init__(self, catalog: Catalog, fingerprint: str, dim: int, model_name: str = "model"):
+    def __init__(self, catalog: Catalog, fingerprint: str, dim: int, model_name: str = "model",
+                 read_only: bool = False):
+        """Opens the store, creating it when there is none; `read_only` only reads an existing one (NotIndexed
+        when there is none), which also works on a read-only disk, and never creates or rebuilds anything."""
         self.catalog = catalog
         self.root = catalog.root
         self.fingerprint = fingerprint
         self.dim = dim
         self.model_name = model_name
-        self.folder = catalog.writable_folder()
         self.path = catalog.store_path(model_name, fingerprint)
         self.rebuilt_reason: str | None = None  # set when a damaged or foreign store was replaced
-        self._db = self._open()
+        if read_only:
+            self.folder = catalog.folder
+            self._db = self._open_read_only()
+        else:
+            self.folder = catalog.writable_folder()
+            self._db = self._open()
 
     # -- opening ---------------------------------------------------------------------------------
     def _open(self) -> sqlite3.Connection:
@@ -103,6 +142,30 @@ class Store:
             return self._connect_checked()
         except _UnusableStore as problem:  # even a brand-new file is unusable: the folder is the problem
             raise UserError(f"Cannot create the cache {self.path}: {problem}.") from None
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        if not self.path.exists():
+            raise NotIndexed(f"The catalog {self.root} is not indexed with {self.model_name} yet.")
+        try:
+            db = connect_read_only(self.path)
+        except sqlite3.Error as err:
+            raise _environment_error(err, self.path) from None
+        try:
+            meta = dict(db.execute("SELECT key, value FROM meta"))
+        except sqlite3.DatabaseError as err:
+            db.close()
+            raise UserError(f"The cache {self.path} cannot be read ({err}); index the catalog again to rebuild "
+                            "it.") from None
+        expected = self._expected_meta()
+        if meta != expected:
+            db.close()
+            raise UserError(f"The cache {self.path} cannot be used: {_foreign_reason(meta, expected)}; index the "
+                            "catalog again to rebuild it.")
+        return db
+
+    def _expected_meta(self) -> dict[str, str]:
+        return {"schema_version": str(SCHEMA_VERSION), "fingerprint": self.fingerprint, "dim": str(self.dim),
+                "root": str(self.root)}
 
     def _connect_checked(self) -> sqlite3.Connection:
         """Raises _UnusableStore (damaged or foreign: rebuild it) or UserError (the disk or folder)."""
@@ -131,8 +194,7 @@ class Store:
             raise
 
     def _check_meta(self, db: sqlite3.Connection) -> None:
-        expected = {"schema_version": str(SCHEMA_VERSION), "fingerprint": self.fingerprint,
-                    "dim": str(self.dim), "root": str(self.root)}
+        expected = self._expected_meta()
         try:
             meta = dict(db.execute("SELECT key, value FROM meta"))
         except sqlite3.OperationalError:  # e.g. a meta table without these columns
@@ -170,8 +232,7 @@ class Store:
         committed state, whatever this (writing) connection commits meanwhile (core/reader.py)."""
         twin = copy.copy(self)
         try:
-            twin._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
-                                       isolation_level=None, check_same_thread=False)
+            twin._db = connect_read_only(self.path)
         except sqlite3.Error as err:
             raise _environment_error(err, self.path) from None
         return twin
