@@ -176,19 +176,20 @@ def test_unwritable_data_folder_is_one_line_and_exit_1(make_catalog, tmp_path):
         "or point FASHIONREC_DATA_DIR at a writable folder."]
 
 
-def test_unwritable_data_folder_through_the_gui_worker(make_catalog, tmp_path, monkeypatch, qapp):
-    from desktop_app.ui.worker import CatalogWorker
+def test_unwritable_data_folder_through_the_window_lanes(make_catalog, tmp_path, monkeypatch, qapp):
+    from desktop_app.ui.lanes import WRITER, Lane
+    from desktop_app.ui.operations.catalog import open_on
 
     folder = make_catalog(2)
     (tmp_path / "a file.txt").write_text("I am a file")
     monkeypatch.setenv("FASHIONREC_DATA_DIR", str(tmp_path / "a file.txt" / "sub"))
-    worker = CatalogWorker(embedders={"tiny": CountingEmbedder()})
+    lane = Lane(WRITER, {"tiny": CountingEmbedder()})
     errors = []
-    worker.error.connect(lambda token, message: errors.append((token, message)))
-    worker.open_catalog(3, str(folder), "tiny", None)
+    lane.failed.connect(lambda token, message: errors.append((token, message)))
+    lane.run(3, lambda lane: open_on(lane, str(folder), "tiny", None), False)
     (token, message), = errors
     assert token == 3 and message.startswith("Cannot write to the fashionrec data folder")
-    assert worker.session is None
+    assert lane.session is None
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 they are indexed: test_reliability_changes.py).
 
 Every image here is generated in the test. The corpus goes through the core indexer, and through the
-GUI's background worker, with the small CountingEmbedder; one heavy test checks EXIF orientation with
+window's lanes, with the small CountingEmbedder; one heavy test checks EXIF orientation with
 the real (randomly initialised) ResNet50.
 """
 
@@ -171,33 +171,43 @@ def test_the_cli_lists_each_skipped_file_with_its_reason(tmp_path, monkeypatch, 
     assert "  skipped loop-a.jpg: symbolic link loop" in out
 
 
-def test_bad_input_corpus_through_the_gui_worker(tmp_path, qapp):
-    from desktop_app.ui.worker import CatalogWorker
+def test_bad_input_corpus_through_the_window_lanes(tmp_path, qapp):
+    """The window's own work functions, called on this thread: open + index on a writer lane, queries on a reader
+    lane (which keeps going after a bad one)."""
+    from desktop_app.ui.lanes import READER, WRITER, Lane
+    from desktop_app.ui.operations.catalog import index_on, open_on
 
     good, bad = build_bad_input_corpus(tmp_path / "catalog")
-    worker = CatalogWorker(embedders={"tiny": CountingEmbedder()}, batch_size=4)
-    skipped, finished, errors, answers = {}, [], [], []
-    worker.file_skipped.connect(lambda token, relpath, reason: skipped.__setitem__(relpath, reason))
-    worker.finished.connect(lambda token, report: finished.append(token))
-    worker.error.connect(lambda token, message: errors.append(message))
-    worker.op_succeeded.connect(lambda token, items: answers.append((token, [i.relpath for i in items])))
-    worker.op_failed.connect(lambda token, message: answers.append((token, message)))
+    writer, reader = Lane(WRITER, {"tiny": CountingEmbedder()}), Lane(READER)
+    skipped, answers = {}, []
 
-    worker.open_catalog(7, str(tmp_path / "catalog"), "tiny", None)  # called directly: runs on this thread
+    class Task:
+        def report(self, update) -> None:
+            skipped.update(getattr(update, "newly_skipped", ()))
 
-    assert errors == [] and finished == [7]
-    relpaths, _ = worker.session.store.load_vectors()
+        def should_cancel(self) -> bool:
+            return False
+
+    opened = open_on(writer, str(tmp_path / "catalog"), "tiny", None)
+    report = index_on(writer.catalog, Task(), batch_size=4)
+    assert not report.cancelled
+    relpaths, _ = writer.session.store.load_vectors()
     assert_corpus_result(set(relpaths), skipped, good, bad)
+
+    reader.install(opened.reader)
+    reader.succeeded.connect(lambda token, items: answers.append((token, [i.relpath for i in items])))
+    reader.failed.connect(lambda token, message: answers.append((token, message)))
 
     def query(name):
         return lambda catalog: catalog.result_items(catalog.session.query(tmp_path / "catalog" / name, 5))
 
-    worker.run_op(8, query("text.jpg"))  # and it keeps going after a bad query
-    worker.run_op(9, query("plain.jpg"))
+    reader.run(8, query("text.jpg"), True)  # and it keeps going after a bad query
+    reader.run(9, query("plain.jpg"), True)
     assert answers[0] == (8, "Cannot use text.jpg as a query: not an image Pillow can read (unknown or corrupt "
                              "format).")
     assert answers[1][0] == 9 and len(answers[1][1]) == 5 and "plain.jpg" not in answers[1][1]
-    worker.close_session()
+    reader.close_catalog()
+    writer.close_catalog()
 
 
 # -- what each odd format decodes to ------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The desktop window, driven like a person would: real drop events, the worker thread, the real core.
+"""The desktop window, driven like a person would: real drop events, the background lanes, the real core.
 
 Tests marked heavy run the real ResNet50 (seeded random weights, built once per session) on tiny
 generated catalogs; the rest need no model at all.
@@ -73,7 +73,7 @@ def test_cancel_stops_early_and_leaves_a_valid_cache_that_resumes(qtbot, open_wi
                                                                   random_embedder):
     catalog = make_catalog(24)
     window = open_window(random_embedder, batch_size=2)
-    window.worker.loading_model.connect(window.worker.cancel)  # cancel as soon as indexing starts
+    window.control.loading_model.connect(window.cancel_indexing)  # cancel as soon as indexing starts
 
     report = index(qtbot, window, catalog)
 
@@ -83,7 +83,7 @@ def test_cancel_stops_early_and_leaves_a_valid_cache_that_resumes(qtbot, open_wi
     assert store.integrity_ok() and store.count() == report.indexed
     store.close()
 
-    window.worker.loading_model.disconnect(window.worker.cancel)
+    window.control.loading_model.disconnect(window.cancel_indexing)
     with qtbot.waitSignal(window.index_finished, timeout=INDEX_TIMEOUT_MS) as resumed:
         window.reindex()
     assert not resumed.args[0].cancelled
@@ -92,19 +92,20 @@ def test_cancel_stops_early_and_leaves_a_valid_cache_that_resumes(qtbot, open_wi
 
 
 @pytest.mark.heavy
-def test_photo_dropped_while_indexing_is_answered_after_esc_stops_it(qtbot, open_window, make_catalog,
-                                                                    random_embedder):
+def test_photo_dropped_while_indexing_is_answered_from_what_is_indexed_and_esc_stops_it(
+        qtbot, open_window, make_catalog, random_embedder):
     catalog = make_catalog(40)
     window = open_window(random_embedder, batch_size=2)
     window.open_catalog(catalog)
     qtbot.waitUntil(lambda: window.indexing_bar.bar.value() >= 8, timeout=INDEX_TIMEOUT_MS)
-    deliver_drop(window, file_mime(catalog / "img001.jpg"))
-    assert "once indexing finishes" in window.results_title.text()
+    with qtbot.waitSignal(window.grid_ready, timeout=INDEX_TIMEOUT_MS):
+        deliver_drop(window, file_mime(catalog / "img001.jpg"))
+    assert window.grid.count() == 5 and "; indexing goes on" in window.results_title.text()
 
     with qtbot.waitSignal(window.index_finished, timeout=INDEX_TIMEOUT_MS) as finished:
         qtbot.keyClick(window, Qt.Key.Key_Escape)
     assert finished.args[0].cancelled and 6 <= finished.args[0].indexed < 40
-    qtbot.waitUntil(lambda: window.grid.count() == 5, timeout=INDEX_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "indexing goes on" not in window.results_title.text(), timeout=INDEX_TIMEOUT_MS)
 
 
 @pytest.mark.heavy
@@ -127,7 +128,7 @@ def test_dropped_non_image_shows_a_message_and_keeps_the_results(qtbot, open_win
 
 
 @pytest.mark.heavy
-def test_closing_mid_index_cancels_and_joins_the_worker(qtbot, open_window, make_catalog, random_embedder):
+def test_closing_mid_index_cancels_and_joins_the_lanes(qtbot, open_window, make_catalog, random_embedder):
     catalog = make_catalog(30)
     window = open_window(random_embedder, batch_size=2)
     window.open_catalog(catalog)
@@ -135,7 +136,7 @@ def test_closing_mid_index_cancels_and_joins_the_worker(qtbot, open_window, make
 
     window.close()
 
-    assert not window.background.running and window.worker.session is None
+    assert not window.lanes.running and window.lanes.writer.session is None and window.lanes.reader.session is None
     store = Catalog(catalog.resolve()).open_store(random_embedder)
     assert store.integrity_ok() and 0 < store.count() < 30
     store.close()

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDialog
 from desktop_app.core.duplicates import DEFAULT_THRESHOLDS
 from desktop_app.ui.export_action import ExportDialog
 from desktop_app.ui.item_actions import item_menu
+from desktop_app.ui.lanes import READER, WRITER
 from desktop_app.ui.operations import op
 from support import LABEL_TYPES, write_labels
 
@@ -32,10 +33,10 @@ def indexed_window(qtbot, open_window, folder, model="colour-texture", embedder=
     return window
 
 
-def hold_worker(window) -> threading.Event:
-    """Keeps the worker busy until the returned event is set: what is sent meanwhile waits in its queue."""
+def hold_lane(window, lane: str = WRITER) -> threading.Event:
+    """Keeps a lane busy until the returned event is set: what is sent to it meanwhile waits in its queue."""
     gate = threading.Event()
-    op(window, lambda catalog: gate.wait(30)).run()
+    op(window, lambda catalog: gate.wait(30), lane).run()
     return gate
 
 
@@ -68,7 +69,7 @@ def test_an_operation_reports_progress_on_the_ui_thread_and_can_be_cancelled(qtb
     qtbot.waitUntil(lambda: window.operations.pending() == 0, timeout=TIMEOUT_MS)
     assert answers == ["finished"] and reports == [(1, 3, True), (2, 3, True), (3, 3, True)]
 
-    gate = hold_worker(window)
+    gate = hold_lane(window)
     request = op(window, work).with_progress(on_progress).success(answers.append)
     request.run()
     request.task.cancel()
@@ -110,8 +111,8 @@ def test_export_offers_the_label_filter_and_keeps_to_it(qtbot, open_window, make
     window = indexed_window(qtbot, open_window, write_labels(make_catalog(12), 12))
     filters = window.search.filters
     qtbot.waitUntil(lambda: filters.field_box.count() == 2, timeout=TIMEOUT_MS)
-    filters.field_box.setCurrentText("articleType")
-    filters.value_box.setCurrentText("Jeans")
+    qtbot.waitUntil(lambda: filters.value_box.findText("Jeans (4)") > 0, timeout=TIMEOUT_MS)  # read once indexed
+    filters.value_box.setCurrentText("Jeans (4)")
     jeans = {f"img{i:03d}.jpg" for i in range(12) if LABEL_TYPES[i % 3] == "Jeans"}
     offered = []
 
@@ -138,7 +139,7 @@ def test_export_offers_the_label_filter_and_keeps_to_it(qtbot, open_window, make
 def test_a_cancelled_export_writes_no_file(qtbot, open_window, make_catalog, tmp_path):
     window = indexed_window(qtbot, open_window, make_catalog(6))
     out = tmp_path / "similar.csv"
-    gate = hold_worker(window)
+    gate = hold_lane(window)
     window.tools.export.export(str(out), 3)
     assert window.tools.row.isVisible() and window.tools.row.running
     with qtbot.waitSignal(window.tools.export.finished, timeout=TIMEOUT_MS) as finished:
@@ -208,7 +209,7 @@ def test_finding_duplicates_can_be_cancelled(qtbot, open_window, catalog_with_co
     window = indexed_window(qtbot, open_window, catalog_with_copies)
     view = window.tools.show_duplicates()
     qtbot.waitUntil(lambda: not view.row.running, timeout=TIMEOUT_MS)
-    gate = hold_worker(window)
+    gate = hold_lane(window, READER)
     with qtbot.waitSignal(view.groups_shown, timeout=TIMEOUT_MS) as shown:
         view.find()
         assert view.row.isVisible() and not view.find_button.isEnabled()

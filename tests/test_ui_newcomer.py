@@ -9,6 +9,7 @@ from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from desktop_app.core import weights
+from desktop_app.core.embedders import create_embedder
 from desktop_app.ui.dialogs import WeightsDialog
 
 TIMEOUT_MS = 60_000
@@ -36,9 +37,10 @@ def test_weights_dialog_speaks_gui_offers_the_weight_free_model_and_a_link(qtbot
     assert dialog.text.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse
     assert not dialog.problem.isVisible()  # the CLI's message is not repeated
 
-    button = next(b for b in dialog.findChildren(QPushButton) if "no weights needed" in b.text())
-    assert button.text() == "Use colour-texture (no weights needed)"
-    button.click()
+    offered = [b.text() for b in dialog.findChildren(QPushButton) if b.text().startswith("Use ")]
+    assert offered == ["Use shape-colour", "Use colour-texture", "Use random weights (demo)"]
+    assert "shape-colour or colour-texture" in text
+    next(b for b in dialog.findChildren(QPushButton) if b.text() == "Use colour-texture").click()
     assert dialog.choice == "colour-texture" and dialog.result() == WeightsDialog.DialogCode.Accepted
 
 
@@ -120,13 +122,17 @@ def test_resumed_indexing_clears_the_cancelled_note_and_refreshes_results_of_the
         qtbot, open_window, make_catalog):
     catalog = make_catalog(12)
     window = open_window(model="colour-texture", batch_size=2)
-    worker, cancelling = window.worker, threading.Event()
+    embedder = create_embedder("colour-texture")
+    cancelling = threading.Event()
+    real_embed = embedder.embed
 
-    def cancel_at_first_progress(*_) -> None:  # on the worker's thread, as the Cancel button would
+    def embed_then_cancel(batch):  # on the writer's thread, as the Cancel button would from the UI thread
         if cancelling.is_set():
-            worker.cancel()
+            window.control.cancel()
+        return real_embed(batch)
 
-    worker.progress.connect(cancel_at_first_progress, Qt.ConnectionType.DirectConnection)
+    embedder.embed = embed_then_cancel
+    window.lanes.writer.given["colour-texture"] = embedder
     cancelling.set()
     report = index(qtbot, window, catalog)
     cancelling.clear()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from desktop_app.ui.lanes import BUG_MESSAGE, NO_CATALOG_MESSAGE
 from desktop_app.ui.operations import op
-from desktop_app.ui.worker import BUG_MESSAGE, NO_CATALOG_MESSAGE
 
 INDEX_TIMEOUT_MS = 60_000
 
@@ -85,18 +85,19 @@ def test_replies_to_an_older_open_request_are_dropped(qtbot, open_window, make_c
     assert window.status.count_label.text() == "4 items"
 
 
-def test_the_worker_is_a_seam(qtbot, make_catalog):
+def test_an_injected_embedder_indexes_and_both_lanes_close_with_the_window(qtbot, make_catalog):
     from desktop_app.ui.main_window import MainWindow
-    from desktop_app.ui.worker import CatalogWorker
     from support import CountingEmbedder
 
     embedder = CountingEmbedder()
-    window = MainWindow(model="tiny", worker=CatalogWorker({"tiny": embedder}))
+    window = MainWindow(embedder=embedder)
     try:
         with qtbot.waitSignal(window.index_finished, timeout=INDEX_TIMEOUT_MS):
             window.open_catalog(make_catalog(3))
         assert embedder.embedded == 3 and window.catalog.model_name == "tiny"
+        writer, reader = window.lanes
+        assert type(writer.session).__name__ == "CatalogSession" and type(reader.session).__name__ == "CatalogReader"
     finally:
         window.close()
         window.deleteLater()
-    assert not window.background.running and window.worker.session is None
+    assert not window.lanes.running and writer.session is None and reader.session is None

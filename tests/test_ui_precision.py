@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop_app.ui import worker
 from desktop_app.ui.model_choice import MODEL_CHOICES, parse_choice
+from desktop_app.ui.operations import catalog as catalog_ops
 from support import CountingEmbedder
 
 pytestmark = pytest.mark.gui
@@ -30,7 +30,7 @@ def test_the_int8_choice_builds_the_catalogs_int8_embedder_and_is_remembered(qtb
         embedder.precision = precision or "fp32"
         return embedder
 
-    monkeypatch.setattr(worker, "create_embedder", fake_create_embedder)
+    monkeypatch.setattr(catalog_ops, "create_embedder", fake_create_embedder)
     catalog = make_catalog(3)
     window = open_window()
     assert [window.model_box.itemText(i) for i in range(window.model_box.count())] == MODEL_CHOICES
@@ -39,7 +39,7 @@ def test_the_int8_choice_builds_the_catalogs_int8_embedder_and_is_remembered(qtb
     with qtbot.waitSignal(window.index_finished, timeout=30_000):  # the catalog reopens with the new choice
         window.model_box.setCurrentText("resnet50 (int8)")
     assert asked == [("resnet50", None, None), ("resnet50", "int8", Path(catalog))]
-    assert window.worker.session.embedder.fingerprint == "tiny-thumbnail-int8"
+    assert window.lanes.writer.session.embedder.fingerprint == "tiny-thumbnail-int8"
     assert window.status.model_label.text() == "tiny (int8)"  # the status bar names the precision too
     window.close()
     assert open_window().model_box.currentText() == "resnet50 (int8)"

@@ -116,10 +116,10 @@ def test_label_filter_and_distance_limit_rerun_the_query_and_say_when_nothing_is
     unfiltered = window.shown_results()
 
     filters.field_box.setCurrentText("articleType")
-    assert [filters.value_box.itemText(i) for i in range(filters.value_box.count())] == [ANY, "Jeans", "Shirts",
-                                                                                       "Tshirts"]
+    assert [filters.value_box.itemText(i) for i in range(filters.value_box.count())] == [
+        ANY, "Jeans (10)", "Shirts (10)", "Tshirts (10)"]  # each value with how many items have it
     with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):
-        filters.value_box.setCurrentText("Jeans")
+        filters.value_box.setCurrentText("Jeans (10)")
     jeans = {f"img{i:03d}.jpg" for i in range(30) if TYPES[i % 3] == "Jeans"}
     shown = [r.relpath for r in window.shown_results()]
     assert len(shown) == 5 and set(shown) <= jeans and "articleType = Jeans" in window.results_title.text()
@@ -146,7 +146,7 @@ def test_without_labels_the_filter_hides_and_the_distance_limit_stays(qtbot, ope
                                                                       counting_embedder):
     window = open_window(counting_embedder)
     filters = window.search.filters
-    filters.set_labels({"gender": ["Men"]})
+    filters.set_labels({"gender": {"Men": 1}})
     _index(qtbot, window, make_catalog(5))
     qtbot.waitUntil(lambda: not filters.field_box.isVisible(), timeout=TIMEOUT_MS)
     assert filters.where() is None and filters.tuned_field() is None and filters.distance_box.isVisible()

@@ -100,13 +100,14 @@ def write_neighbours(path: Path, relpaths: list[str], table: NeighbourTable, lab
 
 def export_neighbours(session, out: str | os.PathLike, k: int = DEFAULT_K, where: Conditions | None = None,
                       progress: ProgressCallback | None = None,
-                      should_cancel: CancelCallback | None = None) -> ExportReport:
+                      should_cancel: CancelCallback | None = None, tuning=None) -> ExportReport:
     """The k nearest other items of every indexed item of a CatalogSession (of those passing `where`: items
-    and neighbours both), written to `out`. When cancelled, no file is written (report.cancelled)."""
+    and neighbours both), written to `out`. When cancelled, no file is written (report.cancelled). With a
+    `tuning` (core.tuning.Tuning), distances are measured in its tuned space, as the window's tuned queries."""
     out = check_output(out)
     if k < 1:
         raise UserError("k must be at least 1.")
-    searcher = session.searcher
+    searcher = session.searcher if tuning is None else tuning.projected(session.searcher)
     if len(searcher) < 2:
         raise UserError(f"The catalog {session.root} has {len(searcher)} indexed image(s); similar items need "
                         "at least 2. Index it first.")

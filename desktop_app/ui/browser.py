@@ -9,17 +9,9 @@ from PySide6.QtWidgets import QComboBox, QDialog, QLabel, QVBoxLayout
 
 from .catalog_grid import CatalogGrid
 from .layouts import STRETCH, controls_row
-from .operations import op
+from .operations import tools as ops
 
 ALL_ITEMS = "All items"
-
-
-def labels_and_items(catalog, where=None) -> tuple[str, dict[str, list[str]], list]:
-    """(catalog root, every label field's values, the items passing `where`), on the worker thread."""
-    session = catalog.session
-    labels = session.labels
-    values = {field: labels.values(field) for field in labels.fields} if labels else {}
-    return str(session.root), values, session.items(where)
 
 
 class CatalogBrowser(QDialog):
@@ -27,9 +19,11 @@ class CatalogBrowser(QDialog):
 
     items_shown = Signal(int)
 
-    def __init__(self, window):
-        super().__init__(window, Qt.WindowType.Window)
-        self._window = window
+    def __init__(self, host, find_similar):
+        """`host` runs operations (the MainWindow, also this window's parent); `find_similar(relpath)` searches
+        from an item in the main window."""
+        super().__init__(host, Qt.WindowType.Window)
+        self._host, self._find_similar = host, find_similar
         self._values: dict[str, list[str]] = {}
         self.setWindowTitle("Catalog — fashionrec")
         self.resize(900, 680)
@@ -39,7 +33,7 @@ class CatalogBrowser(QDialog):
         self.value_box = QComboBox()
         self.value_box.setMinimumContentsLength(16)
         self.count = QLabel()
-        self.grid = CatalogGrid(window.thumbnails)
+        self.grid = CatalogGrid(host.thumbnails)
         self.grid.find_similar.connect(self.find_similar)
         controls = controls_row("Show:", self.field_box, self.value_box, STRETCH, self.count)
         hint = QLabel("Double-click an item (or right-click ▸ Find similar to this) to search from it.")
@@ -60,20 +54,19 @@ class CatalogBrowser(QDialog):
     def reload(self) -> None:
         """The catalog changed (opened, indexed): fields, values and items again; the filter is kept if it
         still applies."""
-        op(self._window, labels_and_items).success(self._show_labels).failure(self._failed).run()
+        ops.labels_and_items(self._host).success(self._show_labels).failure(self._failed).run()
 
     def refresh(self) -> None:
         """The items passing the chosen filter."""
         field, value = self.field_box.currentText(), self.value_box.currentText()
         where = {field: frozenset([value])} if field != ALL_ITEMS and value else None
         self.count.setText("Loading…")
-        op(self._window, lambda catalog: (str(catalog.session.root), catalog.session.items(where))).newest_only(
-            "browse").success(lambda answer: self._show_items(*answer)).failure(self._failed).run()
+        ops.items(self._host, where).success(lambda answer: self._show_items(*answer)).failure(self._failed).run()
 
     def find_similar(self, relpath: str) -> None:
-        self._window.query_item(relpath)
-        self._window.raise_()
-        self._window.activateWindow()
+        self._find_similar(relpath)
+        self._host.raise_()
+        self._host.activateWindow()
 
     def _show_labels(self, answer) -> None:
         root, values, items = answer

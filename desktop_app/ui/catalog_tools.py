@@ -1,43 +1,56 @@
-"""The window's whole-catalog tools, wired into its menus: File ▸ Export similar items…, Catalog ▸ Find
-near-duplicates…, Catalog ▸ Browse catalog…. Their windows are made on first use."""
+"""The window's whole-catalog tools: File ▸ Export similar items…, Catalog ▸ Browse catalog…, Catalog ▸ Find
+near-duplicates…. Their windows are made on first use; they hear of the catalog through CatalogEvents."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QKeySequence
+from collections.abc import Callable
+
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from .browser import CatalogBrowser
+from .catalog_events import CatalogEvents
 from .duplicates_view import DuplicatesView
 from .export_action import SimilarItemsExport
+from .lanes import NO_CATALOG_MESSAGE
 from .task_row import TaskRow
-from .worker import NO_CATALOG_MESSAGE
 
 
 class CatalogTools:
-    def __init__(self, window, file_menu: QMenu, catalog_menu: QMenu):
-        self._window = window
+    def __init__(self, host, events: CatalogEvents, search, add_action: Callable[..., QAction]):
+        """`host` runs operations and shows messages (the MainWindow); `search` is the SearchPane whose settings
+        an export starts from and whose query a "Find similar" runs; `add_action(text, slot, shortcut, tip)`."""
+        self._host, self._search = host, search
+        self._open = False
         self.row = TaskRow()  # the export's progress, in the main window
-        self.export = SimilarItemsExport(window, self.row)
+        self.export = SimilarItemsExport(host, self.row, search.settings, search.filters.describe_where)
         self.duplicates: DuplicatesView | None = None
         self.browser: CatalogBrowser | None = None
-        self.export_action = self._add(file_menu, "&Export similar items…", self._export,
-                                       "Write the most similar items of every item to a .csv or .jsonl file")
+        self.model_name = ""  # of the open catalog (the duplicates' default threshold is per model)
+        self.export_action = add_action("&Export similar items…", self._export, None,
+                                        "Write the most similar items of every item to a .csv or .jsonl file")
+        self.browse_action = add_action("&Browse catalog…", self.show_browser, QKeySequence("Ctrl+B"),
+                                        "Every item of the catalog; start a search from any of them")
+        self.duplicates_action = add_action("Find &near-duplicates…", self.show_duplicates, QKeySequence("Ctrl+D"),
+                                            "Groups of near-identical photos in the catalog")
+        events.opened.connect(self._opened)
+        events.changed.connect(self._catalog_changed)
+        events.closed.connect(lambda: setattr(self, "_open", False))
+
+    def add_to_menus(self, file_menu: QMenu, catalog_menu: QMenu) -> None:
+        file_menu.addAction(self.export_action)
         catalog_menu.addSeparator()
-        self.browse_action = self._add(catalog_menu, "&Browse catalog…", self.show_browser,
-                                       "Every item of the catalog; start a search from any of them", "Ctrl+B")
-        self.duplicates_action = self._add(catalog_menu, "Find &near-duplicates…", self.show_duplicates,
-                                           "Groups of near-identical photos in the catalog", "Ctrl+D")
-        window.index_finished.connect(self._catalog_changed)
+        catalog_menu.addActions([self.browse_action, self.duplicates_action])
 
     def show_duplicates(self) -> DuplicatesView | None:
         if self._has_catalog():
-            self.duplicates = self.duplicates or DuplicatesView(self._window)
-            self.duplicates.start()
+            self.duplicates = self.duplicates or DuplicatesView(self._host, self._find_similar_unfiltered)
+            self.duplicates.start(self.model_name)
         return self.duplicates
 
     def show_browser(self) -> CatalogBrowser | None:
         if self._has_catalog():
-            self.browser = self.browser or CatalogBrowser(self._window)
+            self.browser = self.browser or CatalogBrowser(self._host, self._search.query_item)
             self.browser.start()
         return self.browser
 
@@ -45,16 +58,20 @@ class CatalogTools:
         if self._has_catalog():
             self.export.ask()
 
+    def _find_similar_unfiltered(self, relpath: str) -> None:
+        """From the near-duplicates window: its item need not pass the main window's label filter."""
+        self._search.query_item(relpath, keep_filter=False)
+
     def _has_catalog(self) -> bool:
-        if self._window.catalog is None:
-            self._window.show_message(NO_CATALOG_MESSAGE)
-        return self._window.catalog is not None
+        if not self._open:
+            self._host.show_message(NO_CATALOG_MESSAGE)
+        return self._open
+
+    def _opened(self, info) -> None:
+        self._open, self.model_name = True, info.model_name
+        self.export.catalog_name = info.root
+        self._catalog_changed(None)
 
     def _catalog_changed(self, _report) -> None:
         if self.browser is not None and self.browser.isVisible():
             self.browser.reload()
-
-    def _add(self, menu: QMenu, text: str, slot, tip: str, shortcut: str | None = None):
-        action = self._window._action(text, slot, QKeySequence(shortcut) if shortcut else None, tip)
-        menu.addAction(action)
-        return action

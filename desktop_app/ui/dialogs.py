@@ -24,7 +24,13 @@ from ..core import settings, weights
 from ..core.errors import UserError
 from ..core.paths import data_dir, log_dir
 
-WEIGHT_FREE_MODEL = "colour-texture"
+# The models the weights dialog offers instead (no weights file needed): (model, what it compares). One entry
+# per model: a new weight-free network is one more line here.
+WEIGHT_FREE_CHOICES = (
+    ("shape-colour", "Compares shapes and colours: meaningful results without a weights file."),
+    ("colour-texture", "Compares colours and textures: meaningful results without a weights file."),
+)
+WEIGHT_FREE_MODELS = tuple(model for model, _ in WEIGHT_FREE_CHOICES)
 
 
 class WeightsDialog(QDialog):
@@ -40,8 +46,7 @@ class WeightsDialog(QDialog):
         text = QLabel(f"<b>The ResNet50 model needs its ImageNet weights file</b> <tt>{weights.WEIGHTS_FILENAME}</tt> "
                       "(94 MB). fashionrec found no usable copy of it and could not download it."
                       f"<p>Download it from {link}, then choose it here; fashionrec remembers it.</p>"
-                      f"<p>Or use the {WEIGHT_FREE_MODEL} model, which compares colours and textures and needs "
-                      "no weights file.</p>")
+                      f"<p>Or use a model that needs no weights file: {' or '.join(WEIGHT_FREE_MODELS)}.</p>")
         text.setWordWrap(True)
         text.setMinimumWidth(560)
         text.setOpenExternalLinks(True)
@@ -56,12 +61,14 @@ class WeightsDialog(QDialog):
             self._show_problem(message)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         choose = QPushButton("Choose the weights file…")
-        weight_free = QPushButton(f"Use {WEIGHT_FREE_MODEL} (no weights needed)")
-        weight_free.setToolTip("Compares colours and textures: meaningful results without a weights file.")
         demo = QPushButton("Use random weights (demo)")
         demo.setToolTip("An untrained network: the app works, but the results are not meaningful.")
-        for button, slot in ((choose, self._choose_file), (weight_free, self.choose_weight_free_model),
-                             (demo, self.choose_random)):
+        actions = [(choose, self._choose_file)]
+        for model, tip in WEIGHT_FREE_CHOICES:
+            button = QPushButton(f"Use {model}")
+            button.setToolTip(tip)
+            actions.append((button, lambda _=False, m=model: self.choose_weight_free_model(m)))
+        for button, slot in (*actions, (demo, self.choose_random)):
             buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)  # ActionRole: no auto-accept
             button.clicked.connect(slot)
         buttons.rejected.connect(self.reject)
@@ -93,8 +100,8 @@ class WeightsDialog(QDialog):
         self.choice = weights.random_weights(0)
         self.accept()
 
-    def choose_weight_free_model(self) -> None:
-        self.choice = WEIGHT_FREE_MODEL
+    def choose_weight_free_model(self, model: str = WEIGHT_FREE_MODELS[0]) -> None:
+        self.choice = model
         self.accept()
 
     def _show_problem(self, text: str) -> None:

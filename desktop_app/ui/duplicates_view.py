@@ -1,5 +1,5 @@
 """Catalog ▸ Find near-duplicates…: groups of near-identical items (core.duplicates, on the worker thread with
-progress and Cancel), largest first, each item with its thumbnail and the usual item actions."""
+progress and Cancel, on the reader lane), largest first, each item with its thumbnail and the usual item actions."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from ..core.duplicates import DEFAULT_THRESHOLDS
 from .item_actions import open_file, show_item_menu
 from .layouts import STRETCH, controls_row
+from .operations.tools import near_duplicates
 from .result_grid import device_pixels, screen_pixmap
 from .task_row import TaskRow
 
@@ -40,9 +41,11 @@ class DuplicatesView(QDialog):
 
     groups_shown = Signal(object)
 
-    def __init__(self, window):
-        super().__init__(window, Qt.WindowType.Window)
-        self._window = window
+    def __init__(self, host, find_similar):
+        """`host` runs operations (the MainWindow, also this window's parent); `find_similar(relpath)` searches
+        from an item in the main window."""
+        super().__init__(host, Qt.WindowType.Window)
+        self._host, self._find_similar = host, find_similar
         self._generation = 0  # of the groups shown; thumbnails of older ones are ignored
         self._root = ""
         self.setWindowTitle("Near-duplicates — fashionrec")
@@ -66,20 +69,19 @@ class DuplicatesView(QDialog):
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._menu)
         self.tree.itemActivated.connect(lambda item, _column: item.data(0, PATH_ROLE) and open_file(
-            item.data(0, PATH_ROLE)))
+            self, item.data(0, PATH_ROLE)))
         self.tree.itemExpanded.connect(self._load_thumbnails)
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
         layout.addWidget(self.row)
         layout.addWidget(self.summary)
         layout.addWidget(self.tree, 1)
-        window.thumbnails.loaded.connect(self._on_thumbnail)
+        host.thumbnails.loaded.connect(self._on_thumbnail)
 
-    def start(self) -> None:
+    def start(self, model: str) -> None:
         """Shown from the menu: the model's measured threshold, and a search with it; without one, ask."""
         self.show()
         self.raise_()
-        model = self._window.catalog.model_name if self._window.catalog else self._window.model
         if model in DEFAULT_THRESHOLDS:
             self.threshold_box.setValue(DEFAULT_THRESHOLDS[model])
             self.find()
@@ -94,10 +96,9 @@ class DuplicatesView(QDialog):
         self._clear()
         self.summary.setText("")
         self.find_button.setEnabled(False)
-        self.row.run(self._window, f"Comparing every pair of items (distance ≤ {threshold:g})…",
-                     lambda catalog, task: (str(catalog.session.root),
-                                            catalog.session.duplicates(threshold, task.report, task.should_cancel)),
-                     lambda answer: self._show(threshold, *answer), self._failed)
+        self.row.start(f"Comparing every pair of items (distance ≤ {threshold:g})…",
+                       near_duplicates(self._host, threshold, self.row.progress),
+                       lambda answer: self._show(threshold, *answer), self._failed)
 
     def _show(self, threshold: float, root: str, groups) -> None:
         self.find_button.setEnabled(True)
@@ -143,7 +144,7 @@ class DuplicatesView(QDialog):
         parent.setData(0, REQUESTED_ROLE, True)
         group = self.tree.indexOfTopLevelItem(parent)
         for i in range(parent.childCount()):
-            self._window.thumbnails.request(("duplicate", self._generation, group, i),
+            self._host.thumbnails.request(("duplicate", self._generation, group, i),
                                             parent.child(i).data(0, PATH_ROLE), device_pixels(self, THUMBNAIL))
 
     def _on_thumbnail(self, key: tuple, image: QImage) -> None:
@@ -157,4 +158,4 @@ class DuplicatesView(QDialog):
         item = self.tree.itemAt(position)
         if item is not None and item.parent() is not None:
             show_item_menu(self.tree, position, item.data(0, PATH_ROLE), item.data(0, RELPATH_ROLE),
-                           self._window.query_item)
+                           self._find_similar)

@@ -26,17 +26,26 @@ class QuerySettings:
     tuned: str | None = None  # the label field the similarity is tuned to
 
 
-def search(session, query: Query, settings: QuerySettings) -> list[Result]:
-    """The core's answer to `query` with `settings` (a core.session.CatalogSession; worker thread)."""
+def fit_tuning(session, field: str):
+    """core.tuning.Tuning of the session's catalog to the label field `field`: read from its cache, or fitted now
+    (and cached: the writer lane's work)."""
+    from ..core import tuning  # numpy only, but not needed until a person asks for it
+
+    table = session.labels
+    if table is None:
+        raise UserError("Tuning needs labels: put a labels.csv (with a filename column) in or beside the catalog "
+                        "folder.")
+    return tuning.tuned_projection(session.store, table.path, field)
+
+
+def search(session, query: Query, settings: QuerySettings, tuned=None) -> list[Result]:
+    """The core's answer to `query` with `settings` (a CatalogSession or CatalogReader, on a lane's thread);
+    `tuned`: the fitted core.tuning.Tuning when settings.tuned (fitted here when not given)."""
     s = settings
     if s.tuned:
-        from ..core import tuning  # numpy only, but not needed until a person asks for it
+        from ..core import tuning
 
-        table = session.labels
-        if table is None:
-            raise UserError("Tuning needs labels: put a labels.csv (with a filename column) in or beside the catalog "
-                            "folder.")
-        tuned = tuning.tuned_projection(session.store, table.path, s.tuned)
+        tuned = tuned or fit_tuning(session, s.tuned)
         return tuning.tuned_query(session, tuned, query.path, s.k, crop=s.crop, where=s.where,
                                   max_distance=s.max_distance)
     if query.relpath is not None and s.crop is None:

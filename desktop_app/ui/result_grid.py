@@ -9,8 +9,8 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
 from .item_actions import open_file, show_item_menu
+from .lanes import ResultItem
 from .thumbnails import ThumbnailLoader
-from .worker import ResultItem
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 RELPATH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -51,7 +51,7 @@ class ResultGrid(QListWidget):
         self._thumbs_pending = 0
         self._thumbnails = thumbnails
         thumbnails.loaded.connect(self._on_thumbnail)
-        self.itemActivated.connect(lambda tile: open_file(tile.data(PATH_ROLE)))
+        self.itemActivated.connect(lambda tile: open_file(self, tile.data(PATH_ROLE)))
         self.customContextMenuRequested.connect(self._menu)
         self._fit_tiles()
 

@@ -1,8 +1,11 @@
-"""The searching half of the window: the query photo, the results title and grid, and the queries behind them.
+"""The searching half of the window: the query photo, how many results, the filter row, the results title and
+grid, and the queries behind them (operations/search.py, on the reader lane).
 
-Each query is one operation (operations.py) of the newest-only group "query": the answer to an older query
-never reaches the screen, nor does its error. The title, the tiles and the notice always tell the same
-story: after a failed query the tiles of the last good one stay, and the title says so in its own words.
+Each query is of the newest-only group "query": the answer to an older query never reaches the screen, nor
+does its error. The title, the tiles and the notice always tell the same story: after a failed query the
+tiles of the last good one stay, and the title says so in its own words. While the catalog indexes, a query
+answers from what is indexed so far and says so; the shown query runs again as batches land, at most every
+RERUN_SECONDS, and once more when the index run ends.
 """
 
 from __future__ import annotations
@@ -10,46 +13,64 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
 
-from .filter_box import FilterBox, label_choices
-from .operations import op
-from .queries import Query, QuerySettings, results_title, search
+from ..core.indexer import IndexReport, Progress
+from ..core.search import DEFAULT_K
+from .catalog_events import CatalogEvents
+from .filter_box import FilterBox
+from .lanes import CatalogInfo, ResultItem
+from .operations import search as ops
+from .queries import Query, QuerySettings, results_title
 from .query_panel import QueryPanel
 from .result_grid import ResultGrid
 from .thumbnails import ThumbnailLoader
-from .worker import ResultItem
 
 WELCOME = "Open a catalog folder, then drop a photo to see the most similar items."
 READY = "Drop a photo to see the most similar items of this catalog."
+RERUN_SECONDS = 3.0  # while indexing, the shown query runs again at most this often
 
 
 class SearchPane(QWidget):
     grid_ready = Signal(float)  # seconds from the query request to a complete grid (thumbnails included)
 
-    def __init__(self, window, thumbnails: ThumbnailLoader, report_timing: bool = False):
-        """`window`: the MainWindow, which runs the operations, shows messages and knows k and indexing."""
+    def __init__(self, host, events: CatalogEvents, thumbnails: ThumbnailLoader, report_timing: bool = False):
+        """`host` runs the operations and shows messages (the MainWindow); `events` tell what the catalog does."""
         super().__init__()
-        self._window = window
+        self._host = host
         self.report_timing = report_timing
+        self._root: str | None = None  # of the open catalog
         self._query: Query | None = None  # re-run when k, the region or a filter changes, or the index grew
         self._caption = ""  # of the query asked for last
         self._results_caption = ""  # of the query whose results are shown
         self._started = 0.0
         self.pending = False
-        self.index_version = 0  # grows with every new session and every index run that changed it
+        self.indexing: Progress | None = None  # the running index run's latest progress (None: not indexing)
+        self.index_version = 0  # grows with every new catalog and every index run that changed it
         self._results_version = 0  # the index version the shown results were computed on
         self._narrowing: tuple[str, float | None] = ("", None)  # of the query asked for last: for its title
-        self._tuned: set[tuple[str, int]] = set()  # (field, index version) whose tuning is fitted and cached
+        self._tunings: dict[tuple[str, int], object] = {}  # (field, index version) → its fitted core Tuning
+        self._rerun_timer = QTimer(self, singleShot=True)
+        self._rerun_timer.timeout.connect(self.rerun)
+        self.k_box = QSpinBox()
+        self.k_box.setRange(1, 50)
+        self.k_box.setValue(DEFAULT_K)
+        self.k_box.setToolTip("How many similar items to show")
+        line_edit = self.k_box.findChild(QLineEdit)
+        if line_edit is not None:
+            line_edit.setAcceptDrops(False)  # a dropped photo is a query, not text
+        self.k_box.valueChanged.connect(lambda _k: self.rerun())
         self.query_panel = QueryPanel(thumbnails)
         self.query_panel.region_changed.connect(lambda _crop: self.rerun())
         self.filters = FilterBox()
         self.filters.changed.connect(self.rerun)
         self.title = QLabel(WELCOME)
         self.title.setObjectName("panelTitle")
+        self.title.setWordWrap(True)  # long captions and narrowing wrap instead of being cut off
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.grid = ResultGrid(thumbnails)
-        self.grid.find_similar.connect(window.query_item)
+        self.grid.find_similar.connect(self.query_item)
         self.grid.complete.connect(self._grid_complete)
         results = QVBoxLayout()
         results.addWidget(self.filters)
@@ -60,42 +81,70 @@ class SearchPane(QWidget):
         row.setSpacing(12)
         row.addWidget(self.query_panel)
         row.addLayout(results, 1)
+        events.opened.connect(self._opened)
+        events.grew.connect(self._grew)
+        events.changed.connect(self._changed)
 
     # -- queries -------------------------------------------------------------------------------------------
-    def query_image(self, path: str, k: int) -> None:
+    def query_image(self, path: str) -> None:
         """A new query photo (its region cleared); the filters and the distance limit stay."""
         self._query = Query(path, Path(path).name)
-        self._start(k, new_photo=True)
+        self._start(new_photo=True)
 
-    def query_item(self, root: str, relpath: str, k: int) -> None:
-        self._query = Query(str(Path(root) / relpath), relpath, relpath)
-        self._start(k, new_photo=True)
+    def query_item(self, relpath: str, keep_filter: bool = True) -> None:
+        """Search from an item of the open catalog; without `keep_filter` the label filter is cleared first
+        (a search from the near-duplicates window: its item may not pass the filter)."""
+        if self._root is None:
+            return
+        self._query = Query(str(Path(self._root) / relpath), relpath, relpath)
+        if not keep_filter:
+            self.filters.blockSignals(True)
+            self.filters.clear_where()
+            self.filters.blockSignals(False)
+        self._start(new_photo=True)
 
     def rerun(self) -> None:
         """The shown query again with the current k, region, filter, tuning and distance limit."""
         if self._query is not None:
-            self._start(self._window.k_box.value(), new_photo=False)
+            self._start(new_photo=False)
 
     def results(self) -> list[ResultItem]:
         return self.grid.results()
 
-    # -- what the index did ------------------------------------------------------------------------------
-    def catalog_opened(self, same_catalog: bool) -> None:
-        """A new session: results stay for the same catalog (refreshed after indexing), else they go."""
+    def settings(self) -> QuerySettings:
+        return QuerySettings(self.k_box.value(), self.query_panel.region(), self.filters.where(),
+                             self.filters.max_distance(), self.filters.tuned_field())
+
+    # -- what the catalog did ------------------------------------------------------------------------------
+    def _opened(self, info: CatalogInfo) -> None:
+        """Another catalog: the shown photo is searched in it (an item of the old one is a photo like any
+        other now); the same catalog with another model: the results are refreshed as it indexes."""
         self.index_version += 1
-        if not same_catalog:
-            self.grid.clear_results()
-            self._query = None
-        if not self.grid.count() and not self.pending:
+        self.indexing = Progress(0, 0, 0, 0.0)  # the window indexes every catalog it opens, at once
+        if info.root != self._root and self._query is not None:
+            self._query = Query(self._query.path, self._query.caption)
+        self._root = info.root
+        if self._query is not None:
+            self.rerun()
+        elif not self.grid.count():
             self.title.setText(READY)
         self._read_labels()
 
-    def index_finished(self, changed: bool) -> None:
-        """Re-runs the shown query when the results were computed on a smaller or older index."""
-        if changed:
+    def _grew(self, progress: Progress) -> None:
+        self.indexing = progress
+        if self._query is None or self.pending or self._rerun_timer.isActive() or not progress.done:
+            return
+        wait = RERUN_SECONDS - (time.perf_counter() - self._started)
+        self._rerun_timer.start(max(0, int(wait * 1000)))
+
+    def _changed(self, report: IndexReport) -> None:
+        """Re-runs the shown query when it was answered from a smaller or older index."""
+        self.indexing = None
+        self._rerun_timer.stop()
+        if report.embedded or report.removed:
             self.index_version += 1
             self._read_labels()
-        if self.grid.count() and not self.pending and self._results_version != self.index_version:
+        if self._query is not None and not self.pending and self._results_version != self.index_version:
             self.rerun()
 
     # -- internals ---------------------------------------------------------------------------------------
@@ -103,46 +152,60 @@ class SearchPane(QWidget):
         """The filter box gets the open catalog's label fields and values (hidden without labels)."""
         def failed(message: str) -> None:
             self.filters.set_labels(None)
-            self._window.show_message(message)
+            self._host.show_message(message)
 
-        op(self._window, lambda catalog: label_choices(catalog.session)).success(self.filters.set_labels) \
-            .failure(failed).run()
+        ops.labels(self._host).success(self.filters.set_labels).failure(failed).run()
 
-    # -- internals (queries) ---------------------------------------------------------------------------------------
-    def _start(self, k: int, new_photo: bool) -> None:
+    def _start(self, new_photo: bool) -> None:
+        self._rerun_timer.stop()
+        query = self._query
+        if query is None:
+            return
         self._started = time.perf_counter()
         self.pending = True
-        query = self._query
-        self._window.show_message("")
+        self._host.show_message("")
         if new_photo:
             self.query_panel.show_photo(query.caption, query.path)  # and clears the region
-        settings = QuerySettings(k, self.query_panel.region(), self.filters.where(), self.filters.max_distance(),
-                                 self.filters.tuned_field())
+        settings = self.settings()
         self._caption = query.caption + (" (region)" if settings.crop else "")
         self._narrowing = (self.filters.describe(), settings.max_distance)
-        if self._window.indexing:  # the worker answers after the index run; cancelling ends that run sooner
-            self.title.setText("Searching once indexing finishes… (Esc: stop indexing and search what is "
-                               "indexed so far)")
-        elif settings.tuned and (settings.tuned, self.index_version) not in self._tuned:
-            self.title.setText(f"Tuning the similarity to the catalog's {settings.tuned} labels (fitted once, then "
-                               "cached), then searching…")
-        else:
+        version = self.index_version
+        field = settings.tuned
+        tuned = self._tunings.get((field, version)) if field else None
+        if field and tuned is None:
+            after = " once indexing finishes" if self.indexing else ""
+            self.title.setText(f"Tuning the similarity to the catalog's {field} labels{after} (fitted once, "
+                               "then cached), then searching…")
+
+            def fitted(tuning) -> None:
+                self._tunings = {(field, version): tuning}
+                self._ask(query, settings, tuning)
+
+            ops.tuning(self._host, field).success(fitted).failure(self._on_failed).run()
+            return
+        if not self.grid.count() or new_photo:
             self.title.setText("Searching…")
+        self._ask(query, settings, tuned)
 
-        def shown(items: list[ResultItem]) -> None:
-            if settings.tuned:
-                self._tuned.add((settings.tuned, self.index_version))
-            self._on_results(items)
+    def _ask(self, query: Query, settings: QuerySettings, tuned) -> None:
+        version = self.index_version
+        ops.find_similar(self._host, query, settings, tuned, indexing=self.indexing is not None) \
+            .success(lambda answer: self._on_answer(answer, version)).failure(self._on_failed).run()
 
-        op(self._window, lambda catalog: catalog.result_items(search(catalog.session, query, settings))) \
-            .newest_only("query").success(shown).failure(self._on_failed).run()
-
-    def _on_results(self, items: list[ResultItem]) -> None:
+    def _on_answer(self, answer: ops.Answer, version: int) -> None:
         self.pending = False
-        self._results_version = self.index_version  # replies arrive in order: the index as of now
+        self._results_version = version
+        if answer.searched == 0:  # indexing, nothing committed yet: asked again as batches land
+            self.grid.clear_results()
+            self.title.setText(f"Nothing is indexed yet: {self._caption} is searched as soon as the first photos are.")
+            return
         self._results_caption = self._caption
-        self.title.setText(results_title(len(items), self._caption, *self._narrowing))
-        self.grid.show_results(items)
+        title = results_title(len(answer.items), self._caption, *self._narrowing)
+        if self.indexing is not None:
+            expected = answer.stored + max(0, self.indexing.total - self.indexing.done)
+            title += f" — searched {answer.searched:,} of {max(expected, answer.searched):,} items; indexing goes on"
+        self.title.setText(title)
+        self.grid.show_results(answer.items)
 
     def _on_failed(self, message: str) -> None:
         self.pending = False
@@ -151,7 +214,7 @@ class SearchPane(QWidget):
                                f"{self._caption} could not be searched.")
         else:
             self.title.setText(f"No results for {self._caption}.")
-        self._window.show_message(message)  # last: whoever listens to message_shown sees the whole state
+        self._host.show_message(message)  # last: whoever listens to message_shown sees the whole state
 
     def _grid_complete(self) -> None:
         seconds = time.perf_counter() - self._started

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
+from .lanes import CatalogInfo
 from .model_choice import choice_name
-from .worker import CatalogInfo
 
 
 def elide_path(path: str, keep: int = 2) -> str:

@@ -7,12 +7,13 @@ from typing import Any
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton
 
-from .operations import OpTask, op
+from .operations import Op, OpTask
 
 
 class TaskRow(QFrame):
-    """`run(window, text, work, on_success, on_failure)` sends work(catalog, task) to the worker and shows its
-    progress until it answers; Cancel asks it to stop (the work then returns its 'cancelled' value)."""
+    """`start(text, request, on_success, on_failure)` sends a named operation made `with_progress(row.progress)`
+    and shows its progress until it answers; Cancel asks it to stop (the work then returns its 'cancelled'
+    value)."""
 
     def __init__(self):
         super().__init__()
@@ -33,13 +34,11 @@ class TaskRow(QFrame):
     def running(self) -> bool:
         return self.task is not None
 
-    def run(self, window, text: str, work: Callable[[Any, OpTask], Any], on_success: Callable[[Any], Any],
-            on_failure: Callable[[str], Any]) -> int:
+    def start(self, text: str, request: Op, on_success: Callable[[Any], Any], on_failure: Callable[[str], Any]) -> int:
         self.label.setText(text)
         self.bar.setRange(0, 0)  # busy until the first report
         self.cancel_button.setEnabled(True)
         self.show()
-        request = op(window, work).with_progress(self._progress)
         self.task = request.task
         return request.success(self._finishing(on_success)).failure(self._finishing(on_failure)).run()
 
@@ -49,7 +48,7 @@ class TaskRow(QFrame):
             self.cancel_button.setEnabled(False)
             self.label.setText("Cancelling…")
 
-    def _progress(self, done: int, total: int) -> None:
+    def progress(self, done: int, total: int) -> None:
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(done)
 

@@ -1,0 +1,164 @@
+"""Issue 23.1–2 in the window: two lanes (a search answers while the catalog indexes), the watched folder, and
+the model box that always switches (issue 24 defect 1)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+
+import pytest
+
+from desktop_app.core.errors import UserError
+from desktop_app.core.weights import random_weights
+from desktop_app.ui.operations import catalog as catalog_ops
+from support import CountingEmbedder, make_image
+
+pytestmark = pytest.mark.gui
+TIMEOUT_MS = 60_000
+
+
+class SlowedEmbedder(CountingEmbedder):
+    """Every forward pass takes `seconds` under one lock (the real networks serialise theirs the same way); after
+    `open_batches` index batches, indexing waits at `gate` until the test opens it (a query's batch of one never
+    waits there)."""
+
+    def __init__(self, open_batches: int, seconds: float = 0.02):
+        super().__init__()
+        self.open_batches, self.seconds = open_batches, seconds
+        self.gate, self.waiting = threading.Event(), threading.Event()
+        self._lock = threading.Lock()
+
+    def embed(self, batch):
+        if len(batch) > 1 and self.batches >= self.open_batches and not self.gate.is_set():
+            self.waiting.set()
+            self.gate.wait(60)
+        with self._lock:
+            time.sleep(self.seconds)
+            return super().embed(batch)
+
+
+def index(qtbot, window, folder):
+    with qtbot.waitSignal(window.index_finished, timeout=TIMEOUT_MS) as finished:
+        window.open_catalog(folder)
+    return finished.args[0]
+
+
+def test_a_search_during_the_first_indexing_answers_from_what_is_indexed_and_indexing_goes_on(
+        qtbot, open_window, make_catalog):
+    catalog = make_catalog(40)
+    embedder = SlowedEmbedder(open_batches=3)
+    window = open_window(embedder, batch_size=4)
+    window.open_catalog(catalog)
+    qtbot.waitUntil(lambda: embedder.waiting.is_set() and window.indexing_bar.bar.value() == 12, timeout=TIMEOUT_MS)
+
+    with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):  # the writer is busy: the reader answers
+        window.query_image(catalog / "img030.jpg")
+    assert window.indexing and not embedder.gate.is_set()
+    assert window.results_title.text() == ("The 5 most similar to img030.jpg — searched 12 of 40 items; "
+                                           "indexing goes on")
+    assert {int(r.relpath[3:6]) for r in window.shown_results()} <= set(range(12))
+
+    embedder.gate.set()  # indexing goes on; when it ends the shown query runs again on the whole catalog
+    with qtbot.waitSignal(window.index_finished, timeout=TIMEOUT_MS) as finished:
+        pass
+    assert finished.args[0].indexed == 40
+    qtbot.waitUntil(lambda: window.results_title.text() == "The 5 most similar to img030.jpg", timeout=TIMEOUT_MS)
+    assert "img030.jpg" not in {r.relpath for r in window.shown_results()}  # itself, now indexed, is left out
+
+
+def test_before_the_first_batch_a_search_waits_for_it_then_answers(qtbot, open_window, make_catalog):
+    catalog = make_catalog(12)
+    embedder = SlowedEmbedder(open_batches=0)
+    window = open_window(embedder, batch_size=4)
+    window.open_catalog(catalog)
+    qtbot.waitUntil(embedder.waiting.is_set, timeout=TIMEOUT_MS)
+    window.query_image(catalog / "img001.jpg")
+    qtbot.waitUntil(lambda: window.results_title.text().startswith("Nothing is indexed yet"), timeout=TIMEOUT_MS)
+    assert not window.notice.isVisible()  # not an error: the query runs as batches land
+    embedder.gate.set()
+    qtbot.waitUntil(lambda: window.grid.count() == 5 and not window.indexing, timeout=TIMEOUT_MS)
+
+
+def test_a_photo_copied_into_the_open_catalog_is_found_without_pressing_anything(
+        qtbot, open_window, make_catalog, counting_embedder, tmp_path):
+    catalog = make_catalog(6)
+    arrival = make_image(tmp_path / "new-arrival.jpg", seed=99)
+    window = open_window(counting_embedder)
+    index(qtbot, window, catalog)
+    assert window.watch.watching == str(catalog.resolve()) and window.watch.action.isChecked()
+    with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):
+        window.query_image(arrival)
+    assert "new-arrival.jpg" not in {r.relpath for r in window.shown_results()}
+
+    shutil.copy(arrival, catalog / "new-arrival.jpg")
+    qtbot.waitUntil(lambda: window.shown_results() and window.shown_results()[0].relpath == "new-arrival.jpg",
+                    timeout=TIMEOUT_MS)
+    assert window.shown_results()[0].distance == 0.0 and window.status.count_label.text() == "7 items"
+
+    (catalog / "new-arrival.jpg").unlink()  # deleted photos go too
+    qtbot.waitUntil(lambda: window.status.count_label.text() == "6 items", timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "new-arrival.jpg" not in {r.relpath for r in window.shown_results()}, timeout=TIMEOUT_MS)
+
+
+def test_a_burst_of_1000_copied_photos_is_one_index_run(qtbot, open_window, make_catalog, counting_embedder, tmp_path):
+    catalog = make_catalog(3)
+    burst = [make_image(tmp_path / "burst" / f"new{i:04d}.jpg", seed=1000 + i) for i in range(1000)]
+    window = open_window(counting_embedder, batch_size=64)
+    index(qtbot, window, catalog)
+    runs = []
+    window.index_finished.connect(runs.append)
+
+    for photo in burst:
+        shutil.copy(photo, catalog / photo.name)
+    qtbot.waitUntil(lambda: window.status.count_label.text() == "1,003 items", timeout=TIMEOUT_MS)
+    qtbot.wait(3000)  # three quiet periods: no second run follows
+    assert [report.embedded for report in runs] == [1000] and window.watch.runs == 1
+
+
+def test_watching_can_be_turned_off_and_is_remembered(qtbot, open_window, make_catalog, counting_embedder):
+    catalog = make_catalog(3)
+    window = open_window(counting_embedder)
+    index(qtbot, window, catalog)
+    window.watch.action.trigger()  # Catalog ▸ Watch the folder for new photos: off
+    assert window.watch.watching is None
+    make_image(catalog / "unseen.jpg", seed=50)
+    qtbot.wait(2500)
+    assert window.watch.runs == 0 and window.status.count_label.text() == "3 items"
+    window.close()
+    assert not open_window(counting_embedder).watch.action.isChecked()
+
+
+def test_random_weights_chosen_for_resnet50_leave_the_other_models_working(qtbot, open_window, make_catalog):
+    """Issue 24.1: after "Use random weights (demo)" the window keeps those weights for resnet50 only."""
+    catalog = make_catalog(4)
+    window = open_window(model="colour-texture")
+    window.weights = random_weights(0)  # what the weights dialog's demo button leaves behind
+    assert index(qtbot, window, catalog).indexed == 4 and window.catalog.model_name == "colour-texture"
+    with qtbot.waitSignal(window.index_finished, timeout=TIMEOUT_MS):
+        window.model_box.setCurrentText("shape-colour")
+    assert window.catalog.model_name == "shape-colour" and window.status.model_label.text() == "shape-colour"
+    assert not window.error_box
+
+
+def test_a_model_that_cannot_open_is_said_and_the_box_goes_back_to_the_open_one(qtbot, open_window, make_catalog,
+                                                                               monkeypatch):
+    catalog = make_catalog(4)
+    window = open_window(model="colour-texture")
+    index(qtbot, window, catalog)
+    real = catalog_ops.create_embedder
+
+    def create(model, weights=None, precision=None, catalog=None):
+        if model == "shape-colour":
+            raise UserError("int8 of the random init needs TensorFlow.")
+        return real(model, weights, precision=precision, catalog=catalog)
+
+    monkeypatch.setattr(catalog_ops, "create_embedder", create)
+    with qtbot.waitSignal(window.message_shown, timeout=TIMEOUT_MS) as shown:
+        window.model_box.setCurrentText("shape-colour")
+    assert shown.args[0] == "int8 of the random init needs TensorFlow." and window.error_box.isVisible()
+    assert window.model_box.currentText() == window.model == "colour-texture"
+    assert window.status.model_label.text() == "colour-texture"
+    with qtbot.waitSignal(window.index_finished, timeout=TIMEOUT_MS):  # F5 indexes the model the box shows
+        window.reindex()
+    assert window.lanes.writer.session.embedder.name == "colour-texture"
