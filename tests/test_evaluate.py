@@ -10,6 +10,7 @@ from PIL import Image
 from desktop_app import cli
 from desktop_app.core import evaluate as ev
 from desktop_app.core import labels as lb
+from desktop_app.core.catalog_data import Catalog
 from desktop_app.core.errors import UserError
 
 
@@ -72,34 +73,42 @@ def test_labels_match_by_relative_path_or_unambiguous_basename():
     assert match.unmatched == ["3.jpg", "9.jpg", "x/3.jpg"]
 
 
-def test_load_labels_reports_what_is_wrong(tmp_path):
-    good = write_csv(tmp_path / "good.csv", [("a.jpg", "Shirts", "Blue"), ("b.jpg", "", "Red")])
-    assert lb.load_labels(good, "articleType") == {"a.jpg": "Shirts"}  # empty label: unlabelled
-    assert lb.load_labels(good, "baseColour") == {"a.jpg": "Blue", "b.jpg": "Red"}
+def test_a_label_column_reports_what_is_wrong(tmp_path):
+    good = write_csv(tmp_path / "good.csv", [("a.jpg", "Shirts", "Blue"), ("b.jpg", "", "Red"), ("c.jpg", "Caps", "")])
+    table = lb.read_label_table(good, ["a.jpg", "b.jpg"])
+    assert table.column("articleType", ["a.jpg", "b.jpg"]).labels == {"a.jpg": "Shirts"}  # empty label: unlabelled
+    assert table.column("articleType", ["a.jpg", "b.jpg"]).unlabelled == ["b.jpg"]
+    assert table.column("articleType", ["a.jpg"]).unmatched == ["c.jpg"]  # a label whose photo is not indexed
+    assert table.column("baseColour", ["a.jpg", "b.jpg"]).labels == {"a.jpg": "Blue", "b.jpg": "Red"}
+    assert table.column("baseColour", ["a.jpg"]).unmatched == []  # c.jpg has no colour to miss
     with pytest.raises(UserError, match="no 'season' column; choose one of: articleType, baseColour"):
-        lb.load_labels(good, "season")
+        table.column("season", [])
     with pytest.raises(UserError, match="has no 'filename' column"):
-        lb.load_labels(write_csv(tmp_path / "nofile.csv", [("a.jpg", "x")], ("name", "articleType")))
+        lb.read_label_table(write_csv(tmp_path / "nofile.csv", [("a.jpg", "x")], ("name", "articleType")), [])
     (tmp_path / "latin1.csv").write_bytes("filename,articleType\na.jpg,Chemise \xe9t\xe9\n".encode("latin-1"))
     with pytest.raises(UserError, match="not UTF-8"):
-        lb.load_labels(tmp_path / "latin1.csv")
+        lb.read_label_table(tmp_path / "latin1.csv", [])
     with pytest.raises(UserError, match="Labels file not found"):
-        lb.load_labels(tmp_path / "missing.csv")
+        lb.read_label_table(tmp_path / "missing.csv", [])
 
 
 def test_label_texts_from_a_csv_beside_or_inside_the_catalog(tmp_path, make_catalog):
     folder = make_catalog(3, name="shop/images")
-    relpaths = ["img000.jpg", "img001.jpg", "img002.jpg"]  # what the store holds: the folder is not scanned
-    assert lb.label_texts(folder, relpaths) == {}
+    relpaths = ["img000.jpg", "img001.jpg", "img002.jpg"]
+
+    def texts(root, relpaths):
+        path = Catalog(root.resolve()).labels_path
+        table = lb.read_label_table(path, relpaths) if path else None
+        return {r: table.text(r) for r in relpaths if table and table.text(r)}
+
+    assert texts(folder, relpaths) == {}
     write_csv(tmp_path / "shop" / "labels.csv", [("img000.jpg", "Tshirts", "Blue"), ("img001.jpg", "Watches", "")])
-    assert lb.label_texts(folder, relpaths) == {"img000.jpg": "Tshirts · Blue", "img001.jpg": "Watches"}
-    assert lb.label_texts(folder, relpaths[:1]) == {"img000.jpg": "Tshirts · Blue"}
-    assert lb.label_texts(tmp_path / "shop", [f"images/{r}" for r in relpaths]) == {
+    assert texts(folder, relpaths) == {"img000.jpg": "Tshirts · Blue", "img001.jpg": "Watches"}
+    assert texts(folder, relpaths[:1]) == {"img000.jpg": "Tshirts · Blue"}
+    assert texts(tmp_path / "shop", [f"images/{r}" for r in relpaths]) == {
         "images/img000.jpg": "Tshirts · Blue", "images/img001.jpg": "Watches"}
     write_csv(folder / "labels.csv", [("img002.jpg", "Caps")], ("filename", "subCategory"))  # inside wins
-    assert lb.label_texts(folder, relpaths) == {"img002.jpg": "Caps"}
-    write_csv(folder / "labels.csv", [("img002.jpg", "Caps")], ("name", "subCategory"))
-    assert lb.label_texts(folder, relpaths) == {}  # unusable CSV: no labels, no crash
+    assert texts(folder, relpaths) == {"img002.jpg": "Caps"}
 
 
 # -- a catalog whose answer is known by construction -------------------------------------------------------

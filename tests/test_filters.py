@@ -61,6 +61,22 @@ def test_filters_without_labels_say_where_labels_come_from(make_catalog, countin
             session.query_item("img000.jpg", where=parse_conditions(["articleType=Shirts"]))
 
 
+def test_query_labels_option_is_the_file_its_filters_read(make_catalog, tmp_path, capsys):
+    from desktop_app import cli
+
+    folder = make_catalog(6, name="plain")  # no labels.csv in or beside it
+    other = tmp_path / "elsewhere.csv"
+    other.write_text("filename,articleType\nimg001.jpg,Shirts\nimg002.jpg,Shirts\nimg003.jpg,Jeans\n")
+    assert cli.main(["index", str(folder), "--model", "colour-texture"]) == 0
+    capsys.readouterr()
+    args = ["query", str(folder / "img000.jpg"), "--catalog", str(folder), "--model", "colour-texture", "-k", "5"]
+    assert cli.main(args + ["--labels", str(other), "--where", "articleType=Shirts"]) == 0
+    assert [line.rsplit("/", 1)[1] for line in capsys.readouterr().out.splitlines()] in (
+        ["img001.jpg", "img002.jpg"], ["img002.jpg", "img001.jpg"])
+    assert cli.main(args + ["--where", "articleType=Shirts"]) == 1
+    assert "Filters need labels" in capsys.readouterr().err
+
+
 def test_max_distance_keeps_only_close_enough_results(make_catalog, counting_embedder):
     folder = _labelled(make_catalog)
     with CatalogSession(folder, counting_embedder) as session:

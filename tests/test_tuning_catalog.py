@@ -8,6 +8,7 @@ import pytest
 
 from desktop_app import cli
 from desktop_app.core import tuning
+from desktop_app.core.labels import read_label_table
 
 pytestmark = pytest.mark.integration
 
@@ -19,6 +20,12 @@ def write_labels(path, rows):
         writer.writerows(rows)
 
 
+def tuned_to(session, labels_path):
+    """The session's projection tuned to articleType of the labels file as it is now."""
+    return tuning.tuned_projection(session.store, read_label_table(labels_path, session.searcher.relpaths),
+                                   "articleType")
+
+
 def test_cached_per_store_and_labels_file_and_refitted_when_either_changes(make_catalog, tmp_path):
     from desktop_app.core.embedders import create_embedder
     from desktop_app.core.session import CatalogSession
@@ -28,19 +35,19 @@ def test_cached_per_store_and_labels_file_and_refitted_when_either_changes(make_
     write_labels(labels_path, [(f"img{i:03d}.jpg", f"t{i % 3}") for i in range(10)])  # 2 items without a label
     with CatalogSession(folder, create_embedder("colour-texture")) as session:
         session.index()
-        first = tuning.tuned_projection(session.store, labels_path, "articleType")
+        first = tuned_to(session, labels_path)
         assert first.fitted_now and first.labelled == 10
-        cached = tuning.tuned_projection(session.store, labels_path, "articleType")
+        cached = tuned_to(session, labels_path)
         assert not cached.fitted_now
         np.testing.assert_array_equal(cached.projection.matrix, first.projection.matrix)
         with np.load(tuning.cache_path(session.store, "articleType"), allow_pickle=False) as data:
             assert set(data.files) == {"key", "mean", "matrix"}
         write_labels(labels_path, [(f"img{i:03d}.jpg", f"t{i % 2}") for i in range(10)])
-        assert tuning.tuned_projection(session.store, labels_path, "articleType").fitted_now  # labels changed
-        assert not tuning.tuned_projection(session.store, labels_path, "articleType").fitted_now
+        assert tuned_to(session, labels_path).fitted_now  # labels changed
+        assert not tuned_to(session, labels_path).fitted_now
         make_catalog(13)  # one more image: the store changes once indexed
         session.index()
-        refit = tuning.tuned_projection(session.store, labels_path, "articleType")
+        refit = tuned_to(session, labels_path)
         assert refit.fitted_now
         results = tuning.tuned_query(session, refit, folder / "img011.jpg", k=12)  # an unlabelled item
         assert len(results) == 12 and "img011.jpg" not in {r.relpath for r in results}
@@ -60,7 +67,7 @@ def test_queries_in_a_row_project_the_catalog_once_and_again_after_it_changes(ma
     monkeypatch.setattr(tuning.Projection, "apply", lambda self, v: projected_rows.append(len(v)) or apply(self, v))
     with CatalogSession(folder, create_embedder("colour-texture")) as session:
         session.index()
-        tuned = tuning.tuned_projection(session.store, labels_path, "articleType")
+        tuned = tuned_to(session, labels_path)
         first = tuning.tuned_query(session, tuned, folder / "img001.jpg", k=3)
         again = tuning.tuned_query(session, tuned, folder / "img001.jpg", k=3)
         assert again == first and projected_rows == [9, 1, 1]  # the catalog once, then each query photo

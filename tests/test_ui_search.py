@@ -170,7 +170,7 @@ def test_tuning_to_a_label_field_reruns_the_query_in_the_tuned_space(qtbot, open
     assert "tuned to articleType" in window.results_title.text() and window.shown_results() != untuned
 
     with CatalogSession(folder, counting_embedder) as session:  # the CLI's query --tuned gives the same answer
-        tuned = tuning.tuned_projection(session.store, folder / "labels.csv", "articleType")
+        tuned = tuning.tuned_projection(session.store, session.labels, "articleType")
         expected = tuning.tuned_query(session, tuned, folder / "img003.jpg", 5)
     assert [(r.relpath, round(r.distance, 4)) for r in window.shown_results()] == \
         [(r.relpath, round(r.distance, 4)) for r in expected]
@@ -193,3 +193,21 @@ def test_the_hidden_crop_option_marks_the_region_after_the_scripted_query(qtbot,
     assert _first(window) == "img013.jpg"
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--crop", "0,0,30,40"])  # pixels: the window's region is in fractions
+
+
+def test_results_are_captioned_from_the_catalogs_labels_and_an_unusable_labels_file_only_loses_the_captions(
+        qtbot, open_window, make_catalog, counting_embedder):
+    folder = _labelled(make_catalog, 6)
+    window = open_window(counting_embedder)
+    _index(qtbot, window, folder)
+    with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):
+        window.query_image(folder / "img003.jpg")
+    captions = {r.relpath: r.label for r in window.shown_results()}
+    assert captions["img000.jpg"] == "Shirts" and captions["img004.jpg"] == "Jeans"
+
+    (folder / "labels.csv").write_text("name,articleType\nimg000.jpg,Shirts\n")  # no filename column
+    with qtbot.waitSignal(window.index_finished, timeout=TIMEOUT_MS):
+        window.reindex()
+    with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):
+        window.query_image(folder / "img003.jpg")
+    assert len(window.shown_results()) == 5 and {r.label for r in window.shown_results()} == {None}

@@ -95,7 +95,7 @@ def test_export_offers_the_tuned_distances_of_the_results(qtbot, open_window, ma
     assert offered == [(True, "Distances tuned to articleType (as the results above)")]
 
     with CatalogSession(folder, counting_embedder) as session:
-        projected = tuning.tuned_projection(session.store, folder / "labels.csv", "articleType").projected(
+        projected = tuning.tuned_projection(session.store, session.labels, "articleType").projected(
             session.searcher)
         expected = projected.search(projected.vector_of("img004.jpg"), 2, exclude="img004.jpg")
     rows = [r for r in csv.DictReader(out.read_text(encoding="utf-8").splitlines()) if r["item"] == "img004.jpg"]

@@ -169,10 +169,15 @@ def image_files(folder: Path, limit: int | None = None) -> list[Path]:
 
 def labels_by_filename(folder: Path) -> dict[str, str] | None:
     """articleType (the default label field) by file name, from labels.csv in or beside the folder."""
-    from ..core.labels import find_labels_file, load_labels
+    from ..core.catalog import catalog_root, scan
+    from ..core.labels import DEFAULT_FIELD, find_labels_file, read_label_table
 
     found = find_labels_file(folder)
-    return {os.path.basename(name): label for name, label in load_labels(found).items()} if found else None
+    if found is None:
+        return None
+    relpaths = [f.relpath for f in scan(catalog_root(folder))]
+    column = read_label_table(found, relpaths).column(DEFAULT_FIELD, relpaths)
+    return {os.path.basename(relpath): label for relpath, label in column.labels.items()}
 
 
 def run_fidelity(folder: Path, weights, limit: int | None = None, say: Callable[[str], None] = print) -> Fidelity:

@@ -28,14 +28,16 @@ def cmd_eval(args) -> int:
             raise UserError("--tuned FIELD scores that field: leave out --field, or give the same one.")
         args.field = args.tuned
     with open_session(args) as session:
-        labels_path = args.labels or labels.find_labels_file(session.root)
+        labels_path = session.catalog.labels_path
         if labels_path is None:
             raise UserError(f"No {labels.LABELS_FILENAME} in or beside {session.root}; pass --labels FILE.")
-        by_filename = labels.load_labels(labels_path, args.field)  # checked before any indexing
+        labels.read_label_table(labels_path, []).column(args.field, [])  # checked before any indexing
         print(f"catalog {session.root}\nlabels  {labels_path}", file=sys.stderr)  # the model: in the report
         index_before_reading(session, args)
         relpaths, vectors = session.store.load_vectors()
-        match = labels.match_labels(relpaths, by_filename)
+        table = session.labels
+        assert table is not None  # the catalog has a labels file
+        match = table.column(args.field, relpaths)
         result = evaluate(relpaths, vectors, match, args.k, args.field)
         tuned_result = None
         if args.tuned:

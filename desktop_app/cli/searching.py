@@ -24,7 +24,7 @@ def cmd_query(args) -> int:
               "0 or 1); a region in pixels has a number above 1.", file=sys.stderr)
     with open_session(args, read_only=True) as session:
         if args.tuned:
-            projection = tuned.tuning_of(session, args.labels, args.tuned)
+            projection = tuned.tuning_of(session, args.tuned)
             results = tuning.tuned_query(session, projection, args.image, args.k, not args.include_self,
                                          **query_options(args))
         else:

@@ -38,7 +38,7 @@ def open_session(args, read_only: bool = False) -> CatalogSession:
                             f"were not found: add --model {others[0]}, or give --weights FILE.") from None
         raise
     try:
-        session = CatalogSession(root, embedder, read_only=read_only)
+        session = CatalogSession(root, embedder, read_only=read_only, labels_file=labels_file_from(args))
     except NotIndexed as err:
         raise UserError(f"{err} {what_is_cached(root, embedder)}") from None
     if session.store.rebuilt_reason:
@@ -69,6 +69,12 @@ def options_of(store: caches.StoreInfo) -> str:
 
 def _is_int8(store: caches.StoreInfo) -> bool:
     return (store.fingerprint or {}).get("precision") == "int8"
+
+
+def labels_file_from(args: argparse.Namespace) -> Path | None:
+    """--labels, for the commands that offer it (their label filters, tuning and eval read that file)."""
+    labels = getattr(args, "labels", None)
+    return Path(labels) if labels else None
 
 
 def say_waiting(session: CatalogSession) -> Callable[[], None]:

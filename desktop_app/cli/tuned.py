@@ -13,12 +13,12 @@ def add_tuned_option(p, help_text: str) -> None:
     p.add_argument("--tuned", metavar="FIELD", help=help_text)
 
 
-def tuning_of(session: CatalogSession, labels_path: str | None, field_name: str) -> tuning.Tuning:
+def tuning_of(session: CatalogSession, field_name: str) -> tuning.Tuning:
     """The catalog's projection tuned to `field_name` (cached; fitted now, with a line on stderr, if not)."""
-    path = labels_path or labels.find_labels_file(session.root)
-    if path is None:
+    table = session.labels
+    if table is None:
         raise UserError(f"No {labels.LABELS_FILENAME} in or beside {session.root} to tune to; pass --labels FILE.")
-    return tuning.tuned_projection(session.store, path, field_name, progress=lambda done, total: print(
+    return tuning.tuned_projection(session.store, table, field_name, progress=lambda done, total: print(
         f"tuning to '{field_name}': {'fitting' if done < total else 'fitted and cached'}", file=sys.stderr))
 
 

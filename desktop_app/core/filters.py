@@ -7,48 +7,16 @@ Cheap for big catalogs: one CSV read, then plain dictionaries and one boolean ma
 from __future__ import annotations
 
 import difflib
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from .errors import UserError
-from .labels import FILENAME_COLUMN, find_labels_file, match_labels, read_labels_csv
+from .labels import LabelTable
 
 Conditions = dict[str, frozenset[str]]  # field → accepted values
 _CHOICES_SHOWN = 30
-
-
-@dataclass(frozen=True)
-class LabelTable:
-    """All label columns of the catalog's items (relpath → {field: value}; empty values left out)."""
-
-    path: Path
-    fields: tuple[str, ...]
-    by_relpath: dict[str, dict[str, str]]
-
-    def of(self, relpath: str) -> dict[str, str]:
-        return self.by_relpath.get(relpath, {})
-
-    def values(self, field: str) -> list[str]:
-        """The distinct values of one field among the catalog's items, sorted (for a filter box)."""
-        return sorted({labels[field] for labels in self.by_relpath.values() if field in labels})
-
-
-def load_label_table(root: str | os.PathLike, relpaths: Iterable[str],
-                     labels_file: str | os.PathLike | None = None) -> LabelTable | None:
-    """The labels of `relpaths` from `labels_file` (default: labels.csv in or beside the catalog folder);
-    None when there is no such file. A file that cannot be read raises UserError."""
-    path = Path(labels_file) if labels_file else find_labels_file(root)
-    if path is None:
-        return None
-    columns, rows = read_labels_csv(path)
-    fields = tuple(c for c in columns if c != FILENAME_COLUMN)
-    by_filename = {row[FILENAME_COLUMN].strip(): {f: (row.get(f) or "").strip() for f in fields} for row in rows}
-    matched = match_labels(list(relpaths), by_filename).labels
-    return LabelTable(path, fields, {relpath: {f: v for f, v in row.items() if v} for relpath, row in matched.items()})
 
 
 def parse_conditions(texts: Iterable[str]) -> Conditions:

@@ -1,12 +1,14 @@
-"""Labels of catalog images from a CSV with a `filename` column: for `eval` (one column as the class) and
-for the window (a short text under each thumbnail)."""
+"""Labels of catalog images from a CSV with a `filename` column, read into ONE table (`LabelTable`) that every
+use asks: `eval` and tuning (one column as the class), the label filters (every column), the window (a short
+text under each thumbnail), `neighbours` (label columns beside each row)."""
 
 from __future__ import annotations
 
 import csv
 import os
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Generic, TypeVar
 
@@ -38,16 +40,6 @@ def read_labels_csv(path: str | os.PathLike) -> tuple[list[str], list[dict[str, 
     except OSError as err:
         raise UserError(f"Cannot read the labels file {path} ({err.strerror or err}).") from None
     return columns, rows
-
-
-def load_labels(path: str | os.PathLike, field_name: str = DEFAULT_FIELD) -> dict[str, str]:
-    """filename (as written in the CSV) → value of `field_name`; rows with an empty value are left out."""
-    columns, rows = read_labels_csv(path)
-    if field_name not in columns:
-        raise UserError(f"The labels file {path} has no '{field_name}' column; "
-                        f"choose one of: {', '.join(c for c in columns if c != FILENAME_COLUMN)}.")
-    return {row[FILENAME_COLUMN].strip(): (row[field_name] or "").strip()
-            for row in rows if (row[field_name] or "").strip()}
 
 
 Label = TypeVar("Label")  # one value (eval's field) or a row of fields (the filters' table)
@@ -89,25 +81,46 @@ def find_labels_file(catalog_root: str | os.PathLike) -> Path | None:
     return None
 
 
-def label_texts(catalog_root: str | os.PathLike, relpaths: list[str]) -> dict[str, str]:
-    """For the window: relpath → label text (e.g. "Tshirts · Blue") of the given catalog images, from a
-    labels.csv in or beside the folder; empty when there is none or it cannot be used.
+@dataclass(frozen=True)
+class LabelTable:
+    """Every label column of the catalog's items: relpath → {field: value} (empty values left out)."""
 
-    The text joins the CSV's articleType and baseColour columns when present, else its first column
-    after `filename`. `relpaths` are the ones the caller already has (the store's), so the folder is
-    not scanned again.
-    """
-    path = find_labels_file(catalog_root)
-    if path is None:
-        return {}
-    try:
-        columns, rows = read_labels_csv(path)
-    except UserError:
-        return {}
-    fields = [c for c in LABEL_TEXT_FIELDS if c in columns] or [c for c in columns if c != FILENAME_COLUMN][:1]
-    texts = {}
-    for row in rows:
-        text = " · ".join(v for v in ((row.get(f) or "").strip() for f in fields) if v)
-        if text:
-            texts[row[FILENAME_COLUMN].strip()] = text
-    return match_labels(relpaths, texts).labels
+    path: Path
+    fields: tuple[str, ...]
+    by_relpath: dict[str, dict[str, str]]
+    unmatched: dict[str, dict[str, str]] = field(default_factory=dict)  # CSV rows that match no item, by filename
+
+    def of(self, relpath: str) -> dict[str, str]:
+        return self.by_relpath.get(relpath, {})
+
+    def values(self, field_name: str) -> list[str]:
+        """The distinct values of one field among the catalog's items, sorted (for a filter box)."""
+        return sorted({labels[field_name] for labels in self.by_relpath.values() if field_name in labels})
+
+    def column(self, field_name: str, relpaths: list[str]) -> LabelMatch[str]:
+        """One field as the class of each of `relpaths` (eval, tuning); UserError naming the fields when the
+        file has no such column."""
+        if field_name not in self.fields:
+            raise UserError(f"The labels file {self.path} has no '{field_name}' column; "
+                            f"choose one of: {', '.join(self.fields)}.")
+        labels = {r: self.of(r)[field_name] for r in relpaths if field_name in self.of(r)}
+        return LabelMatch(labels, [r for r in relpaths if r not in labels],
+                          sorted(name for name, row in self.unmatched.items() if row.get(field_name)))
+
+    def text(self, relpath: str) -> str:
+        """A short text of an item's labels for the window (e.g. "Tshirts · Blue"): its articleType and
+        baseColour when the file has them, else its first field; "" when it has none."""
+        fields = [f for f in LABEL_TEXT_FIELDS if f in self.fields] or list(self.fields[:1])
+        return " · ".join(value for value in (self.of(relpath).get(f) for f in fields) if value)
+
+
+def read_label_table(path: str | os.PathLike, relpaths: Iterable[str]) -> LabelTable:
+    """The labels of `relpaths` in the CSV at `path` (matched as `match_labels` does); UserError when the file
+    cannot be used."""
+    path = Path(path)
+    columns, rows = read_labels_csv(path)
+    fields = tuple(c for c in columns if c != FILENAME_COLUMN)
+    by_filename = {row[FILENAME_COLUMN].strip(): {f: value for f in fields if (value := (row.get(f) or "").strip())}
+                   for row in rows}
+    match = match_labels(list(relpaths), by_filename)
+    return LabelTable(path, fields, match.labels, {name: by_filename[name] for name in match.unmatched})

@@ -14,21 +14,23 @@ from .compact_index import CompactSearcher, is_big, open_searcher
 from .duplicates import DuplicateGroup, default_threshold, find_duplicates
 from .embedders import Embedder
 from .errors import UserError
-from .filters import CatalogItem, Conditions, LabelTable, allowed_mask, catalog_items, load_label_table
+from .filters import CatalogItem, Conditions, allowed_mask, catalog_items
 from .images import Crop, ImageError, load_rgb
 from .indexer import IndexReport, index_catalog
+from .labels import LabelTable, read_label_table
 from .search import DEFAULT_K, Result, Searcher
 from .store import Store
 
 
 class CatalogSession:
     def __init__(self, folder: str | os.PathLike | Catalog, embedder: Embedder, data_dir: Path | None = None,
-                 read_only: bool = False):
+                 read_only: bool = False, labels_file: Path | None = None):
         """Opens (or creates) the catalog's store for this embedder, under `data_dir` (default: paths.data_dir);
-        `folder` may be a Catalog already. A folder with no image and no cache yet is a UserError, and nothing
-        is created for it. `read_only` opens an existing store only, to search it (store.NotIndexed when there
-        is none), and works on a read-only data folder; such a session cannot index."""
-        self.catalog = folder if isinstance(folder, Catalog) else Catalog.open(folder, data_dir)
+        `folder` may be a Catalog already. Labels come from `labels_file`, else a labels.csv in or beside the
+        folder. A folder with no image and no cache yet is a UserError, and nothing is created for it.
+        `read_only` opens an existing store only, to search it (store.NotIndexed when there is none), and works
+        on a read-only data folder; such a session cannot index."""
+        self.catalog = folder if isinstance(folder, Catalog) else Catalog.open(folder, data_dir, labels_file)
         self.root = self.catalog.root
         self.embedder = embedder
         if not read_only and not self.catalog.has_store(embedder) and not has_images(self.root):
@@ -78,9 +80,11 @@ class CatalogSession:
 
     @property
     def labels(self) -> LabelTable | None:
-        """Every label column of the indexed items, from labels.csv in or beside the folder (None: no file)."""
+        """Every label column of the indexed items, from the catalog's labels file (None: it has none); the one
+        table filters, tuning, eval, export and the window's captions read."""
         if self._labels is None:
-            self._labels = (load_label_table(self.root, self.searcher.relpaths),)
+            path = self.catalog.labels_path
+            self._labels = (read_label_table(path, self.searcher.relpaths) if path else None,)
         return self._labels[0]
 
     def items(self, where: Conditions | None = None) -> list[CatalogItem]:

@@ -31,7 +31,7 @@ import numpy as np
 from .errors import UserError
 from .evaluate import Evaluation
 from .files import save_arrays_atomically
-from .labels import load_labels, match_labels
+from .labels import LabelTable
 from .search import DEFAULT_K, Result, Searcher
 
 SHRINKAGE = 0.3  # share of the identity in the within-label covariance; chosen on fashion-2k (docs/models.md)
@@ -186,16 +186,14 @@ class Tuning:
         return projected
 
 
-def tuned_projection(store, labels_path: str | os.PathLike, field_name: str,
-                     progress: FitProgress | None = None) -> Tuning:
-    """The projection of `store`'s vectors tuned to `field_name` of the labels CSV: read from the cache when
-    the store and the file are unchanged since it was fitted, else fitted now (and cached)."""
-    labels_path = Path(labels_path)
-    by_filename = load_labels(labels_path, field_name)
+def tuned_projection(store, table: LabelTable, field_name: str, progress: FitProgress | None = None) -> Tuning:
+    """The projection of `store`'s vectors tuned to `field_name` of the label table: read from the cache when
+    the store and the labels file are unchanged since it was fitted, else fitted now (and cached)."""
+    labels_path = table.path
+    relpaths, vectors = store.load_vectors()
+    match = table.column(field_name, relpaths)
     key = cache_key(store, labels_path, field_name)
     path = cache_path(store, field_name)
-    relpaths, vectors = store.load_vectors()
-    match = match_labels(relpaths, by_filename)
     labelled = [i for i, relpath in enumerate(relpaths) if relpath in match.labels]
     cached = _read_cached(path, key)
     if cached is not None:

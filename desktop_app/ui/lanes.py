@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -58,23 +58,20 @@ class ResultItem:
 @dataclass
 class OpenCatalog:
     """What a work item works with, on its lane's thread: the lane's session (a CatalogSession on the writer, a
-    CatalogReader on the reader) and the label texts of its items."""
+    CatalogReader on the reader)."""
 
     session: Any  # core.session.CatalogSession or core.reader.CatalogReader (imported lazily: numpy, SQLite)
-    labels: dict[str, str] = field(default_factory=dict)
     _read_at: float = 0.0  # when the reader last read the store (perf_counter)
     _read_cost: float = 0.0  # seconds that read took
 
-    def read_labels(self) -> None:
-        """Label texts of the stored images, from a labels.csv in or beside the catalog (if any)."""
-        from ..core.labels import label_texts
-
-        self.labels = label_texts(self.session.root, list(self.session.searcher.relpaths))
-
     def result_items(self, results) -> list[ResultItem]:
-        """core.search.Result rows as the window shows them (full path, label)."""
+        """core.search.Result rows as the window shows them (full path, the text of its labels)."""
+        try:
+            table = self.session.labels
+        except UserError:  # a labels file that cannot be read: results without captions
+            table = None
         return [ResultItem(r.rank, r.relpath, str(self.session.path_of(r.relpath)), r.distance,
-                           self.labels.get(r.relpath)) for r in results]
+                           (table.text(r.relpath) or None) if table else None) for r in results]
 
     def refresh_interval(self) -> float:
         return self._read_cost / REFRESH_COST_SHARE
@@ -85,8 +82,7 @@ class OpenCatalog:
         if refresh is None or (not now and time.perf_counter() - self._read_at < self.refresh_interval()):
             return
         started = time.perf_counter()
-        if refresh():
-            self.read_labels()
+        if refresh():  # its label table follows the items it read
             self._read_cost = time.perf_counter() - started
         self._read_at = time.perf_counter()
 

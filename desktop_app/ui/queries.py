@@ -35,7 +35,7 @@ def fit_tuning(session, field: str):
     if table is None:
         raise UserError("Tuning needs labels: put a labels.csv (with a filename column) in or beside the catalog "
                         "folder.")
-    return tuning.tuned_projection(session.store, table.path, field)
+    return tuning.tuned_projection(session.store, table, field)
 
 
 def search(session, query: Query, settings: QuerySettings, tuned=None) -> list[Result]:
