@@ -25,7 +25,6 @@ class CatalogReader(CatalogSession):
     def __init__(self, session: CatalogSession):
         # Not CatalogSession.__init__: the writer has created and checked the store; this one only reads it.
         self.catalog = session.catalog
-        self.catalog = session.catalog
         self.root = session.root
         self.embedder = session.embedder
         self.store = session.store.reader()
