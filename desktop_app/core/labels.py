@@ -72,6 +72,16 @@ def match_labels(relpaths: list[str], by_filename: dict[str, Label]) -> LabelMat
     return LabelMatch(labels, unlabelled, sorted(set(by_filename) - used))
 
 
+def file_stamp(path: Path) -> tuple[str, int, int] | None:
+    """(path, size, mtime_ns) of a labels file, None when it cannot be seen: a table read from it is stale when
+    its stamp has changed."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return str(path), st.st_size, st.st_mtime_ns
+
+
 def find_labels_file(catalog_root: str | os.PathLike) -> Path | None:
     """labels.csv inside the catalog folder, else beside it (in its parent), else None."""
     root = Path(catalog_root)

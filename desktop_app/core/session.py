@@ -17,7 +17,7 @@ from .errors import UserError
 from .filters import CatalogItem, Conditions, allowed_mask, catalog_items
 from .images import Crop, ImageError, load_rgb
 from .indexer import IndexReport, index_catalog
-from .labels import LabelTable, read_label_table
+from .labels import LabelTable, file_stamp, read_label_table
 from .search import DEFAULT_K, Result, Searcher
 from .store import Store
 
@@ -37,7 +37,7 @@ class CatalogSession:
             raise UserError(no_images_message(self.root))
         self.store = self.catalog.open_store(embedder, read_only)
         self._searcher: Searcher | CompactSearcher | None = None
-        self._labels: tuple[LabelTable | None] | None = None  # (table,) once looked for
+        self._labels: tuple[object, LabelTable | None] | None = None  # (the file's stamp, its table) once read
 
     def close(self) -> None:
         self.store.close()
@@ -81,11 +81,13 @@ class CatalogSession:
     @property
     def labels(self) -> LabelTable | None:
         """Every label column of the indexed items, from the catalog's labels file (None: it has none); the one
-        table filters, tuning, eval, export and the window's captions read."""
-        if self._labels is None:
-            path = self.catalog.labels_path
-            self._labels = (read_label_table(path, self.searcher.relpaths) if path else None,)
-        return self._labels[0]
+        table filters, tuning, eval, export and the window's captions read. Read again when the items or the
+        file have changed since."""
+        path = self.catalog.labels_path
+        stamp = file_stamp(path) if path else None
+        if self._labels is None or self._labels[0] != stamp:
+            self._labels = (stamp, read_label_table(path, self.searcher.relpaths) if path else None)
+        return self._labels[1]
 
     def items(self, where: Conditions | None = None) -> list[CatalogItem]:
         """The indexed items in path order with their labels, those passing `where` only (the catalog browser)."""
