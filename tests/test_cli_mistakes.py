@@ -94,3 +94,13 @@ def test_every_option_and_argument_has_help():
         assert bare == [], f"{name}: no help for {bare}"
     precision = " ".join(commands.choices["index"].format_help().split())
     assert "fp32 for a new catalog, fp32" not in precision
+
+
+def test_a_k_above_the_catalog_size_says_what_it_becomes_and_writing_shows_progress(make_catalog, tmp_path):
+    folder = make_catalog(4)
+    result = cli("neighbours", str(folder), "--model", "colour-texture", "-k", "100000", "--out",
+                 str(tmp_path / "similar.csv"))
+    assert result.returncode == 0, result.stderr
+    assert "note: -k 100,000 is more than the 3 other items: each item gets all of them." in result.stderr
+    assert "writing similar.csv 4/4 (100%)" in result.stderr
+    assert "wrote 12 rows (4 items × 3 similar items)" in result.stdout

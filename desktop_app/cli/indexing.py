@@ -6,6 +6,7 @@ import sys
 
 from ..core.errors import UserError
 from ..core.ray_engine import import_ray, ray_engine
+from . import interrupted
 from .options import add_batch_size_option, add_model_options, add_precision_option, backend_from
 from .progress import ProgressLine, print_report
 from .sessions import open_session, print_catalog_and_model, say_waiting
@@ -19,10 +20,11 @@ def cmd_index(args) -> int:
     with open_session(args) as session:
         print_catalog_and_model(session)
         options = {"batch_size": args.batch_size, "progress": ProgressLine()}
-        report = session.index(wait_for_lock=args.wait, on_wait=say_waiting(session),
-                               engine=ray_engine(session.embedder, backend_from(args), args.address, **options)
-                               if args.engine == "ray" else None,
-                               **options)
+        with interrupted.during(args, interrupted.INDEXING):
+            report = session.index(wait_for_lock=args.wait, on_wait=say_waiting(session),
+                                   engine=ray_engine(session.embedder, backend_from(args), args.address, **options)
+                                   if args.engine == "ray" else None,
+                                   **options)
     print_report(report)
     return 0
 

@@ -6,8 +6,10 @@ arguments and handler) and runs one command with the exit codes docs/cli.md docu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 
@@ -15,13 +17,14 @@ from ..core.embedders import Embedder
 from ..core.errors import UserError
 from ..core.logs import setup_logging
 from ..core.store import CatalogBusy
-from . import benchmark, caches, evaluation, indexing, searching, similar
+from . import benchmark, caches, evaluation, indexing, interrupted, searching, similar
 from .commands import COMMANDS, program_name
 from .options import Parser
 from .sessions import embedder_from
 
 log = logging.getLogger("fashionrec.cli")
 SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what `cat`, `grep` … report when the reader of their output has gone
+INTERRUPTED_EXIT, TERMINATED_EXIT = 130, 143  # 128 + SIGINT, 128 + SIGTERM, as shells report them
 HANDLERS = {**indexing.HANDLERS, **searching.HANDLERS, **caches.HANDLERS, **evaluation.HANDLERS,
             **benchmark.HANDLERS, **similar.HANDLERS}  # name → (its arguments, what it runs)
 
@@ -52,6 +55,32 @@ def _quiet_after_broken_pipe() -> int:
     return SIGPIPE_EXIT
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, a service manager, a closing terminal session): handled as Ctrl+C is, so every cleanup that
+    Ctrl+C runs (whole batches kept, temporary files removed) runs for it too."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM raises Terminated in the main thread while the command runs (only there can Python set it)."""
+    if not hasattr(signal, "SIGTERM") or sys.platform == "win32":
+        yield
+        return
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (main() called from a worker thread): leave SIGTERM alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None, make_embedder: Callable[[argparse.Namespace], Embedder] = embedder_from) -> int:
     """Runs one command; `make_embedder(args)` builds the embedder the options ask for (tests pass their own)."""
     _streams_present()
@@ -61,8 +90,9 @@ def main(argv: list[str] | None = None, make_embedder: Callable[[argparse.Namesp
     if hasattr(sys.stdout, "reconfigure"):  # file names any console can show (e.g. cp1252 when redirected)
         sys.stdout.reconfigure(errors="backslashreplace")
     try:
-        code = args.run(args)
-        sys.stdout.flush()  # a closed pipe shows up here, not in the interpreter's exit
+        with _sigterm_as_interrupt():
+            code = args.run(args)
+            sys.stdout.flush()  # a closed pipe shows up here, not in the interpreter's exit
         return code
     except BrokenPipeError:
         return _quiet_after_broken_pipe()
@@ -70,7 +100,8 @@ def main(argv: list[str] | None = None, make_embedder: Callable[[argparse.Namesp
         hint = " Or add --wait to wait for it." if isinstance(err, CatalogBusy) and hasattr(args, "wait") else ""
         print(f"fashionrec: {err}{hint}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("\nfashionrec: interrupted; every finished batch is saved and the next run resumes.",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        what = "terminated" if isinstance(stop, Terminated) else "interrupted"
+        after = interrupted.what_is_kept(args)
+        print(f"\nfashionrec: {what}{'; ' + after if after else ''}.", file=sys.stderr)
+        return TERMINATED_EXIT if isinstance(stop, Terminated) else INTERRUPTED_EXIT

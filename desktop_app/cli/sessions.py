@@ -13,6 +13,7 @@ from ..core.embedders import Embedder, WeightsNeeded, create_embedder
 from ..core.errors import UserError
 from ..core.session import CatalogSession
 from ..core.store import NotIndexed
+from . import interrupted
 from .commands import program_name
 from .options import backend_from, precision_from, weights_from
 from .progress import ProgressLine, print_report
@@ -84,8 +85,9 @@ def say_waiting(session: CatalogSession) -> Callable[[], None]:
 
 def index_before_reading(session: CatalogSession, args) -> None:
     """Bring the index up to date before reading it (quietly when nothing changed)."""
-    report = session.index(progress=ProgressLine(), wait_for_lock=args.wait,
-                           on_wait=say_waiting(session), lock_only_for_changes=True)
+    with interrupted.during(args, interrupted.INDEXING):
+        report = session.index(progress=ProgressLine(), wait_for_lock=args.wait,
+                               on_wait=say_waiting(session), lock_only_for_changes=True)
     if report.embedded or report.removed or report.newly_skipped:
         print_report(report, sys.stderr)
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from ..core.duplicates import DEFAULT_THRESHOLDS, default_threshold
 from ..core.export import check_output, export_neighbours
 from ..core.filters import parse_conditions
 from ..core.search import DEFAULT_K
 from ..core.session import CatalogSession
+from . import interrupted
 from .options import add_catalog_to_read, add_filter_arguments, add_model_options, add_precision_option, count, distance
 from .progress import StepProgress
 from .sessions import index_before_reading, open_session, print_catalog_and_model
@@ -33,7 +35,17 @@ def neighbours_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_neighbours(args: argparse.Namespace, session: CatalogSession, progress) -> int:
-    report = export_neighbours(session, args.out, args.k, parse_conditions(args.where), progress=progress)
+    where = parse_conditions(args.where)
+    allowed = session.allowed(where)
+    items = len(session.searcher) if allowed is None else int(allowed.sum())
+    if args.k >= items > 1:
+        print(f"note: -k {args.k:,} is more than the {items - 1:,} other items: each item gets all of them.",
+              file=sys.stderr)
+    out = Path(args.out)
+    kept = "the file there before is unchanged" if out.exists() else "no file was written"
+    with interrupted.during(args, f"{out} was not written ({kept})"):
+        report = export_neighbours(session, out, args.k, where, progress=progress,
+                                   write_progress=StepProgress(f"writing {out.name}"))
     print(f"wrote {report.rows:,} rows ({report.items:,} items × {report.k} similar items) to {report.path} "
           f"(search {report.search_seconds:.1f} s, writing {report.write_seconds:.1f} s)")
     return 0

@@ -2,7 +2,8 @@
 
 One row per (item, rank): item, rank, neighbour, distance, then for every label column F of labels.csv
 (when there is one) item_F and neighbour_F. The file appears complete or not at all: it is written to a
-temporary file beside it and renamed over it at the end.
+temporary file beside it and renamed over it at the end (with the permissions the umask gives a new file, or
+those of the file it replaces). Cancelling, in the search or while writing, leaves no file and no temporary.
 """
 
 from __future__ import annotations
@@ -17,13 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import UserError
-from .files import check_output_file
+from .files import check_output_file, new_file_mode
 from .filters import Conditions
 from .neighbours import CancelCallback, NeighbourTable, ProgressCallback, nearest_neighbours_all
 from .search import DEFAULT_K
 
 FORMATS = (".csv", ".jsonl")
 BASE_COLUMNS = ("item", "rank", "neighbour", "distance")
+ITEMS_PER_STEP = 256  # the write phase reports progress and looks for a cancel every this many items
+
+
+class _Cancelled(Exception):
+    """Raised inside the write phase to drop the temporary file."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,7 @@ def atomic_text_file(path: Path):
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(temporary, new_file_mode(replacing=path))
         os.replace(temporary, path)
     except OSError as err:
         Path(temporary).unlink(missing_ok=True)
@@ -78,32 +85,51 @@ def neighbour_rows(relpaths: list[str], table: NeighbourTable, labels=None):
             yield row
 
 
-def write_neighbours(path: Path, relpaths: list[str], table: NeighbourTable, labels=None) -> int:
-    """Write the rows to `path` (format by its extension), atomically; returns how many rows."""
+def write_neighbours(path: Path, relpaths: list[str], table: NeighbourTable, labels=None,
+                     progress: ProgressCallback | None = None,
+                     should_cancel: CancelCallback | None = None) -> int | None:
+    """Write the rows to `path` (format by its extension), atomically; returns how many rows, or None when
+    `should_cancel()` said so (then nothing is written). progress(items written, items)."""
     path = check_output(path)
     columns = list(BASE_COLUMNS) + [f"{side}_{f}" for f in (labels.fields if labels else ()) for side in
                                     ("item", "neighbour")]
     count = 0
-    with atomic_text_file(path) as f:
-        if path.suffix.lower() == ".csv":
-            writer = csv.DictWriter(f, fieldnames=columns)
-            writer.writeheader()
+    try:
+        with atomic_text_file(path) as f:
+            if path.suffix.lower() == ".csv":
+                writer = csv.DictWriter(f, fieldnames=columns)
+                writer.writeheader()
+                write_row = writer.writerow
+            else:
+                def write_row(row):
+                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
             for row in neighbour_rows(relpaths, table, labels):
-                writer.writerow(row)
+                if count % (ITEMS_PER_STEP * max(table.k, 1)) == 0:
+                    _step(count // max(table.k, 1), len(relpaths), progress, should_cancel)
+                write_row(row)
                 count += 1
-        else:
-            for row in neighbour_rows(relpaths, table, labels):
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-                count += 1
+            _step(len(relpaths), len(relpaths), progress, should_cancel)
+    except _Cancelled:
+        return None
     return count
+
+
+def _step(done: int, total: int, progress: ProgressCallback | None, should_cancel: CancelCallback | None) -> None:
+    if should_cancel and should_cancel():
+        raise _Cancelled
+    if progress:
+        progress(done, total)
 
 
 def export_neighbours(session, out: str | os.PathLike, k: int = DEFAULT_K, where: Conditions | None = None,
                       progress: ProgressCallback | None = None,
-                      should_cancel: CancelCallback | None = None, tuning=None) -> ExportReport:
+                      should_cancel: CancelCallback | None = None,
+                      write_progress: ProgressCallback | None = None, tuning=None) -> ExportReport:
     """The k nearest other items of every indexed item of a CatalogSession (of those passing `where`: items
-    and neighbours both), written to `out`. When cancelled, no file is written (report.cancelled). With a
-    `tuning` (core.tuning.Tuning), distances are measured in its tuned space, as the window's tuned queries."""
+    and neighbours both), written to `out`. progress(tiles searched, tiles), then write_progress(items
+    written, items). `should_cancel()` is asked in both phases: when it says so, no file is written and
+    report.cancelled is set. With a `tuning` (core.tuning.Tuning), distances are measured in its tuned space,
+    as the window's tuned queries."""
     out = check_output(out)
     if k < 1:
         raise UserError("k must be at least 1.")
@@ -123,5 +149,8 @@ def export_neighbours(session, out: str | os.PathLike, k: int = DEFAULT_K, where
     searched = time.perf_counter()
     if table is None:
         return ExportReport(out, len(relpaths), 0, k, searched - started, 0.0, cancelled=True)
-    rows = write_neighbours(out, relpaths, table, session.labels)
-    return ExportReport(out, len(relpaths), rows, table.k, searched - started, time.perf_counter() - searched)
+    rows = write_neighbours(out, relpaths, table, session.labels, write_progress, should_cancel)
+    written = time.perf_counter() - searched
+    if rows is None:
+        return ExportReport(out, len(relpaths), 0, table.k, searched - started, written, cancelled=True)
+    return ExportReport(out, len(relpaths), rows, table.k, searched - started, written)

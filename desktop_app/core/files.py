@@ -61,3 +61,22 @@ def check_output_file(path: str | os.PathLike, suffixes: tuple[str, ...], what: 
     os.close(handle)
     os.unlink(probe)
     return path
+
+
+def new_file_mode(replacing: Path | None = None) -> int:
+    """The permission bits a file should get when it appears: those of the file it replaces, else what the
+    umask leaves of rw-rw-rw- (a temporary file from mkstemp is 0600, whatever the umask)."""
+    if replacing is not None:
+        with contextlib.suppress(OSError):
+            return replacing.stat().st_mode & 0o777
+    return 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    """The process's umask: read from /proc where there is one (setting it to read it races with other threads
+    creating files), else set and restored."""
+    with contextlib.suppress(OSError, ValueError, StopIteration), open("/proc/self/status", encoding="ascii") as status:
+        return int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

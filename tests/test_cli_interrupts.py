@@ -1,0 +1,137 @@
+"""Stopping a command (issue 24): SIGTERM is handled as Ctrl+C is, in indexing and in an export (it left a hidden
+754 MB .partial file), and the closing line says what the interrupted step keeps: indexing keeps every finished
+batch, an export writes nothing.
+
+The processes are real `fashionrec-cli` runs (program.main in a child Python), receiving real signals; only the
+step they are stopped in is slowed down, by a test embedder or a slow row writer, so the signal lands mid-step."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from desktop_app import cli
+from desktop_app.core import export
+from desktop_app.core.session import CatalogSession
+from support import REPO, CountingEmbedder
+
+pytestmark = [pytest.mark.integration,
+              pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is not a signal a Windows process gets")]
+
+SLOW_INDEX = """
+    import time
+    from desktop_app import cli
+    from support import CountingEmbedder
+
+    class Slow(CountingEmbedder):
+        def embed(self, batch):
+            time.sleep(0.3)
+            return super().embed(batch)
+
+    raise SystemExit(cli.main(["index", FOLDER, "--batch-size", "2"], make_embedder=lambda args: Slow()))
+"""
+
+SLOW_EXPORT = """
+    import time
+    from desktop_app import cli
+    from desktop_app.core import export
+    from support import CountingEmbedder
+
+    rows = export.neighbour_rows
+    def slow_rows(*args):
+        open(STARTED, "w").close()  # tells the test that the rows are being written
+        for row in rows(*args):
+            time.sleep(0.05)
+            yield row
+    export.neighbour_rows = slow_rows
+    raise SystemExit(cli.main(["neighbours", FOLDER, "--out", OUT, "-k", "3"],
+                              make_embedder=lambda args: CountingEmbedder()))
+"""
+
+
+def start(script: str, **names: Path) -> subprocess.Popen:
+    code = textwrap.dedent(script)
+    for name, value in names.items():
+        code = code.replace(name, repr(str(value)))
+    search_path = f"{REPO}{os.pathsep}{REPO / 'tests'}"  # the app, and support.py's test embedder
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": search_path})
+
+
+def wait_for(condition, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the step to interrupt never started"
+        time.sleep(0.02)
+
+
+def stored(folder: Path) -> int:
+    with CatalogSession(folder, CountingEmbedder(), read_only=True) as session:
+        return session.store.count()
+
+
+def stored_or_zero(folder: Path) -> int:
+    try:
+        return stored(folder)
+    except Exception:  # not created yet, or its tables not yet
+        return 0
+
+
+def test_sigterm_while_indexing_keeps_the_finished_batches_and_the_next_run_resumes(make_catalog):
+    folder = make_catalog(20)
+    process = start(SLOW_INDEX, FOLDER=folder)
+    wait_for(lambda: stored_or_zero(folder) >= 2, process)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    assert err.splitlines()[-1] == "fashionrec: terminated; every finished batch is saved and the next run resumes."
+    kept = stored(folder)
+    assert 2 <= kept < 20 and kept % 2 == 0  # whole batches only
+    embedder = CountingEmbedder()
+    with CatalogSession(folder, embedder) as session:
+        report = session.index()
+    assert (report.unchanged, report.embedded) == (kept, 20 - kept) and embedder.embedded == 20 - kept
+
+
+def test_sigterm_while_exporting_leaves_no_file_and_no_partial(make_catalog, tmp_path):
+    folder = make_catalog(30)
+    with CatalogSession(folder, CountingEmbedder()) as session:
+        session.index()
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    started = tmp_path / "writing-started"
+    process = start(SLOW_EXPORT, FOLDER=folder, OUT=out_dir / "similar.csv", STARTED=started)
+    wait_for(started.exists, process)
+    assert [p.suffix for p in out_dir.iterdir()] == [".partial"]  # the hidden file is being written
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143, err
+    assert err.splitlines()[-1] == f"fashionrec: terminated; {out_dir / 'similar.csv'} was not written (no file " \
+                                   f"was written)."
+    assert list(out_dir.iterdir()) == []
+
+
+def test_ctrl_c_in_an_export_says_the_file_was_not_written(make_catalog, tmp_path, monkeypatch, capsys):
+    folder = make_catalog(6)
+    out = tmp_path / "similar.csv"
+    out.write_text("the previous export\n")
+
+    def rows_then_ctrl_c(*args):
+        yield {"item": "a", "rank": 1, "neighbour": "b", "distance": 0.0}
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export, "neighbour_rows", rows_then_ctrl_c)
+    assert cli.main(["neighbours", str(folder), "--out", str(out)], make_embedder=lambda args: CountingEmbedder()) \
+        == 130
+    assert capsys.readouterr().err.splitlines()[-1] == \
+        f"fashionrec: interrupted; {out} was not written (the file there before is unchanged)."
+    assert out.read_text() == "the previous export\n"
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == ["similar.csv"]  # no .partial left
