@@ -6,13 +6,16 @@ preservation), so our vectors equal the original per-image recipe's on ordinary 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import math
 import os
 import struct
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -20,6 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MODEL_SIZE = (224, 224)  # width, height
 MAX_PIXELS = 100_000_000  # larger declared sizes are treated as decompression bombs
 _MAX_FILE_BYTES = 512 * 1024 * 1024
+REDUCTIONS = (8, 4, 2, 1)  # the scales JPEG decoders offer (DCT scaling), largest reduction first
 # open_rgb enforces MAX_PIXELS itself. Pillow's bomb *warning* would only be noise, and turning it into an
 # error with warnings.catch_warnings() is not thread-safe (decoding runs in threads). Pillow's hard
 # DecompressionBombError (twice its limit) still applies and is caught below.
@@ -33,6 +37,12 @@ class ImageError(Exception):
 
 class UnreadableFile(ImageError):
     """The file could not be read at all (missing, no permission...): nothing is known about its content."""
+
+
+class MemoryBudget(Protocol):
+    """Bounds the memory of the decodes running at once (decoding.DecodeBudget)."""
+
+    def reserve(self, nbytes: int) -> contextlib.AbstractContextManager: ...
 
 
 def os_error_reason(err: OSError, path: str | os.PathLike) -> str:
@@ -83,16 +93,54 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 
 
 def open_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decode the first frame of an image file, upright (EXIF orientation applied), as RGB."""
+    """Decode the first frame of an image file, upright (EXIF orientation applied), as RGB, at full size."""
+    return _decode(path, max_pixels, None, lambda width, height: 1)[0]
+
+
+def thumbnail(path: str | os.PathLike, bounds: tuple[int, int], budget: MemoryBudget | None = None) -> Image.Image:
+    """The picture fitted within `bounds` (width, height; aspect kept, never enlarged), decoded reduced as far
+    as that size allows: a 4000×3000 JPEG shown at 188×141 decodes at 1/8 (500×375), a seventh of its cost."""
+    def factor(width: int, height: int) -> int:
+        scale = min(1.0, bounds[0] / width, bounds[1] / height)
+        return reduction((width, height), (math.ceil(width * scale), math.ceil(height * scale)))
+
+    img = _decode(path, MAX_PIXELS, budget, factor)[0]
+    img.thumbnail(bounds, Image.Resampling.BICUBIC)
+    return img
+
+
+def reduction(picture: tuple[int, int], at_least: tuple[int, int] | None) -> int:
+    """The largest of 1, 2, 4 and 8 by which `picture` (width, height) can be divided with both sides still at
+    least `at_least` (1 when `at_least` is None). JPEG decoders scale by these factors inside the decoder."""
+    if at_least is None:
+        return 1
+    room = min(picture[0] // max(1, at_least[0]), picture[1] // max(1, at_least[1]))
+    return next(factor for factor in REDUCTIONS if factor <= max(1, room))
+
+
+def _decode(path: str | os.PathLike, max_pixels: int, budget: MemoryBudget | None,
+            choose_factor: Callable[[int, int], int]) -> tuple[Image.Image, tuple[int, int]]:
+    """(the upright RGB picture, reduced by `choose_factor(upright width, upright height)`; the upright full size).
+
+    JPEG and JPEG 2000 reduce inside the decoder (JPEG: DCT scaling), so only the reduced pixels are ever made;
+    other formats decode at full size and are then reduced by box averaging, which is what DCT scaling does,
+    so a photo gives about the same pixels in any format."""
     data = _read_bytes(path)
     try:
         img = Image.open(io.BytesIO(data))
+        full = _upright_size(img)
+        factor = choose_factor(*full)
+        img.seek(0)  # first frame of animations
+        reduced_natively = factor > 1 and _reduce_in_decoder(img, factor)
         width, height = img.size
         if width * height > max_pixels:
-            raise ImageError(f"image too large ({width}×{height} pixels; decompression-bomb guard)")
-        img.seek(0)  # first frame of animations
-        img.load()
-        return _to_rgb(_upright(img))
+            raise ImageError(f"image too large ({full[0]}×{full[1]} pixels; decompression-bomb guard)")
+        with budget.reserve(_decode_bytes(img, len(data))) if budget else contextlib.nullcontext():
+            img.load()
+            picture: Image.Image = img
+            if factor > 1 and not reduced_natively:
+                picture = _to_rgb(img).reduce(factor)  # before turning it upright: less to turn
+            return _to_rgb(_upright(picture)), full
     except ImageError:
         raise
     except UnidentifiedImageError:
@@ -105,6 +153,32 @@ def open_rgb(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> Image.Ima
         raise ImageError(f"corrupt or truncated image data ({err})") from None
     except MemoryError:
         raise ImageError("image too large to decode in memory") from None
+
+
+def _reduce_in_decoder(img: Image.Image, factor: int) -> bool:
+    """Ask the decoder for 1/factor of the picture; False when this format cannot (it then decodes full size)."""
+    if img.format == "JPEG":
+        width, height = img.size
+        img.draft(None, (width // factor, height // factor))  # Pillow picks the largest scale ≥ that: 1/factor
+        return True
+    if img.format == "JPEG2000":
+        img.reduce = factor.bit_length() - 1  # type: ignore[method-assign,assignment]  # Pillow's J2K setter
+        return True
+    return False
+
+
+def _decode_bytes(img: Image.Image, file_bytes: int) -> int:
+    """What decoding `img` may hold at its peak: the file, the decoded pixels and about two converted copies."""
+    return file_bytes + 3 * img.size[0] * img.size[1] * max(4, len(img.getbands()))
+
+
+def _upright_size(img: Image.Image) -> tuple[int, int]:
+    """(width, height) as the person sees the picture: EXIF orientations 5 to 8 turn it a quarter."""
+    try:
+        turned = img.getexif().get(0x0112) in (5, 6, 7, 8)
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error):
+        turned = False
+    return (img.size[1], img.size[0]) if turned else img.size
 
 
 def _upright(img: Image.Image) -> Image.Image:
@@ -168,11 +242,24 @@ def load_rgb(
     size: tuple[int, int] = MODEL_SIZE,
     resample: Image.Resampling = Image.Resampling.NEAREST,
     crop: Crop | None = None,
+    reduced: bool = False,
+    budget: MemoryBudget | None = None,
 ) -> np.ndarray:
-    """The image (or its `crop` region) at `size` (width, height) as a (height, width, 3) uint8 array."""
-    img = open_rgb(path)
+    """The image (or its `crop` region) at `size` (width, height) as a (height, width, 3) uint8 array.
+
+    `reduced`: decoded at the smallest scale (1/2, 1/4, 1/8) at which the picture, or the crop region, is still
+    at least `size`, then resized as usual: a 1500×2000 JPEG costs a fifth of its full decode. It gives other
+    pixels than a full decode, so a model uses it only where measured equal (decoding.py's policy)."""
+    def factor(width: int, height: int) -> int:
+        region = crop.box(width, height) if crop is not None else (0, 0, width, height)
+        return reduction((region[2] - region[0], region[3] - region[1]), size if reduced else None)
+
+    img, full = _decode(path, MAX_PIXELS, budget, factor)
     if crop is not None:
-        img = img.crop(crop.box(*img.size))
+        left, top, right, bottom = crop.box(*full)
+        across, down = img.width / full[0], img.height / full[1]  # 1 or 1/factor (sizes are rounded up)
+        box = (int(left * across), int(top * down), math.ceil(right * across), math.ceil(bottom * down))
+        img = img.crop(box)
     if img.size != size:
         img = img.resize(size, resample)
     return np.asarray(img, dtype=np.uint8)
