@@ -52,8 +52,8 @@ def test_files_deleted_or_replaced_between_scan_and_decode(make_catalog, monkeyp
 
 def test_file_changed_after_it_was_read_is_embedded_again_next_run(make_catalog, monkeypatch):
     folder = make_catalog(3)
-    def load_then_change(path, size):
-        pixels = load_rgb(path, size)
+    def load_then_change(path):
+        pixels = load_rgb(path, CountingEmbedder.input_size)
         if Path(path).name == "img001.jpg":
             _rewrite(Path(path), seed=77)
         elif Path(path).name == "img002.jpg":
@@ -92,10 +92,10 @@ def test_an_unreadable_file_is_tried_again_after_its_permissions_are_fixed(make_
     (Simulated: we run as root in CI, and root reads chmod-000 files.)"""
     folder = make_catalog(3)
 
-    def permission_denied(path, size):
+    def permission_denied(path):
         if Path(path).name == "img001.jpg":
             raise UnreadableFile("permission denied (the file is not readable)")
-        return load_rgb(path, size)
+        return load_rgb(path, CountingEmbedder.input_size)
 
     with CatalogSession(folder, CountingEmbedder()) as session:
         first = session.index(decode=permission_denied)

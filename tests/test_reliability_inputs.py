@@ -306,10 +306,10 @@ def test_load_rgb_reasons_are_image_errors_not_crashes(tmp_path):
 def test_an_unexpected_decoder_error_skips_only_that_file(make_catalog, monkeypatch, caplog):
     folder = make_catalog(5)
 
-    def buggy_for_one_file(path, size):
+    def buggy_for_one_file(path):
         if Path(path).name == "img002.jpg":
             raise ZeroDivisionError("division by zero")  # as a Pillow plugin bug on a fuzzed file might
-        return load_rgb(path, size)
+        return load_rgb(path, CountingEmbedder.input_size)
 
     with CatalogSession(folder, CountingEmbedder()) as session:
         report = session.index(batch_size=2, decode=buggy_for_one_file)

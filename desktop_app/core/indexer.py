@@ -8,20 +8,17 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import os
 import time
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .catalog import UNREAD_MTIME, CatalogFile, no_images_message, scan
+from .decoding import DEFAULT_LOOKAHEAD, DEFAULT_WORKERS, Decode, decoded_in_order, decoder_for
 from .embedders import Embedder
 from .errors import UserError
-from .images import ImageError, UnreadableFile, load_rgb, os_error_reason
 from .store import Embedded, Skipped, Store
 
 log = logging.getLogger(__name__)
@@ -67,7 +64,6 @@ class IndexReport:
 
 ProgressCallback = Callable[[Progress], None]
 Scan = Callable[..., list[CatalogFile]]  # catalog.scan's shape: (root, unreadable_folders) -> files
-Decode = Callable[[Path, tuple[int, int]], np.ndarray]  # images.load_rgb's shape: (path, size) -> pixels
 
 
 @dataclass(frozen=True)
@@ -78,44 +74,6 @@ class _Changes:
 
     def __bool__(self) -> bool:
         return bool(self.gone or self.todo or self.unreadable_folders)
-
-
-def _decode(decode: Decode, root: Path, item: CatalogFile,
-            size: tuple[int, int]) -> tuple[CatalogFile, np.ndarray | str]:
-    """Decode one file; returns its identity as read (it may differ from the scan's) and pixels or a reason."""
-    if item.problem:
-        return item, item.problem
-    path = root / item.relpath
-    try:
-        st = os.stat(path)  # identity taken before reading: a later change shows up on the next run
-        item = CatalogFile(item.relpath, st.st_size, st.st_mtime_ns)
-    except OSError as err:
-        return replace(item, mtime_ns=UNREAD_MTIME), os_error_reason(err, path)
-    try:
-        return item, decode(path, size)
-    except UnreadableFile as err:
-        return replace(item, mtime_ns=UNREAD_MTIME), str(err)
-    except ImageError as err:
-        return item, str(err)
-    except Exception as err:  # noqa: BLE001 - a decoder bug on one odd file must not stop the whole run
-        log.exception("unexpected error decoding %s", path)
-        return item, f"unexpected decoder error ({type(err).__name__}: {err}); details are in the log"
-
-
-def _decoded_in_order(decode, root, todo, size, workers, lookahead):
-    """Yield (item, pixels-or-reason) in order while up to `lookahead` files decode in the background."""
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
-        pending: deque[Future] = deque()
-        items = iter(todo)
-        for item in items:
-            pending.append(pool.submit(_decode, decode, root, item, size))
-            if len(pending) >= lookahead:
-                break
-        while pending:
-            yield pending.popleft().result()
-            nxt = next(items, None)
-            if nxt is not None:
-                pending.append(pool.submit(_decode, decode, root, nxt, size))
 
 
 def _scan_folder(store: Store, scan: Scan) -> tuple[list[CatalogFile], list[tuple[str, str]]]:
@@ -156,21 +114,22 @@ def index_catalog(
     should_cancel: Callable[[], bool] | None = None,
     decode_workers: int | None = None,
     scan: Scan = scan,
-    decode: Decode = load_rgb,
+    decode: Decode | None = None,
     writer_lock: Callable[[], contextlib.AbstractContextManager] | None = None,
 ) -> IndexReport:
     """Bring `store` up to date with its catalog folder. Every finished batch is committed at once.
 
     `writer_lock`, when given, is entered only if the folder has changed (so a reader of an up-to-date
     catalog never waits for, or is refused by, another indexer); without it the caller holds the lock.
-    `scan` and `decode` replace how the folder is listed and an image read (tests, the bench).
+    `scan` and `decode` replace how the folder is listed and an image read (tests, the bench); the default
+    decode is the model's own (decoding.decoder_for). `decode_workers` threads decode ahead (decoding.py).
     """
     started = time.perf_counter()
     files, unreadable = _scan_folder(store, scan)
     changes = _changes(store, files, unreadable)
     update = functools.partial(_update, store, embedder, files, started=started, batch_size=batch_size,
-                               progress=progress, should_cancel=should_cancel, decode=decode,
-                               workers=decode_workers or min(4, os.cpu_count() or 1))
+                               progress=progress, should_cancel=should_cancel,
+                               decode=decode or decoder_for(embedder), workers=decode_workers or DEFAULT_WORKERS)
     if writer_lock is None or not changes:
         return update(changes)
     with writer_lock():  # the store may have moved on while this process waited: diff again
@@ -217,11 +176,11 @@ def _update(store: Store, embedder: Embedder, files: list[CatalogFile], changes:
         progress(state)
     decode_calls: list[None] = []  # list.append is atomic: the decoder threads count here
 
-    def counted_decode(path: Path, size: tuple[int, int]) -> np.ndarray:
+    def counted_decode(path: Path) -> np.ndarray:
         decode_calls.append(None)
-        return decode(path, size)
+        return decode(path)
 
-    decoded = _decoded_in_order(counted_decode, store.root, todo, embedder.input_size, workers, 3 * batch_size)
+    decoded = decoded_in_order(counted_decode, store.root, todo, workers, max(DEFAULT_LOOKAHEAD, 3 * batch_size))
     with contextlib.closing(decoded):  # on cancel, stop the decoder threads before returning
         for item, pixels in decoded:
             if isinstance(pixels, str):

@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import CatalogFile, scan
+from .decoding import decode_file, decoder_for
 from .embedders import Embedder, create_embedder
 from .errors import UserError
-from .images import load_rgb
-from .indexer import IndexReport, Progress, ProgressCallback, _changes, _decode, _scan_folder
+from .indexer import IndexReport, Progress, ProgressCallback, _changes, _scan_folder
 from .store import Embedded, Skipped, Store
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,8 @@ class _EmbedActor:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         items = [CatalogFile(str(r), int(s), int(m)) for r, s, m in
                  zip(batch["relpath"], batch["size"], batch["mtime_ns"], strict=True)]
-        decoded = [_decode(load_rgb, self.root, item, self.embedder.input_size) for item in items]
+        decode = decoder_for(self.embedder)
+        decoded = [decode_file(decode, self.root, item) for item in items]
         good = [i for i, (_, pixels) in enumerate(decoded) if not isinstance(pixels, str)]
         vectors = np.zeros((len(items), self.embedder.dim), np.float32)
         if good:

@@ -11,11 +11,12 @@ import numpy as np
 from .catalog import has_images, no_images_message
 from .catalog_data import Catalog
 from .compact_index import CompactSearcher, is_big, open_searcher
+from .decoding import decoder_for
 from .duplicates import DuplicateGroup, default_threshold, find_duplicates
 from .embedders import Embedder
 from .errors import UserError
 from .filters import CatalogItem, Conditions, allowed_mask, catalog_items
-from .images import Crop, ImageError, load_rgb
+from .images import Crop, ImageError
 from .indexer import IndexReport, index_catalog
 from .labels import LabelTable, file_stamp, read_label_table
 from .search import DEFAULT_K, Result, Searcher
@@ -106,7 +107,7 @@ class CatalogSession:
         """The query vector of any image file (or of its `crop` region); UserError with the reason when it
         cannot be read."""
         try:
-            pixels = load_rgb(image, self.embedder.input_size, crop=crop)
+            pixels = decoder_for(self.embedder)(image, crop)  # decoded as the catalog's photos were
         except ImageError as err:
             raise UserError(f"Cannot use {Path(image).name} as a query: {err}.") from None
         return self.embedder.embed(pixels[np.newaxis])[0]

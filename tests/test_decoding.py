@@ -1,0 +1,105 @@
+"""The decode pool (in order, in parallel, stoppable), the memory budget every decode shares, and the per-model
+decode policy (issue 22)."""
+
+import contextlib
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from desktop_app.core import decoding
+from desktop_app.core.catalog import scan
+from desktop_app.core.decoding import DecodeBudget, Decoder, decoded_in_order
+from desktop_app.core.embedders import MODELS, create_embedder, needs_weights
+from support import make_image
+
+pytestmark = pytest.mark.unit
+
+
+def _catalog(folder: Path, n: int) -> list:
+    for i in range(n):
+        make_image(folder / f"p{i:02d}.jpg", seed=i)
+    return scan(folder)
+
+
+def test_files_come_back_in_order_with_the_reasons_of_unreadable_ones(tmp_path):
+    files = _catalog(tmp_path, 6)
+    (tmp_path / "p03.jpg").write_bytes(b"not a photo")
+    results = list(decoded_in_order(Decoder((8, 8)), tmp_path, files, workers=3, lookahead=4))
+    assert [item.relpath for item, _ in results] == [f.relpath for f in files]
+    assert [type(pixels) for _, pixels in results] == [np.ndarray] * 3 + [str] + [np.ndarray] * 2
+    assert "not an image" in results[3][1]
+
+
+def test_the_workers_decode_at_the_same_time(tmp_path):
+    files = _catalog(tmp_path, 4)
+    both_running = threading.Barrier(2, timeout=10)
+
+    def decode(path):
+        both_running.wait()  # broken (BrokenBarrierError → a skip reason) unless two decodes overlap
+        return np.zeros((2, 2, 3), np.uint8)
+
+    results = list(decoded_in_order(decode, tmp_path, files, workers=2, lookahead=4))
+    assert all(isinstance(pixels, np.ndarray) for _, pixels in results)
+
+
+def test_closing_the_generator_stops_the_decoding(tmp_path):
+    files = _catalog(tmp_path, 40)
+    calls = []
+
+    def decode(path):
+        calls.append(path)
+        time.sleep(0.002)
+        return np.zeros((2, 2, 3), np.uint8)
+
+    with contextlib.closing(decoded_in_order(decode, tmp_path, files, workers=2, lookahead=5)) as decoded:
+        next(decoded)
+    assert len(calls) <= 1 + 5 + 2  # the first, the lookahead, and at most one started per worker meanwhile
+
+
+def test_a_decode_bigger_than_the_budget_waits_to_run_alone():
+    budget = DecodeBudget(limit=100)
+    inside, events = threading.Semaphore(0), []
+    release = threading.Event()
+
+    def hold(name, nbytes):
+        with budget.reserve(nbytes):
+            events.append((name, budget.in_use))
+            inside.release()
+            release.wait(10)
+
+    small = [threading.Thread(target=hold, args=(f"small{i}", 40)) for i in range(2)]
+    for thread in small:
+        thread.start()
+    assert inside.acquire(timeout=10) and inside.acquire(timeout=10)  # both small ones fit: 80 ≤ 100
+    big = threading.Thread(target=hold, args=("big", 500))
+    big.start()
+    assert not inside.acquire(timeout=0.2)  # the big one waits while the small ones hold memory
+    release.set()
+    for thread in [*small, big]:
+        thread.join(10)
+    assert events[-1] == ("big", 500)  # alone once it ran
+    assert budget.in_use == 0 and budget.peak == 500
+
+
+def test_every_decode_reserves_from_the_process_budget(tmp_path, monkeypatch):
+    budget = DecodeBudget()
+    monkeypatch.setattr(decoding, "BUDGET", budget)
+    path = make_image(tmp_path / "a.png", 1, size=(300, 200), fmt="PNG")
+    Decoder((32, 32))(path)
+    assert budget.peak >= 300 * 200 * 3 and budget.in_use == 0
+
+
+@pytest.mark.parametrize("model", [m for m in MODELS if not needs_weights(m)])
+def test_a_model_decoding_reduced_says_so_in_its_fingerprint(model):
+    """Vectors of reduced decoding must never share a store with vectors of full decoding."""
+    embedder = create_embedder(model)
+    tag = decoding.decoding_tag(model)
+    assert decoding.decoder_for(embedder).reduced == bool(tag)
+    assert tag in embedder.fingerprint
+
+
+def test_resnet50_fp32_keeps_the_seed_recipes_full_decoding():
+    assert decoding.policy_of("resnet50") == decoding.EXACT and decoding.decoding_tag("resnet50") == ""
