@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .errors import UserError
-from .images import ImageError, open_rgb
+from .images import ImageError, thumbnail
 from .labels import DEFAULT_FIELD, LabelMatch
 from .neighbours import nearest_neighbours_all
 
@@ -165,10 +165,9 @@ _HIT, _MISS, _QUERY = (30, 160, 60), (210, 40, 40), (90, 90, 90)
 def _thumbnail(path: Path) -> Image.Image:
     canvas = Image.new("RGB", THUMB, (255, 255, 255))
     try:
-        img = open_rgb(path)
+        img = thumbnail(path, THUMB)
     except ImageError:
         return Image.new("RGB", THUMB, (200, 200, 200))  # unreadable now (changed since indexing)
-    img.thumbnail(THUMB, Image.Resampling.LANCZOS)
     canvas.paste(img, ((THUMB[0] - img.width) // 2, (THUMB[1] - img.height) // 2))
     return canvas
 
