@@ -51,12 +51,12 @@ def test_closing_the_generator_stops_the_decoding(tmp_path):
 
     def decode(path):
         calls.append(path)
-        time.sleep(0.002)
+        time.sleep(0.02)
         return np.zeros((2, 2, 3), np.uint8)
 
-    with contextlib.closing(decoded_in_order(decode, tmp_path, files, workers=2, lookahead=5)) as decoded:
+    with contextlib.closing(decoded_in_order(decode, tmp_path, files, workers=1, lookahead=20)) as decoded:
         next(decoded)
-    assert len(calls) <= 1 + 5 + 2  # the first, the lookahead, and at most one started per worker meanwhile
+    assert len(calls) <= 3  # the first and the one or two started meanwhile: the 18 waiting are dropped
 
 
 def test_a_decode_bigger_than_the_budget_waits_to_run_alone():
