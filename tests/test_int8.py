@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from desktop_app.bench import fidelity
-from desktop_app.core.embedders import int8, onnx_graph
+from desktop_app.core.embedders import int8, onnx_build, onnx_graph
+from desktop_app.core.embedders.onnx_embedder import inference_session
+from desktop_app.core.embedders.recipe import preprocess
 from desktop_app.core.errors import UserError
 from desktop_app.core.weights import random_weights
 from support import write_legacy_h5
@@ -30,15 +32,19 @@ def tiny_network(seed: int = 0):
     rng = np.random.default_rng(seed)
     kernel = numpy_helper.from_array(rng.normal(0, 0.05, (16, 3, 3, 3)).astype(np.float32), "w")
     bias = numpy_helper.from_array(rng.normal(0, 1, 16).astype(np.float32), "b")
-    nodes = [helper.make_node("Transpose", [onnx_graph.INPUT_NAME], ["nchw"], perm=[0, 3, 1, 2]),
+    nodes = [helper.make_node("Transpose", [onnx_build.INPUT_NAME], ["nchw"], perm=[0, 3, 1, 2]),
              helper.make_node("Conv", ["nchw", "w", "b"], ["conv"], strides=[4, 4]),
              helper.make_node("Relu", ["conv"], ["relu"]),
              helper.make_node("GlobalMaxPool", ["relu"], ["pool"]),
-             helper.make_node("Flatten", ["pool"], [onnx_graph.OUTPUT_NAME])]
+             helper.make_node("Flatten", ["pool"], [onnx_build.OUTPUT_NAME])]
     graph = helper.make_graph(
-        nodes, "tiny", [helper.make_tensor_value_info(onnx_graph.INPUT_NAME, TensorProto.FLOAT, [None, 224, 224, 3])],
-        [helper.make_tensor_value_info(onnx_graph.OUTPUT_NAME, TensorProto.FLOAT, [None, 16])], [kernel, bias])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", onnx_graph.OPSET)])
+        nodes, "tiny", [helper.make_tensor_value_info(onnx_build.INPUT_NAME, TensorProto.FLOAT, [None, 224, 224, 3])],
+        [helper.make_tensor_value_info(onnx_build.OUTPUT_NAME, TensorProto.FLOAT, [None, 16])], [kernel, bias])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", onnx_build.OPSET)])
+
+
+def resnet50(seed: int):
+    return onnx_graph.resnet50_network(random_weights(seed))
 
 
 def photos(n: int, seed: int = 0) -> np.ndarray:
@@ -101,10 +107,10 @@ def test_quantized_tiny_network_agrees_with_fp32():
     import onnxruntime as ort
 
     calibration = int8.Calibration(photos(8))
-    model = int8.quantize(tiny_network(), calibration)
-    pixels = int8.preprocess(photos(6, seed=3))
-    fp32 = ort.InferenceSession(tiny_network().SerializeToString()).run(None, {onnx_graph.INPUT_NAME: pixels})[0]
-    quantized = int8.inference_session(model).run(None, {onnx_graph.INPUT_NAME: pixels})[0]
+    model = int8.quantize(tiny_network(), calibration, preprocess)
+    pixels = preprocess(photos(6, seed=3))
+    fp32 = ort.InferenceSession(tiny_network().SerializeToString()).run(None, {onnx_build.INPUT_NAME: pixels})[0]
+    quantized = inference_session(model).run(None, {onnx_build.INPUT_NAME: pixels})[0]
     assert b"QuantizeLinear" in model
     cosines = np.sum(quantized * fp32, axis=1) / np.linalg.norm(quantized, axis=1) / np.linalg.norm(fp32, axis=1)
     assert cosines.min() > 0.99
@@ -115,7 +121,7 @@ def test_quantized_weights_keep_to_seven_bits():
     import onnx
     from onnx import numpy_helper
 
-    model = onnx.load_from_string(int8.quantize(tiny_network(), int8.Calibration(photos(8))))
+    model = onnx.load_from_string(int8.quantize(tiny_network(), int8.Calibration(photos(8)), preprocess))
     weights = [numpy_helper.to_array(t) for t in model.graph.initializer if t.data_type == onnx.TensorProto.INT8]
     largest = max(int(np.abs(w.astype(np.int16)).max()) for w in weights)
     assert largest == 64  # the 7-bit range is used, and nothing beyond it
@@ -130,19 +136,19 @@ def tiny_resnet(monkeypatch):
 
 def test_quantized_model_is_cached_and_reused(cache_dir, tiny_resnet):
     calibration = int8.Calibration(photos(4))
-    data, report = int8.quantized_model(random_weights(0), calibration)
+    data, report = int8.quantized_model(resnet50(0), calibration)
     assert report.startswith("quantized to int8 on 4 calibration images")
-    again, report = int8.quantized_model(random_weights(0), calibration)
+    again, report = int8.quantized_model(resnet50(0), calibration)
     assert again == data and report.startswith("int8 model loaded from cache") and len(tiny_resnet) == 1
-    int8.quantized_model(random_weights(1), calibration)  # other weights: another model
+    int8.quantized_model(resnet50(1), calibration)  # other weights: another model
     assert len(tiny_resnet) == 2 and len(list(cache_dir.rglob("*.onnx"))) == 2
 
 
 @pytest.mark.parametrize("spoil", ["flip a byte", "truncate", "foreign model", "foreign key", "no sidecar"])
 def test_damaged_or_foreign_cached_model_is_rebuilt(cache_dir, tiny_resnet, spoil):
     calibration = int8.Calibration(photos(4))
-    good, _ = int8.quantized_model(random_weights(0), calibration)
-    path = int8.cached_model_path(int8.cache_key(random_weights(0), calibration))
+    good, _ = int8.quantized_model(resnet50(0), calibration)
+    path = int8.cached_path(resnet50(0), calibration)
     sidecar = path.with_suffix(".json")
     if spoil == "flip a byte":
         data = bytearray(good)
@@ -156,7 +162,7 @@ def test_damaged_or_foreign_cached_model_is_rebuilt(cache_dir, tiny_resnet, spoi
         sidecar.write_text(json.dumps({**json.loads(sidecar.read_text()), "key": {"weights": "other"}}))
     else:
         sidecar.unlink()
-    data, report = int8.quantized_model(random_weights(0), calibration)
+    data, report = int8.quantized_model(resnet50(0), calibration)
     assert report.startswith("quantized") and data == good and path.read_bytes() == good
 
 
@@ -247,7 +253,7 @@ def test_resnet50_graph_matches_keras_and_int8_stays_close(tmp_path, cache_dir, 
     reference = l2_normalise(model(preprocess(pixels), training=False).numpy())
 
     graph = ort.InferenceSession(onnx_graph.build_model_for(weights).SerializeToString())
-    fp32 = l2_normalise(graph.run(None, {onnx_graph.INPUT_NAME: preprocess(pixels)})[0])
+    fp32 = l2_normalise(graph.run(None, {onnx_build.INPUT_NAME: preprocess(pixels)})[0])
     assert np.sum(fp32 * reference, axis=1).min() >= 0.9999
 
     embedder = int8.Int8ResNet50Embedder(weights, int8.Calibration(pixels))

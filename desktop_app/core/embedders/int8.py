@@ -1,4 +1,5 @@
-"""ResNet50 in int8 on ONNX Runtime: the recipe's network (onnx_graph.py) quantized with calibration images.
+"""int8 on ONNX Runtime: a network written as an ONNX graph (onnx_build.OnnxNetwork: ResNet50's recipe,
+EfficientNet-Lite0) quantized with calibration images.
 
 Static post-training quantization (onnxruntime.quantization.quantize_static): QDQ format, uint8 activations,
 int8 weights per output channel in 7 bits (reduce_range), min/max ranges observed on the calibration images.
@@ -7,40 +8,34 @@ the smallest. The 7-bit weights are for CPUs without VNNI (AVX2 only): their uin
 products in 16 bits, which 8-bit weights can overflow (255·127·2 > 32767) and 7-bit ones cannot; so one
 model gives the same vectors on every x86 CPU, at the same speed (measured on VNNI: 20.4 vs 20.4 ms/image).
 
-Calibration images are a fixed sample of the catalog: drawn once, evenly over its sorted file list, decoded
-to 224×224 and kept in the catalog's data folder (`int8-calibration.npy`), so the same catalog always gets
-the same quantized model. The quantized model is cached in the model cache, keyed by the weights, the
-calibration images and the library versions, with a sidecar naming the key and the model's SHA-256: a
-damaged or foreign file there is rebuilt, never run.
+Calibration images are fixed: for ResNet50 a sample of the catalog, drawn once, evenly over its sorted file
+list, decoded to 224×224 and kept in the catalog's data folder (`int8-calibration.npy`), so the same catalog
+always gets the same quantized model; for EfficientNet-Lite0 one generated set for every catalog
+(efficientnet.py). The quantized model is cached in the model cache (model_cache.py), keyed by the weights,
+the calibration images and the library versions.
 
-The vectors are not the fp32 recipe's: the fingerprint names the precision, quantization and calibration,
+The vectors are not the fp32 network's: the fingerprint names the precision, quantization and calibration,
 so int8 vectors get their own store and fp32 ones stay exactly as they were.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
 import tempfile
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..errors import UserError
-from ..files import save_arrays_atomically, write_atomically
-from ..paths import models_cache_dir
+from ..files import save_arrays_atomically
 from ..versions import library_version
 from ..weights import Weights
-from . import onnx_graph
-from .base import l2_normalise
-from .recipe import PREPROCESSING, preprocess
+from . import model_cache, onnx_build, onnx_graph
+from .onnx_build import OnnxNetwork
+from .onnx_embedder import OnnxEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -109,49 +104,19 @@ def catalog_calibration(root: Path, data_dir: Path | None = None) -> Calibration
 
 # -- the quantized model, cached -----------------------------------------------------------------------------
 
-def cache_key(weights: Weights, calibration: Calibration) -> dict:
-    return {"format": CACHE_FORMAT, "weights": weights.tag(), "calibration": calibration.digest,
+def cache_key(network: OnnxNetwork, calibration: Calibration) -> dict:
+    return {"format": CACHE_FORMAT, "weights": network.weights_tag, "calibration": calibration.digest,
             "quantization": QUANTIZATION, "onnxruntime": library_version("onnxruntime"),
             "onnx": library_version("onnx")}
 
 
-def cached_model_path(key: dict) -> Path:
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-    return models_cache_dir() / f"resnet50-gmp-int8-{digest}.onnx"
+def cached_path(network: OnnxNetwork, calibration: Calibration) -> Path:
+    return model_cache.cached_model_path(f"{network.algorithm}-int8", cache_key(network, calibration))
 
 
-def _sidecar(path: Path) -> Path:
-    return path.with_suffix(".json")
-
-
-def read_cached_model(path: Path, key: dict) -> bytes | None:
-    """The cached model's bytes when its sidecar names this key and its SHA-256 matches; else None."""
-    try:
-        sidecar = json.loads(_sidecar(path).read_text())
-        data = path.read_bytes()
-    except (OSError, ValueError):
-        return None
-    if not isinstance(sidecar, dict) or sidecar.get("key") != key:
-        log.warning("int8 model %s was made for another key: rebuilding it", path)
-        return None
-    if sidecar.get("sha256") != hashlib.sha256(data).hexdigest():
-        log.warning("int8 model %s is damaged (checksum differs): rebuilding it", path)
-        return None
-    return data
-
-
-def write_cached_model(path: Path, key: dict, data: bytes) -> None:
-    try:
-        write_atomically(path, data)
-        sidecar = {"key": key, "sha256": hashlib.sha256(data).hexdigest()}
-        write_atomically(_sidecar(path), json.dumps(sidecar, sort_keys=True).encode())
-    except OSError as err:
-        raise UserError(f"Cannot save the int8 model to {path} ({err.strerror or err}). Free some disk space, "
-                        "or use --precision fp32.") from None
-
-
-def quantize(fp32_model, calibration: Calibration) -> bytes:
-    """The fp32 ONNX model quantized statically (QUANTIZATION), ranges observed on the calibration images."""
+def quantize(fp32_model, calibration: Calibration, preprocess: Callable[[np.ndarray], np.ndarray]) -> bytes:
+    """The fp32 ONNX model quantized statically (QUANTIZATION), ranges observed on the calibration images
+    (`preprocess`ed as the network's input)."""
     from onnxruntime.quantization import CalibrationDataReader
 
     preprocessed = preprocess(calibration.images)
@@ -164,7 +129,7 @@ def quantize(fp32_model, calibration: Calibration) -> bytes:
             start = next(self._batches, None)
             if start is None:
                 return None
-            return {onnx_graph.INPUT_NAME: preprocessed[start : start + CALIBRATION_BATCH]}
+            return {onnx_build.INPUT_NAME: preprocessed[start : start + CALIBRATION_BATCH]}
 
     quiet = _DropPreprocessingAdvice()
     logging.getLogger().addFilter(quiet)
@@ -195,52 +160,24 @@ def _quantize_files(fp32_model, reader) -> bytes:
         return target.read_bytes()
 
 
-def quantized_model(weights: Weights, calibration: Calibration) -> tuple[bytes, str]:
+def quantized_model(network: OnnxNetwork, calibration: Calibration) -> tuple[bytes, str]:
     """(model bytes, what was done): from the cache when it holds a sound copy, else quantized now and cached."""
-    key = cache_key(weights, calibration)
-    path = cached_model_path(key)
-    data = read_cached_model(path, key)
-    if data is not None:
-        return data, f"int8 model loaded from cache {path}"
-    started = time.perf_counter()
-    data = quantize(onnx_graph.build_model_for(weights), calibration)
-    write_cached_model(path, key, data)
-    return data, (f"quantized to int8 on {len(calibration.images)} calibration images in "
-                  f"{time.perf_counter() - started:.1f} s (once; cached as {path})")
+    return model_cache.cached_model(
+        f"{network.algorithm}-int8", cache_key(network, calibration),
+        lambda: quantize(network.build(), calibration, network.preprocess), "int8 model",
+        f"quantized to int8 on {len(calibration.images)} calibration images")
 
 
-def inference_session(model: bytes, threads: int | None = None):
-    import onnxruntime as ort
+class Int8Embedder(OnnxEmbedder):
+    """A network in int8. `calibration` is the sample itself or a function drawing it (called once, when the
+    fingerprint or the model is first needed)."""
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or os.cpu_count() or 1
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Idle worker threads sleep instead of spinning: measured with other programs on the 2 cores, a single
-    # query took 24–34 ms this way and 72–99 ms spinning (TFLite fp32: 162–240 ms at the same time).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    try:
-        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-    except Exception as err:  # noqa: BLE001 - ORT raises its own exception types
-        raise UserError(f"ONNX Runtime cannot load the int8 model ({type(err).__name__}: {str(err)[:200]})") from None
-
-
-class Int8ResNet50Embedder:
-    """The recipe's network in int8. `calibration` is the sample itself or a function drawing it
-    (called once, when the fingerprint or the model is first needed)."""
-
-    name = "resnet50"
-    dim = 2048
-    input_size = (224, 224)
     precision = "int8"
     backend = "onnxruntime-int8"  # how it runs, as the fp32 embedders' `backend` (bench labels)
 
-    def __init__(self, weights: Weights, calibration: Calibration | Callable[[], Calibration]):
-        self.weights = weights
+    def __init__(self, network: OnnxNetwork, calibration: Calibration | Callable[[], Calibration]):
+        super().__init__(network)
         self._calibration: Calibration | Callable[[], Calibration] | UserError = calibration
-        self.load_report = ""
-        self._session: Any = None  # an onnxruntime.InferenceSession once loaded
-        self._lock = threading.RLock()
 
     @property
     def calibration(self) -> Calibration:
@@ -256,40 +193,30 @@ class Int8ResNet50Embedder:
             assert isinstance(self._calibration, Calibration)
             return self._calibration
 
-    @property
-    def fingerprint(self) -> str:
+    def fingerprint_fields(self) -> dict:
         # A catalog without a readable photo has nothing to calibrate on, and nothing to embed either: its
         # store (skip reasons only) is keyed "none"; the first readable photo brings a real sample and store.
         try:
             digest = self.calibration.digest
         except UserError:
             digest = "none"
-        return json.dumps(
-            {"algorithm": "resnet50-gmp", "weights": self.weights.tag(), "preprocessing": PREPROCESSING,
-             "dim": self.dim, "precision": self.precision, "quantization": QUANTIZATION,
-             "calibration": digest, "runtime": "onnxruntime"},
-            sort_keys=True,
-        )
+        return {"precision": self.precision, "quantization": QUANTIZATION, "calibration": digest,
+                "runtime": "onnxruntime"}
 
     def describe(self) -> str:
         try:
             source = f"calibrated on {self.calibration.source}"
         except UserError:
             source = "not calibrated yet: no readable photo"
-        return f"ResNet50 int8 (ONNX Runtime, {source}) · {self.weights.describe()}"
+        return f"{self.network.label} int8 (ONNX Runtime, {source}) · {self.network.weights_description}"
 
-    def load(self) -> None:
-        with self._lock:
-            if self._session is None:
-                model, self.load_report = quantized_model(self.weights, self.calibration)
-                self._session = inference_session(model)
-                log.info("resnet50 int8 ready: %s", self.load_report)
+    def model(self) -> tuple[bytes, str]:
+        return quantized_model(self.network, self.calibration)
 
-    def forward(self, preprocessed: np.ndarray) -> np.ndarray:
-        """Raw pooled features of an already preprocessed float32 batch."""
-        self.load()
-        with self._lock:
-            return self._session.run(None, {onnx_graph.INPUT_NAME: np.ascontiguousarray(preprocessed)})[0]
 
-    def embed(self, batch: np.ndarray) -> np.ndarray:
-        return l2_normalise(self.forward(preprocess(batch)))
+class Int8ResNet50Embedder(Int8Embedder):
+    """The recipe's network in int8, calibrated on a catalog's photos."""
+
+    def __init__(self, weights: Weights, calibration: Calibration | Callable[[], Calibration]):
+        super().__init__(onnx_graph.resnet50_network(weights), calibration)
+        self.weights = weights

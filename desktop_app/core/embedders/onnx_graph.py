@@ -16,12 +16,12 @@ import numpy as np
 
 from ..errors import UserError
 from ..weights import WEIGHTS_FILENAME, Weights, weighted_layers
+from .onnx_build import OUTPUT_NAME, GraphBuilder, OnnxNetwork
+from .recipe import ALGORITHM, DIM, PREPROCESSING, preprocess
 from .tflite_patch import fold
 
 STAGES = ((2, 3, 1), (3, 4, 2), (4, 6, 2), (5, 3, 2))  # (stage, blocks, stride of its first block)
 BN_EPSILON = 1.001e-5  # keras.applications.resnet
-OPSET = 17
-INPUT_NAME, OUTPUT_NAME = "preprocessed", "features"
 
 
 def block_layers(name: str, shortcut_conv: bool) -> list[str]:
@@ -72,25 +72,11 @@ def layer_arrays(weights: Weights) -> dict[str, list[np.ndarray]]:
     return layer_arrays_from_h5(weights.path)
 
 
-class _GraphBuilder:
+class _GraphBuilder(GraphBuilder):
     def __init__(self, arrays: dict[str, list[np.ndarray]], source: str):
-        from onnx import helper
-
-        self.helper = helper
+        super().__init__()
         self.arrays = arrays
         self.source = source
-        self.nodes: list = []
-        self.initializers: list = []
-
-    def _node(self, op: str, inputs: list[str], name: str, **attributes) -> str:
-        self.nodes.append(self.helper.make_node(op, inputs, [name], name=name, **attributes))
-        return name
-
-    def _constant(self, name: str, values: np.ndarray) -> str:
-        from onnx import numpy_helper
-
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(values, np.float32), name))
-        return name
 
     def conv_bn(self, x: str, layer: str, stride: int = 1, pad: int = 0) -> str:
         """`{layer}_conv` with `{layer}_bn` folded in."""
@@ -103,41 +89,27 @@ class _GraphBuilder:
         except (KeyError, TypeError, ValueError) as err:
             raise UserError(f"{self.source} does not fit ResNet50 at layer '{layer}' ({type(err).__name__}: "
                             f"{err}). Expected the no-top file '{WEIGHTS_FILENAME}'.") from None
-        size = kernel.shape[1]
-        return self._node("Conv", [x, self._constant(f"{layer}_w", kernel.transpose(0, 3, 1, 2)),
-                                   self._constant(f"{layer}_b", bias)], f"{layer}_conv",
-                          kernel_shape=[size, size], strides=[stride, stride], pads=[pad] * 4)
+        return self.conv(x, f"{layer}_conv", kernel.transpose(0, 3, 1, 2), bias, stride, (pad,) * 4)
 
     def relu(self, x: str, name: str) -> str:
-        return self._node("Relu", [x], name)
+        return self.node("Relu", [x], name)
 
     def block(self, x: str, name: str, stride: int, shortcut_conv: bool) -> str:
         """keras.applications.resnet.block1: 1×1 (with the stride) → 3×3 → 1×1, plus the shortcut."""
         shortcut = self.conv_bn(x, f"{name}_0", stride) if shortcut_conv else x
         y = self.relu(self.conv_bn(x, f"{name}_1", stride), f"{name}_1_relu")
         y = self.relu(self.conv_bn(y, f"{name}_2", 1, pad=1), f"{name}_2_relu")
-        y = self._node("Add", [shortcut, self.conv_bn(y, f"{name}_3")], f"{name}_add")
+        y = self.node("Add", [shortcut, self.conv_bn(y, f"{name}_3")], f"{name}_add")
         return self.relu(y, f"{name}_out")
 
     def build(self):
-        helper = self.helper
-        from onnx import TensorProto
-
-        x = self._node("Transpose", [INPUT_NAME], "to_nchw", perm=[0, 3, 1, 2])
-        x = self.relu(self.conv_bn(x, "conv1", 2, pad=3), "conv1_relu")
-        x = self._node("MaxPool", [x], "pool1_pool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+        x = self.relu(self.conv_bn(self.to_nchw(), "conv1", 2, pad=3), "conv1_relu")
+        x = self.node("MaxPool", [x], "pool1_pool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
         for stage, blocks, stride in STAGES:
             for i in range(1, blocks + 1):
                 x = self.block(x, f"conv{stage}_block{i}", stride if i == 1 else 1, shortcut_conv=i == 1)
-        pooled = self._node("GlobalMaxPool", [x], "max_pool")
-        self._node("Flatten", [pooled], OUTPUT_NAME)
-        graph = helper.make_graph(
-            self.nodes, "resnet50_gmp",
-            [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", 224, 224, 3])],
-            [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", 2048])],
-            self.initializers)
-        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                                 producer_name="fashionrec")
+        pooled = self.node("GlobalMaxPool", [x], "max_pool")
+        return self.model("resnet50_gmp", 224, self.node("Flatten", [pooled], OUTPUT_NAME), 2048)
 
 
 def build_model(arrays: dict[str, list[np.ndarray]], source: str = "the weights"):
@@ -147,3 +119,9 @@ def build_model(arrays: dict[str, list[np.ndarray]], source: str = "the weights"
 
 def build_model_for(weights: Weights):
     return build_model(layer_arrays(weights), str(weights.path or weights.describe()))
+
+
+def resnet50_network(weights: Weights) -> OnnxNetwork:
+    """The recipe's network with these weights, as int8 quantizes it."""
+    return OnnxNetwork("resnet50", "ResNet50", ALGORITHM, weights.tag(), weights.describe(), PREPROCESSING, DIM,
+                       preprocess, lambda: build_model_for(weights))
