@@ -9,6 +9,7 @@ import pytest
 from desktop_app import cli
 from desktop_app.core import tuning
 from desktop_app.core.labels import read_label_table
+from desktop_app.core.query import Query
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +22,7 @@ def write_labels(path, rows):
 
 
 def tuned_to(session, labels_path):
-    """The session's projection tuned to articleType of the labels file as it is now."""
+    """The store's projection tuned to articleType of the labels file as it is now (from its cache file or fitted)."""
     return tuning.tuned_projection(session.store, read_label_table(labels_path, session.searcher.relpaths),
                                    "articleType")
 
@@ -49,7 +50,7 @@ def test_cached_per_store_and_labels_file_and_refitted_when_either_changes(make_
         session.index()
         refit = tuned_to(session, labels_path)
         assert refit.fitted_now
-        results = tuning.tuned_query(session, refit, folder / "img011.jpg", k=12)  # an unlabelled item
+        results = session.search(Query(folder / "img011.jpg", k=12, tuned="articleType"), refit)  # unlabelled
         assert len(results) == 12 and "img011.jpg" not in {r.relpath for r in results}
         assert "img012.jpg" in {r.relpath for r in results}  # unlabelled items are searched too
 
@@ -65,16 +66,21 @@ def test_queries_in_a_row_project_the_catalog_once_and_again_after_it_changes(ma
     projected_rows = []
     apply = tuning.Projection.apply
     monkeypatch.setattr(tuning.Projection, "apply", lambda self, v: projected_rows.append(len(v)) or apply(self, v))
-    with CatalogSession(folder, create_embedder("colour-texture")) as session:
+    fits = []
+    fit = tuning.fit_projection
+    monkeypatch.setattr(tuning, "fit_projection", lambda *args: fits.append(len(args[0])) or fit(*args))
+    query = Query(folder / "img001.jpg", k=3, tuned="articleType")
+    with CatalogSession(folder, create_embedder("colour-texture"), labels_file=labels_path) as session:
         session.index()
-        tuned = tuned_to(session, labels_path)
-        first = tuning.tuned_query(session, tuned, folder / "img001.jpg", k=3)
-        again = tuning.tuned_query(session, tuned, folder / "img001.jpg", k=3)
+        first = session.search(query)
+        again = session.search(query)
         assert again == first and projected_rows == [9, 1, 1]  # the catalog once, then each query photo
+        assert fits == [9]  # fitted once, kept by the session
         make_catalog(10)
         session.index()
-        grown = tuning.tuned_query(session, tuned, folder / "img009.jpg", k=3, exclude_self=False)
+        grown = session.search(Query(folder / "img009.jpg", k=3, tuned="articleType", exclude_self=False))
         assert projected_rows[-2:] == [10, 1] and grown[0].relpath == "img009.jpg"
+        assert fits == [9, 9]  # the store changed: fitted again (img009 has no label)
 
 
 def test_cli_eval_prints_both_tables_and_query_tuned(make_catalog, tmp_path, capsys):

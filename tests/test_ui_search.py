@@ -154,7 +154,7 @@ def test_without_labels_the_filter_hides_and_the_distance_limit_stays(qtbot, ope
 
 def test_tuning_to_a_label_field_reruns_the_query_in_the_tuned_space(qtbot, open_window, make_catalog,
                                                                      counting_embedder):
-    from desktop_app.core import tuning
+    from desktop_app.core.query import Query
     from desktop_app.core.session import CatalogSession
 
     folder = _labelled(make_catalog)
@@ -170,8 +170,7 @@ def test_tuning_to_a_label_field_reruns_the_query_in_the_tuned_space(qtbot, open
     assert "tuned to articleType" in window.results_title.text() and window.shown_results() != untuned
 
     with CatalogSession(folder, counting_embedder) as session:  # the CLI's query --tuned gives the same answer
-        tuned = tuning.tuned_projection(session.store, session.labels, "articleType")
-        expected = tuning.tuned_query(session, tuned, folder / "img003.jpg", 5)
+        expected = session.search(Query(folder / "img003.jpg", k=5, tuned="articleType"))
     assert [(r.relpath, round(r.distance, 4)) for r in window.shown_results()] == \
         [(r.relpath, round(r.distance, 4)) for r in expected]
 

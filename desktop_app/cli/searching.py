@@ -8,8 +8,8 @@ import json
 import sys
 from dataclasses import astuple
 
-from ..core import tuning
 from ..core.filters import parse_conditions
+from ..core.query import Query
 from ..core.search import DEFAULT_K, Result
 from ..core.session import CatalogSession
 from . import tuned
@@ -22,22 +22,16 @@ def cmd_query(args) -> int:
     if args.crop and args.crop.fractions and all(float(v).is_integer() for v in astuple(args.crop)):
         print(f"note: --crop {args.crop} is read as fractions of the photo's width and height (all four numbers are "
               "0 or 1); a region in pixels has a number above 1.", file=sys.stderr)
+    query = Query(args.image, k=args.k, crop=args.crop, where=parse_conditions(args.where),
+                  max_distance=args.max_distance, tuned=args.tuned, exclude_self=not args.include_self)
     with open_session(args, read_only=True) as session:
         if args.tuned:
-            projection = tuned.tuning_of(session, args.tuned)
-            results = tuning.tuned_query(session, projection, args.image, args.k, not args.include_self,
-                                         **query_options(args))
-        else:
-            results = session.query(args.image, k=args.k, exclude_self=not args.include_self, **query_options(args))
+            tuned.tuning_of(session, args.tuned)  # fitted now (saying so) or read from its cache
+        results = session.search(query)
     print_results(results, session, args.json)
     if not results:
         print(f"fashionrec: {explain_no_results(args)}", file=sys.stderr)
     return 0
-
-
-def query_options(args: argparse.Namespace) -> dict:
-    """The keyword arguments of CatalogSession.query for these options."""
-    return {"crop": args.crop, "where": parse_conditions(args.where), "max_distance": args.max_distance}
 
 
 def explain_no_results(args: argparse.Namespace) -> str:

@@ -15,10 +15,9 @@ def add_tuned_option(p, help_text: str) -> None:
 
 def tuning_of(session: CatalogSession, field_name: str) -> tuning.Tuning:
     """The catalog's projection tuned to `field_name` (cached; fitted now, with a line on stderr, if not)."""
-    table = session.labels
-    if table is None:
+    if session.labels is None:
         raise UserError(f"No {labels.LABELS_FILENAME} in or beside {session.root} to tune to; pass --labels FILE.")
-    return tuning.tuned_projection(session.store, table, field_name, progress=lambda done, total: print(
+    return session.tuning(field_name, progress=lambda done, total: print(
         f"tuning to '{field_name}': {'fitting' if done < total else 'fitted and cached'}", file=sys.stderr))
 
 

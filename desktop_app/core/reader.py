@@ -30,6 +30,7 @@ class CatalogReader(CatalogSession):
         self.store = session.store.reader()
         self._searcher: Searcher | CompactSearcher | None = None
         self._labels = None
+        self._tunings = {}
         self._generation: str | None = None  # of the store when the vectors were read
 
     def index(self, *args, **kwargs):
@@ -55,6 +56,7 @@ class CatalogReader(CatalogSession):
             self._searcher = _searcher_of(self.store)
         self._generation = generation
         self._labels = None  # label rows follow the items searched
+        self._tunings.clear()
         return True
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,8 +20,12 @@ from .filters import CatalogItem, Conditions, allowed_mask, catalog_items
 from .images import Crop, ImageError
 from .indexer import IndexReport, index_catalog
 from .labels import LabelTable, file_stamp, read_label_table
+from .query import Query, search
 from .search import DEFAULT_K, Result, Searcher
 from .store import Store
+
+if TYPE_CHECKING:
+    from .tuning import FitProgress, Tuning
 
 
 class CatalogSession:
@@ -39,6 +44,7 @@ class CatalogSession:
         self.store = self.catalog.open_store(embedder, read_only)
         self._searcher: Searcher | CompactSearcher | None = None
         self._labels: tuple[object, LabelTable | None] | None = None  # (the file's stamp, its table) once read
+        self._tunings: dict[tuple[str, object], Tuning] = {}  # (field, labels stamp) → its projection
 
     def close(self) -> None:
         self.store.close()
@@ -67,6 +73,7 @@ class CatalogSession:
                 report = engine(self.store) if engine else index_catalog(self.store, self.embedder, **options)
         self._searcher = None
         self._labels = None
+        self._tunings.clear()
         if is_big(report.indexed, self.store.dim):  # (re)build the compact index now, not on the first query
             self._searcher = open_searcher(self.store)
         return report
@@ -112,28 +119,36 @@ class CatalogSession:
             raise UserError(f"Cannot use {Path(image).name} as a query: {err}.") from None
         return self.embedder.embed(pixels[np.newaxis])[0]
 
+    def search(self, query: Query, tuning: Tuning | None = None) -> list[Result]:
+        """The answer to a query (core/query.py: the one place a query is dispatched)."""
+        return search(self, query, tuning)
+
     def query(self, image: str | os.PathLike, k: int = DEFAULT_K, exclude_self: bool = True,
               crop: Crop | None = None, where: Conditions | None = None,
               max_distance: float | None = None) -> list[Result]:
         """The k catalog items most similar to the image file (or its `crop` region); the file itself is left
         out if indexed. `where` keeps to items with those labels, `max_distance` drops farther results."""
-        if len(self.searcher) == 0:
-            if not has_images(self.root):  # e.g. all its photos were removed: "index it first" would mislead
-                raise UserError(no_images_message(self.root))
-            raise UserError(f"The catalog {self.root} has no indexed images yet; index it first.")
-        allowed = self.allowed(where)
-        exclude = self.relpath_in_catalog(image) if exclude_self else None
-        return self.searcher.search(self.embed_file(image, crop), k, exclude=exclude, allowed=allowed,
-                                    max_distance=max_distance)
+        return self.search(Query(image, None, k, crop, where, max_distance, exclude_self=exclude_self))
 
     def query_item(self, relpath: str, k: int = DEFAULT_K, where: Conditions | None = None,
                    max_distance: float | None = None) -> list[Result]:
         """Neighbours of an item already in the catalog, from its stored vector (no decode, no model)."""
-        vector = self.searcher.vector_of(relpath)
-        if vector is None:
-            return self.query(self.root / relpath, k, where=where, max_distance=max_distance)
-        return self.searcher.search(vector, k, exclude=relpath, allowed=self.allowed(where),
-                                    max_distance=max_distance)
+        return self.search(Query(item=relpath, k=k, where=where, max_distance=max_distance))
+
+    def tuning(self, field_name: str, progress: FitProgress | None = None) -> Tuning:
+        """The projection tuned to a label field (tuning.py): kept until the next index run or a change of the
+        labels file, read from its cache file or fitted (and cached) the first time."""
+        table = self.labels
+        if table is None:
+            raise UserError("Tuning needs labels: put a labels.csv (with a filename column) in or beside the "
+                            "catalog folder.")
+        assert self._labels is not None  # read by self.labels
+        key = (field_name, self._labels[0])
+        if key not in self._tunings:
+            from .tuning import tuned_projection  # numpy only, but not needed until a person asks for it
+
+            self._tunings[key] = tuned_projection(self.store, table, field_name, progress)
+        return self._tunings[key]
 
     def duplicates(self, threshold: float | None = None, progress=None,
                    should_cancel=None) -> list[DuplicateGroup] | None:

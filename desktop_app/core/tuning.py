@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import weakref
 import zipfile
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from .errors import UserError
 from .evaluate import Evaluation
 from .files import save_arrays_atomically
 from .labels import LabelTable
-from .search import DEFAULT_K, Result, Searcher
+from .search import Searcher
 
 SHRINKAGE = 0.3  # share of the identity in the within-label covariance; chosen on fashion-2k (docs/models.md)
 PCA_DIMS = 256  # the fit works on at most this many principal components of the labelled vectors
@@ -226,14 +225,3 @@ def format_comparison(untuned: Evaluation, tuned: Evaluation) -> str:
             lines.append(f"{c.label:<{width}}  {c.items:>5}  {c.precision:>7.3f} {c.mean_ap:>7.3f}  "
                          f"{t.precision:>7.3f} {t.mean_ap:>7.3f}")
     return "\n".join(lines)
-
-
-def tuned_query(session, tuning: Tuning, image: str | os.PathLike, k: int = DEFAULT_K, exclude_self: bool = True,
-                crop=None, where=None, max_distance: float | None = None) -> list[Result]:
-    """CatalogSession.query in the tuned space: the same options, distances measured after the projection."""
-    if len(session.searcher) == 0:
-        raise UserError(f"The catalog {session.root} has no indexed images yet; index it first.")
-    searcher = tuning.projected(session.searcher)
-    exclude = session.relpath_in_catalog(image) if exclude_self else None
-    query = tuning.projection.apply(session.embed_file(image, crop)[None])[0]
-    return searcher.search(query, k, exclude=exclude, allowed=session.allowed(where), max_distance=max_distance)

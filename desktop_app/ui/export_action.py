@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
 from ..core.errors import UserError
 from ..core.export import check_output
 from ..core.filters import Conditions
+from ..core.query import Query
 from ..core.search import DEFAULT_K
 from .operations.tools import export_similar
-from .queries import QuerySettings
 from .task_row import TaskRow
 
 FILE_TYPES = "CSV (*.csv);;JSON Lines (*.jsonl)"
@@ -123,7 +123,7 @@ class SimilarItemsExport(QObject):
 
     finished = Signal(object)
 
-    def __init__(self, host, row: TaskRow, settings: Callable[[], QuerySettings], describe_where: Callable[[], str]):
+    def __init__(self, host, row: TaskRow, settings: Callable[[], Query], describe_where: Callable[[], str]):
         """`host`: runs operations, shows messages, has a status bar (the MainWindow); `settings()`: the search
         pane's settings to start from, `describe_where()` its label filter in words."""
         super().__init__(host)

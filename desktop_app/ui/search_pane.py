@@ -17,12 +17,13 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
 
 from ..core.indexer import IndexReport, Progress
+from ..core.query import Query
 from ..core.search import DEFAULT_K
 from .catalog_events import CatalogEvents
 from .filter_box import FilterBox
 from .lanes import CatalogInfo, ResultItem
 from .operations import search as ops
-from .queries import Query, QuerySettings, results_title
+from .queries import QueryPhoto, results_title
 from .query_panel import QueryPanel
 from .result_grid import ResultGrid
 from .thumbnails import ThumbnailLoader
@@ -41,7 +42,7 @@ class SearchPane(QWidget):
         self._host = host
         self.report_timing = report_timing
         self._root: str | None = None  # of the open catalog
-        self._query: Query | None = None  # re-run when k, the region or a filter changes, or the index grew
+        self._query: QueryPhoto | None = None  # re-run when k, the region or a filter changes, or the index grew
         self._caption = ""  # of the query asked for last
         self._results_caption = ""  # of the query whose results are shown
         self._started = 0.0
@@ -88,7 +89,7 @@ class SearchPane(QWidget):
     # -- queries -------------------------------------------------------------------------------------------
     def query_image(self, path: str) -> None:
         """A new query photo (its region cleared); the filters and the distance limit stay."""
-        self._query = Query(path, Path(path).name)
+        self._query = QueryPhoto(path, Path(path).name)
         self._start(new_photo=True)
 
     def query_item(self, relpath: str, keep_filter: bool = True) -> None:
@@ -96,7 +97,7 @@ class SearchPane(QWidget):
         (a search from the near-duplicates window: its item may not pass the filter)."""
         if self._root is None:
             return
-        self._query = Query(str(Path(self._root) / relpath), relpath, relpath)
+        self._query = QueryPhoto(str(Path(self._root) / relpath), relpath, relpath)
         if not keep_filter:
             self.filters.blockSignals(True)
             self.filters.clear_where()
@@ -111,9 +112,10 @@ class SearchPane(QWidget):
     def results(self) -> list[ResultItem]:
         return self.grid.results()
 
-    def settings(self) -> QuerySettings:
-        return QuerySettings(self.k_box.value(), self.query_panel.region(), self.filters.where(),
-                             self.filters.max_distance(), self.filters.tuned_field())
+    def settings(self) -> Query:
+        """What the shown photo is searched with (a core Query without a photo)."""
+        return Query(k=self.k_box.value(), crop=self.query_panel.region(), where=self.filters.where(),
+                     max_distance=self.filters.max_distance(), tuned=self.filters.tuned_field())
 
     # -- what the catalog did ------------------------------------------------------------------------------
     def _opened(self, info: CatalogInfo) -> None:
@@ -122,7 +124,7 @@ class SearchPane(QWidget):
         self.index_version += 1
         self.indexing = Progress(0, 0, 0, 0.0)  # the window indexes every catalog it opens, at once
         if info.root != self._root and self._query is not None:
-            self._query = Query(self._query.path, self._query.caption)
+            self._query = QueryPhoto(self._query.path, self._query.caption)
         self._root = info.root
         if self._query is not None:
             self.rerun()
@@ -187,7 +189,7 @@ class SearchPane(QWidget):
             self.title.setText("Searching…")
         self._ask(query, settings, tuned)
 
-    def _ask(self, query: Query, settings: QuerySettings, tuned) -> None:
+    def _ask(self, query: QueryPhoto, settings: Query, tuned) -> None:
         version = self.index_version
         ops.find_similar(self._host, query, settings, tuned, indexing=self.indexing is not None) \
             .success(lambda answer: self._on_answer(answer, version)).failure(self._on_failed).run()

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...core.query import Query
 from ..filter_box import label_choices
 from ..lanes import READER, WRITER, OpenCatalog, ResultItem
-from ..queries import Query, QuerySettings, fit_tuning, search
+from ..queries import QueryPhoto
 from . import Op, op
 
 
@@ -19,21 +20,22 @@ class Answer:
     stored: int  # items in the store at the time of the search (more while indexing goes on)
 
 
-def answer(catalog: OpenCatalog, query: Query, settings: QuerySettings, tuned=None, indexing: bool = False) -> Answer:
+def answer(catalog: OpenCatalog, photo: QueryPhoto, settings: Query, tuned=None, indexing: bool = False) -> Answer:
     session = catalog.session
     searched = len(session.searcher)
     if searched == 0 and indexing:  # nothing committed yet: not an error, the pane asks again as batches land
         return Answer([], 0, session.stored())
-    return Answer(catalog.result_items(search(session, query, settings, tuned)), searched, session.stored())
+    results = session.search(settings.about(photo.path, photo.relpath), tuned)
+    return Answer(catalog.result_items(results), searched, session.stored())
 
 
-def find_similar(host, query: Query, settings: QuerySettings, tuned=None, indexing: bool = False) -> Op:
-    """The most similar items to `query` (an older query's answer never arrives once this one is asked)."""
-    return op(host, lambda catalog: answer(catalog, query, settings, tuned, indexing), READER).newest_only("query")
+def find_similar(host, photo: QueryPhoto, settings: Query, tuned=None, indexing: bool = False) -> Op:
+    """The items most similar to `photo` (an older query's answer never arrives once this one is asked)."""
+    return op(host, lambda catalog: answer(catalog, photo, settings, tuned, indexing), READER).newest_only("query")
 
 
 def tuning(host, field: str) -> Op:
-    return op(host, lambda catalog: fit_tuning(catalog.session, field), WRITER).newest_only("tuning")
+    return op(host, lambda catalog: catalog.session.tuning(field), WRITER).newest_only("tuning")
 
 
 def labels(host) -> Op:

@@ -37,9 +37,7 @@ def export_similar(host, path: str, k: int, where: Conditions | None, tuned_fiel
     given) to `path`; cancelling writes no file."""
     def work(catalog, task):
         from ...core.export import export_neighbours
-        from ..queries import fit_tuning
-
-        tuned = fit_tuning(catalog.session, tuned_field) if tuned_field else None
+        tuned = catalog.session.tuning(tuned_field) if tuned_field else None
         return export_neighbours(catalog.session, path, k, where, progress=task.report,
                                  should_cancel=task.should_cancel, tuning=tuned)
 
