@@ -104,3 +104,40 @@ def test_a_k_above_the_catalog_size_says_what_it_becomes_and_writing_shows_progr
     assert "note: -k 100,000 is more than the 3 other items: each item gets all of them." in result.stderr
     assert "writing similar.csv 4/4 (100%)" in result.stderr
     assert "wrote 12 rows (4 items × 3 similar items)" in result.stdout
+
+
+def _catalog_with_labels(make_catalog, tmp_path):
+    folder = make_catalog(6)
+    (folder / "labels.csv").write_text("filename,articleType\n" + "".join(f"img{i:03d}.jpg,Shirts\n" for i in range(6)))
+    other = tmp_path / "other.csv"
+    other.write_text("filename,articleType\n" + "".join(f"img{i:03d}.jpg,{'Jeans' if i < 3 else 'Tops'}\n"
+                                                          for i in range(6)))
+    assert cli("index", str(folder), "--model", "colour-texture").returncode == 0
+    return folder, other
+
+
+def test_neighbours_reads_the_labels_file_given(make_catalog, tmp_path):
+    folder, other = _catalog_with_labels(make_catalog, tmp_path)
+    out = tmp_path / "jeans.csv"
+    result = cli("neighbours", str(folder), "--model", "colour-texture", "--labels", str(other),
+                 "--where", "articleType=Jeans", "-k", "2", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = out.read_text().splitlines()
+    assert rows[0] == "item,rank,neighbour,distance,item_articleType,neighbour_articleType"
+    assert len(rows) == 1 + 3 * 2 and all(row.endswith(",Jeans,Jeans") for row in rows[1:])
+
+
+def test_a_field_name_in_another_case_is_understood_and_a_misspelt_one_gets_a_suggestion(make_catalog, tmp_path):
+    folder, _ = _catalog_with_labels(make_catalog, tmp_path)
+    query = ["query", str(folder / "img000.jpg"), "--catalog", str(folder), "--model", "colour-texture", "-k", "2"]
+    assert cli(*query, "--where", "ArticleType=shirts").returncode == 0
+    one_line_error(cli(*query, "--where", "articletyp=Shirts"), 1,
+                   "No label field 'articletyp' in labels.csv; did you mean articleType? fields: articleType.")
+
+
+def test_a_labels_file_separated_by_semicolons_says_so(make_catalog, tmp_path):
+    folder, _ = _catalog_with_labels(make_catalog, tmp_path)
+    semicolons = tmp_path / "semicolons.csv"
+    semicolons.write_text("filename;articleType\nimg000.jpg;Shirts\n")
+    one_line_error(cli("eval", str(folder), "--model", "colour-texture", "--labels", str(semicolons)), 1,
+                   "its columns are separated by semicolons: save it with commas")

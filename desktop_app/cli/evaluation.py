@@ -10,7 +10,14 @@ from ..core.evaluate import contact_sheet, evaluate, format_report
 from ..core.files import check_output_file
 from ..core.search import DEFAULT_K
 from . import tuned
-from .options import add_catalog_to_read, add_model_options, add_precision_option, count, whole_number
+from .options import (
+    add_catalog_to_read,
+    add_labels_option,
+    add_model_options,
+    add_precision_option,
+    count,
+    whole_number,
+)
 from .sessions import index_before_reading, open_session
 
 MAX_SHEET_ROWS = 100  # a sheet to look at (100 rows are 17,000 px tall); 100,000 rows wrote a 167 MB PNG
@@ -54,8 +61,7 @@ def cmd_eval(args) -> int:
 
 def eval_arguments(p) -> None:
     add_catalog_to_read(p)
-    p.add_argument("--labels", metavar="CSV", help="CSV with a filename column (default: labels.csv in or "
-                   "beside the folder)")
+    add_labels_option(p, "the scores and --tuned")
     p.add_argument("--field", default=labels.DEFAULT_FIELD, help="the CSV column that is the label")
     p.add_argument("-k", type=count, default=DEFAULT_K, help="results scored per query (default %(default)s)")
     p.add_argument("--sheet", metavar="PNG", help="also draw a contact sheet of random queries and results")

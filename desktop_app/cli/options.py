@@ -87,6 +87,11 @@ def add_catalog_to_read(p: argparse.ArgumentParser) -> None:
     p.add_argument("--wait", action="store_true", help="wait if another process is indexing this catalog")
 
 
+def add_labels_option(p: argparse.ArgumentParser, used_for: str) -> None:
+    p.add_argument("--labels", metavar="CSV", help=f"the labels file, with a filename column, for {used_for} "
+                   "(default: labels.csv in or beside the catalog folder)")
+
+
 def add_filter_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--where", metavar="FIELD=VALUE", action="append", default=[],
                    help="only items with this label (labels.csv); repeat it: values of one field are alternatives, "

@@ -13,7 +13,15 @@ from ..core.query import Query
 from ..core.search import DEFAULT_K, Result
 from ..core.session import CatalogSession
 from . import tuned
-from .options import add_filter_arguments, add_model_options, add_precision_option, count, crop, distance
+from .options import (
+    add_filter_arguments,
+    add_labels_option,
+    add_model_options,
+    add_precision_option,
+    count,
+    crop,
+    distance,
+)
 from .sessions import open_session
 
 
@@ -61,8 +69,7 @@ def query_arguments(p) -> None:
     add_filter_arguments(p)
     p.add_argument("--max-distance", type=distance, metavar="D", help="leave out results farther than D")
     tuned.add_tuned_option(p, "search in a space tuned to this column of the labels CSV (fitted once, cached)")
-    p.add_argument("--labels", metavar="CSV", help="labels CSV for --tuned (default: labels.csv in or beside the "
-                   "catalog)")
+    add_labels_option(p, "--where and --tuned")
     add_model_options(p)
     add_precision_option(p)
 

@@ -14,7 +14,15 @@ from ..core.filters import parse_conditions
 from ..core.search import DEFAULT_K
 from ..core.session import CatalogSession
 from . import interrupted
-from .options import add_catalog_to_read, add_filter_arguments, add_model_options, add_precision_option, count, distance
+from .options import (
+    add_catalog_to_read,
+    add_filter_arguments,
+    add_labels_option,
+    add_model_options,
+    add_precision_option,
+    count,
+    distance,
+)
 from .progress import StepProgress
 from .sessions import index_before_reading, open_session, print_catalog_and_model
 
@@ -30,6 +38,7 @@ def neighbours_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-k", type=count, default=DEFAULT_K, help="similar items per item (default %(default)s)")
     p.add_argument("--out", required=True, metavar="FILE", help="the file to write: .csv or .jsonl")
     add_filter_arguments(p)
+    add_labels_option(p, "--where and the label columns of each row")
     add_model_options(p)
     add_precision_option(p)
 

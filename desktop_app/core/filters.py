@@ -32,16 +32,16 @@ def parse_conditions(texts: Iterable[str]) -> Conditions:
 
 def resolve_conditions(table: LabelTable | None, conditions: Conditions) -> Conditions:
     """The conditions checked against the table: unknown fields or values raise UserError listing the choices;
-    a value in another case than the labels' (shirts) is taken as the labels' spelling (Shirts)."""
+    a field or value in another case than the labels' (articletype=shirts) is taken as the labels' spelling
+    (articleType=Shirts)."""
     if not conditions:
         return {}
     if table is None:
         raise UserError("Filters need labels: put a labels.csv (with a filename column) in or beside the catalog "
                         "folder.")
-    resolved = {}
-    for field, values in conditions.items():
-        if field not in table.fields:
-            raise UserError(f"No label field '{field}' in {table.path.name}; fields: {', '.join(table.fields)}.")
+    resolved: dict[str, frozenset[str]] = {}
+    for given, values in conditions.items():
+        field = _field_named(table, given)
         known = table.values(field)
         by_lower = {v.lower(): v for v in known}
         chosen = set()
@@ -50,8 +50,21 @@ def resolve_conditions(table: LabelTable | None, conditions: Conditions) -> Cond
             if match is None:
                 raise UserError(f"No item has {field}={value}; {_choices(field, value, known)}")
             chosen.add(match)
-        resolved[field] = frozenset(chosen)
+        resolved[field] = resolved.get(field, frozenset()) | chosen  # articletype= and articleType= are one field
     return resolved
+
+
+def _field_named(table: LabelTable, given: str) -> str:
+    """The table's field that `given` names, whatever its case (articletype → articleType); UserError with the
+    fields, and the closest one, when none does."""
+    if given in table.fields:
+        return given
+    by_lower = {f.lower(): f for f in table.fields}
+    if given.lower() in by_lower:
+        return by_lower[given.lower()]
+    close = difflib.get_close_matches(given.lower(), list(by_lower), n=1, cutoff=0.6)
+    hint = f"did you mean {by_lower[close[0]]}? " if close else ""
+    raise UserError(f"No label field '{given}' in {table.path.name}; {hint}fields: {', '.join(table.fields)}.")
 
 
 def _choices(field: str, value: str, known: list[str]) -> str:

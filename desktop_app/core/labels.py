@@ -29,7 +29,7 @@ def read_labels_csv(path: str | os.PathLike) -> tuple[list[str], list[dict[str, 
             columns = list(reader.fieldnames or [])
             if FILENAME_COLUMN not in columns:
                 raise UserError(f"The labels file {path} has no '{FILENAME_COLUMN}' column "
-                                f"(its columns: {', '.join(columns) or 'none'}).")
+                                f"(its columns: {', '.join(columns) or 'none'}){_separator_hint(columns)}.")
             rows = [row for row in reader if (row.get(FILENAME_COLUMN) or "").strip()]
     except FileNotFoundError:
         raise UserError(f"Labels file not found: {path}") from None
@@ -40,6 +40,15 @@ def read_labels_csv(path: str | os.PathLike) -> tuple[list[str], list[dict[str, 
     except OSError as err:
         raise UserError(f"Cannot read the labels file {path} ({err.strerror or err}).") from None
     return columns, rows
+
+
+def _separator_hint(columns: list[str]) -> str:
+    """When the header is one column holding ';' or a tab: the file is separated by those, not by commas."""
+    if len(columns) == 1:
+        for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+            if separator in columns[0]:
+                return f"; its columns are separated by {name}: save it with commas (a comma-separated CSV)"
+    return ""
 
 
 Label = TypeVar("Label")  # one value (eval's field) or a row of fields (the filters' table)
