@@ -1,5 +1,7 @@
 """Near-duplicates: exact groups of items closer than the threshold, and the planted-copies measurement."""
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -45,6 +47,20 @@ def test_a_threshold_that_groups_everything_is_refused_and_cancel_returns_none()
     assert find_duplicates([str(i) for i in range(200)], vectors, 0.1, should_cancel=lambda: True) is None
     with pytest.raises(UserError, match="pass --threshold"):
         default_threshold("no-such-model")
+
+
+def test_memory_stays_bounded_when_every_pair_is_within_the_threshold():
+    """Issue 24: `duplicates --threshold 5` (every pair close) was killed at 24 GB: each tile's candidate pairs had
+    their vectors copied all at once (pairs × dimensions × 16 bytes). numpy reports its arrays to tracemalloc."""
+    vectors = l2_normalise(np.random.default_rng(3).normal(size=(600, 256))).astype(np.float32)
+    tracemalloc.start()
+    try:
+        first, _, distance = close_pairs(vectors, 5.0, block=256)  # 65,536 candidate pairs per full tile
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(first) == 600 * 599 // 2 and distance.max() < 2.0  # every pair, exactly measured
+    assert peak < 64 * 2**20, f"{peak / 2**20:.0f} MiB"  # the old way took 323 MiB here
 
 
 def test_planted_copies_are_found_at_the_default_threshold_and_different_photos_are_not(make_catalog, tmp_path):
