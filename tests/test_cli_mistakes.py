@@ -141,3 +141,13 @@ def test_a_labels_file_separated_by_semicolons_says_so(make_catalog, tmp_path):
     semicolons.write_text("filename;articleType\nimg000.jpg;Shirts\n")
     one_line_error(cli("eval", str(folder), "--model", "colour-texture", "--labels", str(semicolons)), 1,
                    "its columns are separated by semicolons: save it with commas")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX named pipes")
+def test_a_device_or_a_pipe_as_the_query_is_not_called_an_empty_file(make_catalog, tmp_path):
+    folder = make_catalog(3)
+    assert cli("index", str(folder), "--model", "colour-texture").returncode == 0
+    os.mkfifo(tmp_path / "pipe.jpg")  # reading it would wait for a writer forever
+    for query in (tmp_path / "pipe.jpg", Path("/dev/zero")):
+        one_line_error(cli("query", str(query), "--catalog", str(folder), "--model", "colour-texture"), 1,
+                       f"Cannot use {query.name} as a query: not a regular file (a device or a pipe)")

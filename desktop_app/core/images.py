@@ -11,6 +11,7 @@ import errno
 import io
 import math
 import os
+import stat
 import struct
 import warnings
 from collections.abc import Callable
@@ -61,9 +62,12 @@ def os_error_reason(err: OSError, path: str | os.PathLike) -> str:
 
 def _read_bytes(path: str | os.PathLike) -> bytes:
     try:
-        size = os.path.getsize(path)
-        if os.path.isdir(path):
+        st = os.stat(path)
+        size = st.st_size
+        if stat.S_ISDIR(st.st_mode):
             raise ImageError("is a folder, not an image file")
+        if not stat.S_ISREG(st.st_mode):  # /dev/zero, a FIFO (reading one would wait for a writer), a socket
+            raise ImageError("not a regular file (a device or a pipe), not an image file")
         if size == 0:
             raise ImageError("empty file (0 bytes)")
         if size > _MAX_FILE_BYTES:
