@@ -16,6 +16,7 @@ COMMANDS = {
     "bench": "measure indexing and query speed on this machine (a few minutes)",
     "neighbours": "write the k most similar items of every catalog item to a .csv or .jsonl file",
     "duplicates": "groups of near-identical photos in a catalog (re-encoded, resized, slightly cropped copies)",
+    "match": "the k most similar catalog items of every photo in a folder, to a .csv or .jsonl file",
 }
 
 

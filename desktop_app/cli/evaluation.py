@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..core import labels, tuning
+from ..core import feedback, labels, tuning
 from ..core.errors import UserError
 from ..core.evaluate import contact_sheet, evaluate, format_report
 from ..core.files import check_output_file
@@ -49,14 +49,24 @@ def cmd_eval(args) -> int:
         tuned_result = None
         if args.tuned:
             tuned_result = evaluate(relpaths, vectors, match, args.k, args.field, rank=tuned.cross_fitted)
+        scores = feedback_scores(relpaths, vectors, match, args) if args.feedback_rounds else None
     print(f"model: {session.embedder.describe()}")
     print(format_report(result))
     if tuned_result is not None:
         print("\n" + tuning.format_comparison(result, tuned_result))
+    if scores is not None:
+        print("\n" + feedback.format_feedback(scores))
     if args.sheet:
         rows = contact_sheet(result, session.root, args.sheet, args.sheet_rows, args.seed)
         print(f"contact sheet of {rows} random queries (seed {args.seed}): {args.sheet}")
     return 0
+
+
+def feedback_scores(relpaths, vectors, match, args) -> feedback.FeedbackScores:
+    """precision@k of the labelled items with no feedback and after each simulated round (core/feedback.py)."""
+    labelled = [i for i, relpath in enumerate(relpaths) if relpath in match.labels]
+    return feedback.feedback_rounds(vectors[labelled], [match.labels[relpaths[i]] for i in labelled],
+                                    args.feedback_rounds, args.k)
 
 
 def eval_arguments(p) -> None:
@@ -68,6 +78,9 @@ def eval_arguments(p) -> None:
     p.add_argument("--sheet-rows", type=sheet_rows, default=8, metavar="N",
                    help=f"queries on the contact sheet (default %(default)s, at most {MAX_SHEET_ROWS})")
     p.add_argument("--seed", type=int, default=0, help="picks the contact sheet's queries")
+    p.add_argument("--feedback-rounds", type=count, metavar="N", help="also score N rounds of simulated feedback: "
+                   f"the person likes the top {feedback.JUDGED} results sharing the query's label and dislikes the "
+                   "others (Rocchio)")
     tuned.add_tuned_option(p, "also score a space tuned to this column, cross-fitted (never fitted on its queries)")
     add_model_options(p)
     add_precision_option(p)

@@ -17,7 +17,7 @@ from ..core.embedders import Embedder
 from ..core.errors import UserError
 from ..core.logs import setup_logging
 from ..core.store import CatalogBusy
-from . import benchmark, caches, evaluation, indexing, interrupted, searching, similar
+from . import benchmark, caches, evaluation, indexing, interrupted, matching, searching, similar
 from .commands import COMMANDS, program_name
 from .options import Parser
 from .sessions import embedder_from
@@ -26,7 +26,7 @@ log = logging.getLogger("fashionrec.cli")
 SIGPIPE_EXIT = 141  # 128 + SIGPIPE: what `cat`, `grep` … report when the reader of their output has gone
 INTERRUPTED_EXIT, TERMINATED_EXIT = 130, 143  # 128 + SIGINT, 128 + SIGTERM, as shells report them
 HANDLERS = {**indexing.HANDLERS, **searching.HANDLERS, **caches.HANDLERS, **evaluation.HANDLERS,
-            **benchmark.HANDLERS, **similar.HANDLERS}  # name → (its arguments, what it runs)
+            **benchmark.HANDLERS, **similar.HANDLERS, **matching.HANDLERS}  # name → (its arguments, what it runs)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,7 +14,8 @@ class ProgressLine:
     """A single self-overwriting progress line on stderr (plain lines when stderr is not a terminal;
     nothing when there is no stderr, as in a windowed app on Windows)."""
 
-    def __init__(self, stream=None):
+    def __init__(self, stream=None, what: str = "indexing"):
+        self.what = what
         self.stream = stream or sys.stderr
         self.tty = self.stream is not None and self.stream.isatty()
         self._last = 0.0
@@ -23,7 +24,7 @@ class ProgressLine:
         if not p.total:  # nothing new to embed: the report says so
             return
         percent = 100.0 * p.done / p.total
-        self.show(lambda: f"indexing {p.done}/{p.total} ({percent:.0f}%)  {p.rate:.1f} img/s  "
+        self.show(lambda: f"{self.what} {p.done}/{p.total} ({percent:.0f}%)  {p.rate:.1f} img/s  "
                           f"ETA {format_duration(p.eta)}  skipped {p.skipped_count}", p.done == p.total)
 
     def show(self, line: Callable[[], str], final: bool) -> None:
@@ -43,8 +44,7 @@ class StepProgress(ProgressLine):
     """`what done/total (percent)` of a long search (neighbours, duplicates) on the same progress line."""
 
     def __init__(self, what: str, stream=None):
-        super().__init__(stream)
-        self.what = what
+        super().__init__(stream, what)
 
     def __call__(self, done: int, total: int) -> None:
         self.show(lambda: f"{self.what} {done}/{total} ({100.0 * done / total:.0f}%)", done == total)

@@ -8,6 +8,7 @@ import json
 import sys
 from dataclasses import astuple
 
+from ..core.errors import UserError
 from ..core.filters import parse_conditions
 from ..core.query import Query
 from ..core.search import DEFAULT_K, Result
@@ -30,9 +31,11 @@ def cmd_query(args) -> int:
     if args.crop and args.crop.fractions and all(float(v).is_integer() for v in astuple(args.crop)):
         print(f"note: --crop {args.crop} is read as fractions of the photo's width and height (all four numbers are "
               "0 or 1); a region in pixels has a number above 1.", file=sys.stderr)
-    query = Query(args.image, k=args.k, crop=args.crop, where=parse_conditions(args.where),
-                  max_distance=args.max_distance, tuned=args.tuned, exclude_self=not args.include_self)
     with open_session(args, read_only=True) as session:
+        query = Query(args.images[0], k=args.k, crop=args.crop, where=parse_conditions(args.where),
+                      max_distance=args.max_distance, tuned=args.tuned, exclude_self=not args.include_self,
+                      more_images=tuple(args.images[1:]), liked=tuple(catalog_item(session, i) for i in args.like),
+                      disliked=tuple(catalog_item(session, i) for i in args.unlike))
         if args.tuned:
             tuned.tuning_of(session, args.tuned)  # fitted now (saying so) or read from its cache
         results = session.search(query)
@@ -40,6 +43,17 @@ def cmd_query(args) -> int:
     if not results:
         print(f"fashionrec: {explain_no_results(args)}", file=sys.stderr)
     return 0
+
+
+def catalog_item(session: CatalogSession, item: str) -> str:
+    """An item named on the command line: its path relative to the catalog, or a path to the file in it."""
+    if session.searcher.position(item) is not None:
+        return item
+    relpath = session.relpath_in_catalog(item)
+    if relpath is None or session.searcher.position(relpath) is None:
+        raise UserError(f"{item} is not an indexed item of the catalog {session.root} (give its path relative to "
+                        "the catalog folder, or the path of the file in it).")
+    return relpath
 
 
 def explain_no_results(args: argparse.Namespace) -> str:
@@ -59,7 +73,12 @@ def print_results(results: list[Result], session: CatalogSession, as_json: bool)
 
 
 def query_arguments(p) -> None:
-    p.add_argument("image", help="the photo to search with (any file, in the catalog or not)")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="the photo to search with (any file, in the catalog "
+                   "or not), or several: searched together (the mean of their vectors)")
+    p.add_argument("--like", metavar="ITEM", action="append", default=[],
+                   help="more like this catalog item (its path in the catalog); repeatable (Rocchio feedback)")
+    p.add_argument("--unlike", metavar="ITEM", action="append", default=[],
+                   help="less like this catalog item; repeatable")
     p.add_argument("--catalog", required=True, metavar="FOLDER", help="the indexed catalog folder to search")
     p.add_argument("-k", type=count, default=DEFAULT_K, help="how many results (default %(default)s)")
     p.add_argument("--json", action="store_true", help="print a JSON list of {rank, path, distance}")

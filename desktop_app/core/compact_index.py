@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UserError
-from .search import DEFAULT_K, Result, Searcher, _single_blas_thread
+from .search import DEFAULT_K, Result, Searcher, _single_blas_thread, limit
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,9 @@ class CompactSearcher:
         """Every relpath as a list, as Searcher.relpaths (made on first use: labels, filters, duplicates)."""
         return list(self.names)
 
+    def position(self, relpath: str) -> int | None:
+        return self.names.index(relpath)
+
     def vector_of(self, relpath: str) -> np.ndarray | None:
         i = self.names.index(relpath)
         return None if i is None else np.array(self.vectors[i])
@@ -109,11 +112,13 @@ class CompactSearcher:
         given, results farther than `max_distance` dropped."""
         query = np.asarray(vector, np.float32).reshape(-1)
         indices, distances = self._nearest(query, k, allowed, self.names.index(exclude) if exclude else None)
-        results = [Result(rank, self.names[i], float(d))
-                   for rank, (i, d) in enumerate(zip(indices, distances, strict=True), start=1)]
-        if max_distance is not None:
-            results = [r for r in results if r.distance <= max_distance]
-        return results
+        return limit([Result(rank, self.names[i], float(d))
+                      for rank, (i, d) in enumerate(zip(indices, distances, strict=True), start=1)], max_distance)
+
+    def search_many(self, queries: np.ndarray, k: int = DEFAULT_K, exclude: str | None = None,
+                    allowed: np.ndarray | None = None, max_distance: float | None = None) -> list[list[Result]]:
+        """`search` for each row of `queries` (the two stages are per query already)."""
+        return [self.search(query, k, exclude, allowed, max_distance) for query in np.atleast_2d(queries)]
 
     def _nearest(self, query: np.ndarray, k: int, allowed: np.ndarray | None,
                  excluded: int | None) -> tuple[np.ndarray, np.ndarray]:

@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,9 +91,20 @@ def write_neighbours(path: Path, relpaths: list[str], table: NeighbourTable, lab
                      should_cancel: CancelCallback | None = None) -> int | None:
     """Write the rows to `path` (format by its extension), atomically; returns how many rows, or None when
     `should_cancel()` said so (then nothing is written). progress(items written, items)."""
-    path = check_output(path)
     columns = list(BASE_COLUMNS) + [f"{side}_{f}" for f in (labels.fields if labels else ()) for side in
                                     ("item", "neighbour")]
+    return write_rows(path, columns, neighbour_rows(relpaths, table, labels), progress, should_cancel,
+                      items=len(relpaths), rows_per_item=max(table.k, 1))
+
+
+def write_rows(path: str | os.PathLike, columns: list[str], rows: Iterable[dict],
+               progress: ProgressCallback | None = None, should_cancel: CancelCallback | None = None,
+               items: int = 0, rows_per_item: int = 1) -> int | None:
+    """Rows (dicts with these columns) to a .csv (a header, then one line per row) or .jsonl (one JSON object
+    per line) file, by the extension of `path`, atomically; returns how many rows were written, or None when
+    `should_cancel()` said so (nothing is written). progress(items written, `items`) every ITEMS_PER_STEP items
+    of `rows_per_item` rows."""
+    path = check_output(path)
     count = 0
     try:
         with atomic_text_file(path) as f:
@@ -103,12 +115,12 @@ def write_neighbours(path: Path, relpaths: list[str], table: NeighbourTable, lab
             else:
                 def write_row(row):
                     f.write(json.dumps(row, ensure_ascii=False) + "\n")
-            for row in neighbour_rows(relpaths, table, labels):
-                if count % (ITEMS_PER_STEP * max(table.k, 1)) == 0:
-                    _step(count // max(table.k, 1), len(relpaths), progress, should_cancel)
+            for row in rows:
+                if count % (ITEMS_PER_STEP * rows_per_item) == 0:
+                    _step(count // rows_per_item, items, progress, should_cancel)
                 write_row(row)
                 count += 1
-            _step(len(relpaths), len(relpaths), progress, should_cancel)
+            _step(items, items, progress, should_cancel)
     except _Cancelled:
         return None
     return count

@@ -9,7 +9,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,6 +105,73 @@ def _changes(store: Store, files: list[CatalogFile], unreadable: list[tuple[str,
     return _Changes(gone, todo, [Skipped(folder, 0, UNREAD_MTIME, reason) for folder, reason in unreadable])
 
 
+@dataclass(frozen=True)
+class EmbeddedBatch:
+    """One batch of files turned into vectors: the files that decoded (with their identity as read) and their
+    vectors, in order, and the files that could not be used, with their reasons."""
+
+    items: list[CatalogFile]
+    vectors: np.ndarray  # (len(items), dim) float32
+    skipped: list[Skipped]
+
+
+def embedded_batches(embedder: Embedder, root: Path, files: list[CatalogFile], batch_size: int = DEFAULT_BATCH_SIZE,
+                     decode: Decode | None = None,
+                     workers: int = DEFAULT_WORKERS) -> Generator[EmbeddedBatch, None, None]:
+    """The files under `root` decoded ahead by the decode pool (decoding.decoded_in_order; the model's own
+    decoder unless `decode` is given) and embedded `batch_size` at a time: every batch holds `batch_size`
+    decoded files (the last may hold fewer) plus those skipped on the way. Indexing commits each batch to a
+    store; `match` searches with it and stores nothing. Closing the generator stops the decoder threads."""
+    items: list[CatalogFile] = []
+    pixels: list[np.ndarray] = []
+    skipped: list[Skipped] = []
+
+    def batch() -> EmbeddedBatch:
+        vectors = embedder.embed(np.stack(pixels)) if pixels else np.empty((0, embedder.dim), np.float32)
+        done = EmbeddedBatch(list(items), vectors, list(skipped))
+        items.clear()
+        pixels.clear()
+        skipped.clear()
+        return done
+
+    decoded = decoded_in_order(decode or decoder_for(embedder), root, files, workers,
+                               max(DEFAULT_LOOKAHEAD, 3 * batch_size))
+    with contextlib.closing(decoded):
+        for item, result in decoded:
+            if isinstance(result, str):
+                log.info("skipped %s: %s", item.relpath, result)
+                skipped.append(Skipped(item.relpath, item.size, item.mtime_ns, result))
+            else:
+                items.append(item)
+                pixels.append(result)
+            if len(pixels) >= batch_size:
+                yield batch()
+    if pixels or skipped:
+        yield batch()
+
+
+def handle_batches(batches: Generator[EmbeddedBatch, None, None], total: int, started: float,
+                   handle: Callable[[EmbeddedBatch], None], progress: ProgressCallback | None = None,
+                   should_cancel: Callable[[], bool] | None = None) -> bool:
+    """`handle(batch)` for each batch, a Progress report before the first and after each (`started`: the
+    perf_counter the elapsed time counts from), `should_cancel()` asked between batches. Returns whether it
+    stopped early; the generator is closed either way (its decoder threads stop)."""
+    state = Progress(0, total, 0, 0.0)
+    if progress:
+        progress(state)
+    with contextlib.closing(batches):
+        for batch in batches:
+            handle(batch)
+            newly_skipped = tuple((s.relpath, s.reason) for s in batch.skipped)
+            state = Progress(state.done + len(batch.items) + len(batch.skipped), state.total,
+                             state.skipped_count + len(batch.skipped), time.perf_counter() - started, newly_skipped)
+            if progress:
+                progress(state)
+            if should_cancel and should_cancel() and state.done < state.total:
+                return True
+    return False
+
+
 def index_catalog(
     store: Store,
     embedder: Embedder,
@@ -149,54 +216,20 @@ def _update(store: Store, embedder: Embedder, files: list[CatalogFile], changes:
     report.files, report.removed, report.unchanged = len(files), len(changes.gone), len(files) - len(todo)
     log.info("index %s: %d files, %d to embed, %d gone", store.root, len(files), len(todo), len(changes.gone))
 
-    state = Progress(0, len(todo), 0, 0.0)
-    batch_items: list[CatalogFile] = []
-    batch_pixels: list[np.ndarray] = []
-    batch_skipped: list[Skipped] = []
-
-    def flush() -> None:
-        embedded = []
-        if batch_pixels:
-            vectors = embedder.embed(np.stack(batch_pixels))
-            embedded = [Embedded(f.relpath, f.size, f.mtime_ns, v) for f, v in zip(batch_items, vectors, strict=True)]
-        nonlocal state
-        store.commit_batch(embedded, batch_skipped)
-        report.embedded += len(embedded)
-        newly_skipped = tuple((s.relpath, s.reason) for s in batch_skipped)
-        report.newly_skipped += newly_skipped
-        state = Progress(state.done + len(embedded) + len(batch_skipped), state.total,
-                         state.skipped_count + len(batch_skipped), time.perf_counter() - started, newly_skipped)
-        batch_items.clear()
-        batch_pixels.clear()
-        batch_skipped.clear()
-        if progress:
-            progress(state)
-
-    if progress:
-        progress(state)
     decode_calls: list[None] = []  # list.append is atomic: the decoder threads count here
 
     def counted_decode(path: Path) -> np.ndarray:
         decode_calls.append(None)
         return decode(path)
 
-    decoded = decoded_in_order(counted_decode, store.root, todo, workers, max(DEFAULT_LOOKAHEAD, 3 * batch_size))
-    with contextlib.closing(decoded):  # on cancel, stop the decoder threads before returning
-        for item, pixels in decoded:
-            if isinstance(pixels, str):
-                log.info("skipped %s: %s", item.relpath, pixels)
-                batch_skipped.append(Skipped(item.relpath, item.size, item.mtime_ns, pixels))
-            else:
-                batch_items.append(item)
-                batch_pixels.append(pixels)
-            if len(batch_pixels) >= batch_size:
-                flush()
-                if should_cancel and should_cancel():
-                    report.cancelled = True
-                    break
-    if not report.cancelled and (batch_pixels or batch_skipped):
-        flush()
+    def commit(batch: EmbeddedBatch) -> None:
+        store.commit_batch([Embedded(f.relpath, f.size, f.mtime_ns, v)
+                            for f, v in zip(batch.items, batch.vectors, strict=True)], batch.skipped)
+        report.embedded += len(batch.items)
+        report.newly_skipped += [(s.relpath, s.reason) for s in batch.skipped]
 
+    batches = embedded_batches(embedder, store.root, todo, batch_size, counted_decode, workers)
+    report.cancelled = handle_batches(batches, len(todo), started, commit, progress, should_cancel)
     report.decoded = len(decode_calls)
     report.all_skipped = store.skipped_files()
     report.indexed = store.count()

@@ -52,6 +52,10 @@ class Searcher:
     def __len__(self) -> int:
         return len(self.relpaths)
 
+    def position(self, relpath: str) -> int | None:
+        """The item's row (in relpaths, vectors, an `allowed` mask), None when it is not indexed."""
+        return self._position.get(relpath)
+
     def vector_of(self, relpath: str) -> np.ndarray | None:
         i = self._position.get(relpath)
         return None if i is None else self.vectors[i]
@@ -63,28 +67,42 @@ class Searcher:
         `allowed` (bool per item, e.g. a label filter) keeps the search to those items: still exact, the k
         nearest among them. `max_distance` then drops results farther than it (possibly all of them).
         """
-        query = np.asarray(vector, np.float32).reshape(-1)
+        return self.search_many(np.asarray(vector, np.float32).reshape(1, -1), k, exclude, allowed, max_distance)[0]
+
+    def search_many(self, queries: np.ndarray, k: int = DEFAULT_K, exclude: str | None = None,
+                    allowed: np.ndarray | None = None, max_distance: float | None = None) -> list[list[Result]]:
+        """`search` for each row of `queries` (b, dim) at once: one matrix product for the whole batch (a folder
+        of photos matched against the catalog), the same results as one `search` per row."""
+        queries = np.atleast_2d(np.asarray(queries, np.float32))
         with _single_blas_thread():
-            products = self.vectors @ query
-        approximate = self._squared_norms - 2.0 * products  # + |q|², the same for all rows
+            products = queries @ self.vectors.T
+        approximate = self._squared_norms[np.newaxis, :] - 2.0 * products  # + |q|², the same along each row
         if allowed is not None:
-            approximate[~np.asarray(allowed, bool)] = np.inf
+            approximate[:, ~np.asarray(allowed, bool)] = np.inf
         if exclude in self._position:
-            approximate[self._position[exclude]] = np.inf
-        eligible = int(np.isfinite(approximate).sum())
+            approximate[:, self._position[exclude]] = np.inf
+        eligible = int(np.isfinite(approximate[0]).sum()) if len(queries) else 0
         n = min(k, eligible)
         if n <= 0:
-            return []
+            return [[] for _ in queries]
         margin = min(n + RERANK_MARGIN, eligible)  # float32 rounding may swap near-ties: re-rank a few more
-        candidates = np.argpartition(approximate, margin - 1)[:margin] if margin < len(approximate) \
-            else np.arange(len(approximate))
-        candidates = candidates[np.isfinite(approximate[candidates])]
-        indices, distances = rerank(self.vectors, query[np.newaxis], candidates[np.newaxis], n)
-        results = [Result(rank, self.relpaths[i], float(d))
-                   for rank, (i, d) in enumerate(zip(indices[0], distances[0], strict=True), start=1)]
-        if max_distance is not None:
-            results = [r for r in results if r.distance <= max_distance]
-        return results
+        if margin < approximate.shape[1]:
+            candidates = np.argpartition(approximate, margin - 1, axis=1)[:, :margin]
+        else:
+            candidates = np.broadcast_to(np.arange(approximate.shape[1]), approximate.shape)
+        # the eligible items are the same for every row: put ineligible candidates (when margin ≥ eligible) last
+        finite = np.isfinite(np.take_along_axis(approximate, candidates, axis=1))
+        candidates = np.take_along_axis(candidates, np.argsort(~finite, axis=1, kind="stable"), axis=1)[:, :margin]
+        indices, distances = rerank(self.vectors, queries, candidates, n)
+        return [limit([Result(rank, self.relpaths[i], float(d))
+                       for rank, (i, d) in enumerate(zip(row_indices, row_distances, strict=True), start=1)],
+                      max_distance)
+                for row_indices, row_distances in zip(indices, distances, strict=True)]
+
+
+def limit(results: list[Result], max_distance: float | None) -> list[Result]:
+    """The results within `max_distance` (all of them when it is None)."""
+    return results if max_distance is None else [r for r in results if r.distance <= max_distance]
 
 
 def rerank(vectors: np.ndarray, queries: np.ndarray, candidates: np.ndarray, n: int,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -113,11 +113,30 @@ class CatalogSession:
     def embed_file(self, image: str | os.PathLike, crop: Crop | None = None) -> np.ndarray:
         """The query vector of any image file (or of its `crop` region); UserError with the reason when it
         cannot be read."""
-        try:
-            pixels = decoder_for(self.embedder)(image, crop)  # decoded as the catalog's photos were
-        except ImageError as err:
-            raise UserError(f"Cannot use {Path(image).name} as a query: {err}.") from None
-        return self.embedder.embed(pixels[np.newaxis])[0]
+        return self.embed_files([image], crop)[0]
+
+    def embed_files(self, images: Sequence[str | os.PathLike], crop: Crop | None = None) -> np.ndarray:
+        """The vectors of a few image files (each cropped to `crop`), decoded as the catalog's photos were and
+        embedded as one batch; UserError naming the first that cannot be read (a whole folder goes through
+        matching.match_folder instead)."""
+        decode = decoder_for(self.embedder)
+        pixels = []
+        for image in images:
+            try:
+                pixels.append(decode(image, crop))
+            except ImageError as err:
+                raise UserError(f"Cannot use {Path(image).name} as a query: {err}.") from None
+        return self.embedder.embed(np.stack(pixels))
+
+    def item_vectors(self, relpaths: Iterable[str]) -> np.ndarray:
+        """The stored vectors of catalog items (relpaths); UserError for one that is not indexed."""
+        vectors = []
+        for relpath in relpaths:
+            vector = self.searcher.vector_of(relpath)
+            if vector is None:
+                raise UserError(f"{relpath} is not an indexed item of the catalog {self.root}.")
+            vectors.append(vector)
+        return np.array(vectors, np.float32).reshape(len(vectors), self.store.dim)
 
     def search(self, query: Query, tuning: Tuning | None = None) -> list[Result]:
         """The answer to a query (core/query.py: the one place a query is dispatched)."""
