@@ -98,7 +98,8 @@ def test_export_writes_k_rows_per_item_and_says_where(qtbot, open_window, make_c
     assert finished.args[0].rows == 18 and not window.tools.row.isVisible()
     report = finished.args[0]
     seconds = report.search_seconds + report.write_seconds
-    assert window.statusBar().currentMessage() == f"Wrote 18 rows (6 items × 3 similar) to {out} in {seconds:.1f} s."
+    assert window.statusBar().currentMessage() == \
+        f"Wrote 18 rows (6 items × 3 similar) to …/{out.parent.name}/{out.name} in {seconds:.1f} s."
     text = out.read_text(encoding="utf-8")
     rows = list(csv.DictReader(text.splitlines())) if suffix == ".csv" else [json.loads(r) for r in text.splitlines()]
     assert len(rows) == 18

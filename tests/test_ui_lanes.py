@@ -162,3 +162,21 @@ def test_a_model_that_cannot_open_is_said_and_the_box_goes_back_to_the_open_one(
     with qtbot.waitSignal(window.index_finished, timeout=TIMEOUT_MS):  # F5 indexes the model the box shows
         window.reindex()
     assert window.lanes.writer.session.embedder.name == "colour-texture"
+
+
+def test_cancelling_the_weights_dialog_keeps_box_status_and_f5_on_the_open_model(qtbot, open_window, make_catalog,
+                                                                                monkeypatch):
+    monkeypatch.setattr("desktop_app.core.weights.keras_cache_path", lambda: make_catalog(0, name="empty") / "x.h5")
+    monkeypatch.setattr("desktop_app.core.weights._try_download", lambda: None)  # no ResNet50 weights, offline
+    catalog = make_catalog(4)
+    window = open_window(model="colour-texture")
+    index(qtbot, window, catalog)
+    window.ask_for_weights = lambda message: None  # the person cancels the dialog
+    with qtbot.waitSignal(window.message_shown, timeout=TIMEOUT_MS):
+        window.model_box.setCurrentText("resnet50")
+    assert window.model_box.currentText() == window.model == "colour-texture"
+    assert window.status.model_label.text() == "colour-texture"
+    assert "resnet50 cannot index" in window.notice.text() and "stays open with colour-texture" in window.notice.text()
+    with qtbot.waitSignal(window.index_finished, timeout=TIMEOUT_MS):
+        window.reindex()
+    assert window.lanes.writer.session.embedder.name == "colour-texture"

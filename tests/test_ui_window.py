@@ -148,3 +148,29 @@ def test_find_similar_from_the_duplicates_window_ignores_the_main_label_filter(q
         view._find_similar("img000.jpg")  # "Find similar to this" in its item menu (a Shirts item)
     assert filters.where() is None and window.grid.count() == 5
     assert "articleType" not in window.results_title.text()
+
+
+def test_tiles_and_the_filter_row_follow_the_window_size(qtbot, open_window, make_catalog, counting_embedder):
+    """Issue 24 (rough edges): at 1600×1000 thumbnails stayed ~130 px (the grid kept the item size cached at the
+    first icon size); at 820×560 the tuning box read "Plain simila"."""
+    folder = write_labels(make_catalog(12), 12)
+    window = indexed(qtbot, open_window(counting_embedder), folder)
+    window.resize(1100, 720)
+    filters = window.search.filters
+    qtbot.waitUntil(lambda: filters.tune_box.isVisible(), timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):
+        window.query_item("img000.jpg")
+    assert filters.tune_box.y() == filters.field_box.y()  # one row at 1100 px
+    small = window.grid.visualItemRect(window.grid.item(0))
+
+    window.resize(1600, 1000)
+    grid = window.grid
+    qtbot.waitUntil(lambda: grid.item(0).icon().availableSizes()[0].width() >= grid.iconSize().width() - 1,
+                    timeout=TIMEOUT_MS)  # decoded again at the new size once the resizing stopped
+    large = window.grid.visualItemRect(window.grid.item(0))
+    assert window.grid.iconSize().width() > 200 and large.width() > 1.5 * small.width()
+    assert large.height() > window.grid.iconSize().height()  # the tile holds its text, not only the photo
+
+    window.resize(820, 560)
+    qtbot.waitUntil(lambda: filters.tune_box.y() > filters.field_box.y(), timeout=TIMEOUT_MS)  # on a row of its own
+    assert filters.tune_box.width() >= filters.tune_box.minimumSizeHint().width()

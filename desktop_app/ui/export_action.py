@@ -31,6 +31,7 @@ from ..core.filters import Conditions
 from ..core.query import Query
 from ..core.search import DEFAULT_K
 from .operations.tools import export_similar
+from .status_bar import elide_path
 from .task_row import TaskRow
 
 FILE_TYPES = "CSV (*.csv);;JSON Lines (*.jsonl)"
@@ -130,6 +131,7 @@ class SimilarItemsExport(QObject):
         self._host, self._row = host, row
         self._settings, self._describe_where = settings, describe_where
         self._folder = ""
+        self._writing = False
         self.catalog_name = ""  # the open catalog's folder: the proposed file is named after it
 
     def ask(self) -> None:
@@ -150,17 +152,26 @@ class SimilarItemsExport(QObject):
             return
         self._host.show_message("")
         self._host.statusBar().clearMessage()
+        self._writing = False
         self._row.start(f"Finding the {k} most similar items of every item…",
-                        export_similar(self._host, path, k, where, tuned, self._row.progress),
-                        self._done, self._failed)
+                        export_similar(self._host, path, k, where, tuned, self._progress), self._done, self._failed)
+
+    def _progress(self, done: int, total: int) -> None:
+        """The search's progress, then the writing's: the row says which, and never sits at 100 % meanwhile."""
+        if self._writing or done < total:
+            self._row.progress(done, total)
+            return
+        self._writing = True  # the search is done: the rows are being written (its own progress, when reported)
+        self._row.label.setText("Writing the file… (Cancel: no file is written)")
+        self._row.bar.setRange(0, 0)
 
     def _done(self, report) -> None:
         if report.cancelled:
             text = f"Export cancelled: {report.path.name} was not written."
         else:
             seconds = report.search_seconds + report.write_seconds
-            text = (f"Wrote {report.rows:,} rows ({report.items:,} items × {report.k} similar) to {report.path} "
-                    f"in {seconds:.1f} s.")
+            text = (f"Wrote {report.rows:,} rows ({report.items:,} items × {report.k} similar) to "
+                    f"{elide_path(str(report.path))} in {seconds:.1f} s.")
         self._host.statusBar().showMessage(text)
         self.finished.emit(report)
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections import Counter
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..core.filters import Conditions
 
@@ -58,13 +59,16 @@ class FilterBox(QWidget):
         self.distance_box.setSpecialValueText(NO_LIMIT)  # shown at 0: no maximum distance
         self.distance_box.setToolTip("Show only items at most this far from the query (no limit: the k nearest)")
         self._labels_row = [QLabel("Filter:"), self.field_box, QLabel("="), self.value_box, self.tune_box]
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        for widget in self._labels_row:
-            row.addWidget(widget)
-        row.addStretch(1)
-        row.addWidget(QLabel("Max distance:"))
-        row.addWidget(self.distance_box)
+        self._limit = [QLabel("Max distance:"), self.distance_box]
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(0, 0, 0, 0)
+        self._rows = [QHBoxLayout(), QHBoxLayout()]  # the second holds tuning and the limit when one is too narrow
+        for row in self._rows:
+            rows.addLayout(row)
+        for widget in self._labels_row[:4]:
+            self._rows[0].addWidget(widget)
+        self._one_row: bool | None = None
+        self._reflow(one_row=True)
         self.field_box.currentTextChanged.connect(self._fill_values)
         self.value_box.currentTextChanged.connect(self._emit_if_changed)
         self.tune_box.currentTextChanged.connect(self._tuning_chosen)
@@ -123,8 +127,33 @@ class FilterBox(QWidget):
         self._fill_values(self.field_box.currentText(), keep=value)
         for widget in self._labels_row:
             widget.setVisible(bool(self._choices))
+        self.resizeEvent(QResizeEvent(self.size(), self.size()))  # the row's width needed changed
 
     # -- internals ------------------------------------------------------------------------------------
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        visible = [w for w in self._labels_row + self._limit if not w.isHidden()]
+        needed = sum(w.minimumSizeHint().width() for w in visible) + 8 * len(visible) + 40
+        self._reflow(one_row=event.size().width() >= needed)
+
+    def _reflow(self, one_row: bool) -> None:
+        """Tuning and the distance limit beside the filter, or below it when the row would cut them off."""
+        if one_row == self._one_row:
+            return
+        self._one_row = one_row
+        row = self._rows[0 if one_row else 1]
+        for layout in self._rows:
+            for widget in [self.tune_box, *self._limit]:
+                layout.removeWidget(widget)
+            stretch = layout.itemAt(layout.count() - 1) if layout.count() else None
+            if stretch is not None and stretch.spacerItem() is not None:
+                layout.removeItem(stretch)
+        row.addWidget(self.tune_box)
+        row.addStretch(1)
+        for widget in self._limit:
+            row.addWidget(widget)
+        if not one_row:
+            self._rows[0].addStretch(1)
     def _fill_values(self, field: str, keep: str | None = None) -> None:
         self.value_box.blockSignals(True)
         self.value_box.clear()

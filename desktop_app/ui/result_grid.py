@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
@@ -28,7 +28,8 @@ def screen_pixmap(widget: QWidget, image: QImage) -> QPixmap:
 
 
 class ResultGrid(QListWidget):
-    """One row of up to five tiles at any window width, wrapping when there are more.
+    """One row of up to five tiles at any window width, wrapping when there are more; the tiles grow with the
+    window (their thumbnails are decoded again at the new size once the resizing stops).
 
     `show_results(items)` replaces the tiles; `complete` is emitted once every thumbnail is in.
     """
@@ -42,14 +43,15 @@ class ResultGrid(QListWidget):
         self.setMovement(QListWidget.Movement.Static)
         self.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setWordWrap(True)
-        self.setUniformItemSizes(True)
+        self.setWordWrap(True)  # (no uniform item sizes: the size it caches kept tiles small after a resize)
         self.setSpacing(6)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self._items: list[ResultItem] = []
         self._generation = 0  # which show_results the thumbnails belong to; older ones are ignored
         self._thumbs_pending = 0
         self._thumbnails = thumbnails
+        self._sharpen = QTimer(self, singleShot=True, interval=200)  # after a resize: thumbnails at the new size
+        self._sharpen.timeout.connect(lambda: self._request_thumbnails("resized"))
         thumbnails.loaded.connect(self._on_thumbnail)
         self.itemActivated.connect(lambda tile: open_file(self, tile.data(PATH_ROLE)))
         self.customContextMenuRequested.connect(self._menu)
@@ -74,10 +76,14 @@ class ResultGrid(QListWidget):
             tile.setData(RELPATH_ROLE, item.relpath)
             tile.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             self.addItem(tile)
-            self._thumbnails.request(("result", self._generation, item.rank - 1), item.path,
-                                     device_pixels(self, self.iconSize()))
+        self._request_thumbnails("result")
         if not items:
             self.complete.emit()
+
+    def _request_thumbnails(self, kind: str) -> None:
+        """kind "result": the tiles' first thumbnails (counted for `complete`); "resized": sharper ones."""
+        for i, item in enumerate(self._items):
+            self._thumbnails.request((kind, self._generation, i), item.path, device_pixels(self, self.iconSize()))
 
     def clear_results(self) -> None:
         self._generation += 1
@@ -86,11 +92,13 @@ class ResultGrid(QListWidget):
         self.clear()
 
     def _on_thumbnail(self, key: tuple, image: QImage) -> None:
-        if key[0] != "result" or key[1] != self._generation:
+        if key[0] not in ("result", "resized") or key[1] != self._generation:
             return
         tile = self.item(key[2])
         if tile is not None and not image.isNull():
             tile.setIcon(screen_pixmap(self, image))
+        if key[0] == "resized":
+            return
         self._thumbs_pending -= 1
         if self._thumbs_pending == 0:
             self.complete.emit()
@@ -115,3 +123,5 @@ class ResultGrid(QListWidget):
         if icon != self.iconSize():
             self.setIconSize(icon)
             self.setGridSize(QSize(tile, icon.height() + text_height))
+            if self._items:
+                self._sharpen.start()
