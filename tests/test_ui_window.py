@@ -16,7 +16,7 @@ from desktop_app.ui import export_action, item_actions
 from desktop_app.ui.export_action import ExportDialog, default_folder
 from desktop_app.ui.filter_box import PLAIN_RANGE, TUNED_PREFIX, TUNED_RANGE, FilterBox
 from desktop_app.ui.item_actions import open_file
-from support import write_labels
+from support import make_image, write_labels
 
 pytestmark = pytest.mark.gui
 TIMEOUT_MS = 60_000
@@ -150,10 +150,13 @@ def test_find_similar_from_the_duplicates_window_ignores_the_main_label_filter(q
     assert "articleType" not in window.results_title.text()
 
 
-def test_tiles_and_the_filter_row_follow_the_window_size(qtbot, open_window, make_catalog, counting_embedder):
+def test_tiles_and_the_filter_row_follow_the_window_size(qtbot, open_window, tmp_path, counting_embedder):
     """Issue 24 (rough edges): at 1600×1000 thumbnails stayed ~130 px (the grid kept the item size cached at the
     first icon size); at 820×560 the tuning box read "Plain simila"."""
-    folder = write_labels(make_catalog(12), 12)
+    folder = tmp_path / "big-photos"
+    for i in range(12):  # larger than the biggest tile: thumbnails are reduced, never enlarged
+        make_image(folder / f"img{i:03d}.jpg", seed=i, size=(600, 800))
+    write_labels(folder, 12)
     window = indexed(qtbot, open_window(counting_embedder), folder)
     window.resize(1100, 720)
     filters = window.search.filters
