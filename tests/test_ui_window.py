@@ -5,6 +5,7 @@ search from the near-duplicates window that ignores the main label filter."""
 from __future__ import annotations
 
 import csv
+import threading
 
 import pytest
 from PySide6.QtGui import QGuiApplication
@@ -177,3 +178,33 @@ def test_tiles_and_the_filter_row_follow_the_window_size(qtbot, open_window, tmp
     window.resize(820, 560)
     qtbot.waitUntil(lambda: filters.tune_box.y() > filters.field_box.y(), timeout=TIMEOUT_MS)  # on a row of its own
     assert filters.tune_box.width() >= filters.tune_box.minimumSizeHint().width()
+
+
+def test_cancel_while_the_export_writes_its_file_leaves_no_file(qtbot, open_window, make_catalog, tmp_path,
+                                                                monkeypatch, counting_embedder):
+    """Issue 24.2, the window's side: Cancel during the write phase wrote the whole file ('Wrote 300,000 rows')."""
+    from desktop_app.core import export
+
+    writing, go_on = threading.Event(), threading.Event()
+    real_rows = export.neighbour_rows
+
+    def rows_that_pause(*args, **kwargs):  # the write phase holds after its first row until the test clicks
+        for number, row in enumerate(real_rows(*args, **kwargs)):
+            if number == 1:
+                writing.set()
+                go_on.wait(30)
+            yield row
+
+    monkeypatch.setattr(export, "neighbour_rows", rows_that_pause)
+    monkeypatch.setattr(export, "ITEMS_PER_STEP", 1)  # asks should_cancel after every item
+    window = indexed(qtbot, open_window(counting_embedder), make_catalog(6))
+    out, row = tmp_path / "out" / "similar.csv", window.tools.row
+    out.parent.mkdir()
+    with qtbot.waitSignal(window.tools.export.finished, timeout=TIMEOUT_MS) as finished:
+        window.tools.export.export(str(out), 3)
+        qtbot.waitUntil(lambda: writing.is_set() and row.label.text().startswith("Writing the file"),
+                        timeout=TIMEOUT_MS)
+        row.cancel_button.click()
+        go_on.set()
+    assert finished.args[0].cancelled and not out.exists() and list(out.parent.iterdir()) == []
+    assert window.statusBar().currentMessage() == "Export cancelled: similar.csv was not written."

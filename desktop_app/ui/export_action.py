@@ -156,14 +156,12 @@ class SimilarItemsExport(QObject):
         self._row.start(f"Finding the {k} most similar items of every item…",
                         export_similar(self._host, path, k, where, tuned, self._progress), self._done, self._failed)
 
-    def _progress(self, done: int, total: int) -> None:
-        """The search's progress, then the writing's: the row says which, and never sits at 100 % meanwhile."""
-        if self._writing or done < total:
-            self._row.progress(done, total)
-            return
-        self._writing = True  # the search is done: the rows are being written (its own progress, when reported)
-        self._row.label.setText("Writing the file… (Cancel: no file is written)")
-        self._row.bar.setRange(0, 0)
+    def _progress(self, done: int, total: int, writing: bool = False) -> None:
+        """The search's progress, then the writing's: the row says which (it sat at 100 % while writing)."""
+        if writing and not self._writing:
+            self._writing = True
+            self._row.label.setText("Writing the file… (Cancel: no file is written)")
+        self._row.progress(done, total)
 
     def _done(self, report) -> None:
         if report.cancelled:

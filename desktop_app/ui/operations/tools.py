@@ -34,11 +34,13 @@ def near_duplicates(host, threshold: float, on_progress) -> Op:
 
 def export_similar(host, path: str, k: int, where: Conditions | None, tuned_field: str | None, on_progress) -> Op:
     """core.export's report of writing the k most similar items of every item (tuned to `tuned_field` when
-    given) to `path`; cancelling writes no file."""
+    given) to `path`; on_progress(done, total) while searching, on_progress(done, total, True) while writing;
+    cancelling (in either phase) writes no file."""
     def work(catalog, task):
         from ...core.export import export_neighbours
         tuned = catalog.session.tuning(tuned_field) if tuned_field else None
         return export_neighbours(catalog.session, path, k, where, progress=task.report,
-                                 should_cancel=task.should_cancel, tuning=tuned)
+                                 should_cancel=task.should_cancel, tuning=tuned,
+                                 write_progress=lambda done, total: task.report(done, total, True))
 
     return op(host, work).with_progress(on_progress)
