@@ -225,7 +225,8 @@ def test_query_names_the_models_a_catalog_has_a_cache_for(make_catalog, monkeypa
 
         raise WeightsNeeded("No ResNet50 weights file found (a long explanation) …")
 
-    assert cli.main(["query", str(folder / "img000.jpg"), "--catalog", str(folder)], make_embedder=no_weights) == 1
+    assert cli.main(["query", str(folder / "img000.jpg"), "--catalog", str(folder), "--model", "resnet50"],
+                    make_embedder=no_weights) == 1
     assert capsys.readouterr().err.splitlines() == [
         f"fashionrec: {folder.resolve()} has a cache for colour-texture only, and resnet50 needs weights that were "
         "not found: add --model colour-texture, or give --weights FILE."]

@@ -174,3 +174,22 @@ def test_resnet50_vectors_on_ray_equal_local_indexing(make_catalog, random_embed
         local_relpaths, local = session.store.load_vectors()
     assert local_relpaths == relpaths
     assert np.einsum("ij,ij->i", vectors, local).min() >= 0.9999
+
+
+@pytest.mark.heavy
+@pytest.mark.usefixtures("local_ray")
+@pytest.mark.parametrize("precision", ["int8", "fp32"])
+def test_the_built_in_network_on_ray_equals_local_indexing(make_catalog, data_dir, monkeypatch, precision):
+    """The workers rebuild it from its name and precision alone (int8: the same generated calibration)."""
+    from desktop_app.core.ray_engine import ray_engine
+
+    folder = make_catalog(6)
+    embedder = create_embedder("efficientnet-lite0", precision=precision)
+    with CatalogSession(folder, embedder) as session:
+        assert session.index(engine=ray_engine(embedder, batch_size=BATCH)).embedded == 6
+        relpaths, vectors = session.store.load_vectors()
+    monkeypatch.setenv("FASHIONREC_DATA_DIR", str(data_dir / "local"))
+    with CatalogSession(folder, create_embedder("efficientnet-lite0", precision=precision)) as session:
+        session.index()
+        assert session.store.load_vectors()[0] == relpaths
+        np.testing.assert_allclose(session.store.load_vectors()[1], vectors, atol=1e-5)

@@ -176,7 +176,7 @@ def test_dropping_text_is_refused_with_a_hint(qtbot, open_window):
 def test_missing_weights_asks_for_the_file(qtbot, open_window, make_catalog, monkeypatch):
     monkeypatch.setattr("desktop_app.core.weights.keras_cache_path", lambda: make_catalog(0) / "none.h5")
     monkeypatch.setattr("desktop_app.core.weights._try_download", lambda: None)  # offline, whatever the host
-    window = open_window()
+    window = open_window(model="resnet50")  # asked for by name (without a model the built-in network is used)
     asked = []
     window.ask_for_weights = lambda message: asked.append(message)  # the person cancels the dialog
     with qtbot.waitSignal(window.message_shown, timeout=10_000):

@@ -38,8 +38,9 @@ def test_weights_dialog_speaks_gui_offers_the_weight_free_model_and_a_link(qtbot
     assert not dialog.problem.isVisible()  # the CLI's message is not repeated
 
     offered = [b.text() for b in dialog.findChildren(QPushButton) if b.text().startswith("Use ")]
-    assert offered == ["Use shape-colour", "Use colour-texture", "Use random weights (demo)"]
-    assert "shape-colour or colour-texture" in text
+    assert offered == ["Use the built-in network (EfficientNet-Lite0, ImageNet-trained)", "Use shape-colour",
+                       "Use colour-texture", "Use random weights (demo)"]
+    assert "shape-colour and colour-texture" in text
     next(b for b in dialog.findChildren(QPushButton) if b.text() == "Use colour-texture").click()
     assert dialog.choice == "colour-texture" and dialog.result() == WeightsDialog.DialogCode.Accepted
 
@@ -70,7 +71,7 @@ def test_a_broken_configured_weights_file_is_named_in_the_dialog(qtbot):
 def test_choosing_the_weight_free_model_in_the_dialog_opens_the_folder_with_it(qtbot, open_window, make_catalog,
                                                                                no_weights):
     catalog = make_catalog(3)
-    window = open_window()
+    window = open_window(model="resnet50")
     window.ask_for_weights = lambda message: "colour-texture"
     with qtbot.waitSignal(window.index_finished, timeout=TIMEOUT_MS) as finished:
         window.open_catalog(catalog)
@@ -82,7 +83,7 @@ def test_choosing_the_weight_free_model_in_the_dialog_opens_the_folder_with_it(q
 def test_switching_model_after_cancelling_the_weights_dialog_clears_the_notice_and_opens_the_folder(
         qtbot, open_window, make_catalog, no_weights):
     catalog = make_catalog(3)
-    window = open_window()
+    window = open_window(model="resnet50")
     window.ask_for_weights = lambda message: None  # the person cancels
     with qtbot.waitSignal(window.message_shown, timeout=TIMEOUT_MS):
         window.open_catalog(catalog)

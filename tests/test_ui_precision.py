@@ -16,8 +16,11 @@ pytestmark = pytest.mark.gui
 def test_choices_name_the_precision_only_where_there_is_one():
     assert parse_choice("resnet50 (int8)") == ("resnet50", "int8")
     assert parse_choice("resnet50") == ("resnet50", None) and parse_choice("colour-texture") == ("colour-texture", None)
-    assert [c for c in MODEL_CHOICES if c.endswith("(int8)")] == ["resnet50 (int8)"]
-    assert MODEL_CHOICES.index("resnet50 (int8)") == MODEL_CHOICES.index("resnet50") + 1
+    assert parse_choice("efficientnet-lite0 (fp32)") == ("efficientnet-lite0", "fp32")
+    assert [c for c in MODEL_CHOICES if c.endswith(")")] == ["resnet50 (int8)", "efficientnet-lite0 (int8)",
+                                                             "efficientnet-lite0 (fp32)"]
+    assert MODEL_CHOICES.index("resnet50 (int8)") == MODEL_CHOICES.index("resnet50") + 1  # the default first
+    assert MODEL_CHOICES.index("efficientnet-lite0 (fp32)") == MODEL_CHOICES.index("efficientnet-lite0 (int8)") + 1
 
 
 def test_the_int8_choice_builds_the_catalogs_int8_embedder_and_is_remembered(qtbot, open_window, make_catalog,

@@ -68,7 +68,7 @@ def bench_arguments(p) -> None:
                    "~12 GB of disk in the temp folder and a few minutes)")
     p.add_argument("--scale-items", type=count, default=1_000_000, metavar="N",
                    help="items of the synthetic catalog of --scale (default %(default)s)")
-    add_model_options(p)
+    add_model_options(p, default="resnet50")  # the bench says which weights it measures
     add_precision_option(p)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from pathlib import Path
 
-from ..core.embedders import DEFAULT_MODEL, MODELS, available_backends
-from ..core.embedders.precision import DEFAULT_FOR_NEW_CATALOGS, PRECISIONS
+from ..core.embedders import BUILT_IN_MODEL, DEFAULT_MODEL, MODELS, available_backends, default_model
+from ..core.embedders.precision import INT8_MODELS, PRECISIONS, default_precision_text
 from ..core.embedders.resnet50 import BACKEND_ENV, DEFAULT_BACKEND
 from ..core.images import Crop
 from ..core.indexer import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
@@ -98,9 +99,11 @@ def add_filter_arguments(p: argparse.ArgumentParser) -> None:
                         "different fields must all match")
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """--model, --weights FILE | --random-weights [SEED], and --backend when this installation has a choice."""
-    parser.add_argument("--model", choices=MODELS, default=DEFAULT_MODEL, help="embedding algorithm")
+def add_model_options(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    """--model, --weights FILE | --random-weights [SEED], and --backend when this installation has a choice.
+    Without --model, `default`, or None: choose_default_model decides (ResNet50 or the built-in network)."""
+    parser.add_argument("--model", choices=MODELS, default=default,
+                        help=f"embedding algorithm (default: {default or _automatic_model_text()})")
     backends = available_backends()
     if len(backends) > 1:  # the packaged app runs LiteRT only: nothing to choose
         parser.add_argument("--backend", choices=backends, default=None,
@@ -109,6 +112,23 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--weights", metavar="FILE", help="ResNet50 no-top weights file (.h5)")
     group.add_argument("--random-weights", metavar="SEED", type=seed, nargs="?", const=0,
                        help="explicit seeded random init instead of ImageNet weights (demos, tests; labelled)")
+
+
+def _automatic_model_text() -> str:
+    return f"{DEFAULT_MODEL} when its weights file is found, else {BUILT_IN_MODEL}, the built-in network"
+
+
+def choose_default_model(args: argparse.Namespace) -> None:
+    """Sets args.model when --model was left out: ResNet50 when its weights are given or found, else the built-in
+    network, said in one line on stderr (core.embedders.default_model)."""
+    if getattr(args, "model", "") is not None:
+        return
+    chosen = default_model(weights_from(args))
+    args.model = chosen.model
+    note = chosen.note(f"For ResNet50 give --weights FILE; --model {BUILT_IN_MODEL} chooses this network without "
+                       "this note.")
+    if note:
+        print(f"note: {note}", file=sys.stderr)
 
 
 def weights_from(args: argparse.Namespace) -> Weights | None:
@@ -122,16 +142,11 @@ def weights_from(args: argparse.Namespace) -> Weights | None:
 
 def add_precision_option(parser: argparse.ArgumentParser) -> None:
     """--precision fp32|int8 (commands that embed; the window has it as a setting)."""
+    models = sorted(INT8_MODELS)
+    defaults = "; ".join(f"{model} {default_precision_text(model)}" for model in models)
     parser.add_argument("--precision", choices=PRECISIONS, default=None,
-                        help="resnet50 in fp32 (the recipe) or int8 (about 4× faster to index, calibrated on the "
-                             f"catalog's photos). Default: {default_precision_text()}")
-
-
-def default_precision_text() -> str:
-    """The --precision default in words: one value, or which applies when new catalogs get int8."""
-    if DEFAULT_FOR_NEW_CATALOGS == "fp32":
-        return "fp32"
-    return f"{DEFAULT_FOR_NEW_CATALOGS} for a new catalog, fp32 for a catalog already indexed in fp32"
+                        help=f"{' and '.join(models)} in fp32 or int8 (faster to index; docs/models.md \"int8\"). "
+                             f"Default: {defaults}")
 
 
 def precision_from(args: argparse.Namespace) -> str | None:

@@ -19,7 +19,7 @@ from ..core.logs import setup_logging
 from ..core.store import CatalogBusy
 from . import benchmark, caches, evaluation, indexing, interrupted, matching, searching, similar
 from .commands import COMMANDS, program_name
-from .options import Parser
+from .options import Parser, choose_default_model
 from .sessions import embedder_from
 
 log = logging.getLogger("fashionrec.cli")
@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None, make_embedder: Callable[[argparse.Namesp
     if hasattr(sys.stdout, "reconfigure"):  # file names any console can show (e.g. cp1252 when redirected)
         sys.stdout.reconfigure(errors="backslashreplace")
     try:
+        choose_default_model(args)  # may look for ResNet50's weights: inside, so its errors are one line
         with _sigterm_as_interrupt():
             code = args.run(args)
             sys.stdout.flush()  # a closed pipe shows up here, not in the interpreter's exit

@@ -15,12 +15,13 @@ from ..core.session import CatalogSession
 from ..core.store import NotIndexed
 from . import interrupted
 from .commands import program_name
-from .options import backend_from, precision_from, weights_from
+from .options import backend_from, choose_default_model, precision_from, weights_from
 from .progress import ProgressLine, print_report
 
 
 def embedder_from(args: argparse.Namespace) -> Embedder:
     """The embedder the model options ask for (the default `make_embedder` of `program.main`)."""
+    choose_default_model(args)  # (main did, unless args come straight from the parser)
     folder = getattr(args, "folder", None)
     return create_embedder(args.model, weights_from(args), backend_from(args), precision_from(args),
                            catalog=Path(folder).expanduser().resolve() if folder else None)

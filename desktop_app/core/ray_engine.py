@@ -75,8 +75,8 @@ class _EmbedActor:
 
 def ray_engine(embedder: Embedder, backend: str | None = None, address: str | None = None, **options):
     """index_with_ray as an engine for CatalogSession.index: the workers build the same model as `embedder`,
-    with the same weights file (which must be at the same path on every node)."""
-    make_embedder = functools.partial(create_embedder, embedder.name, embedder.weights, backend)
+    with the same weights file (which must be at the same path on every node), at the same precision."""
+    make_embedder = functools.partial(create_embedder, embedder.name, embedder.weights, backend, embedder.precision)
     return functools.partial(index_with_ray, make_embedder=make_embedder, address=address, **options)
 
 

@@ -21,16 +21,21 @@ from PySide6.QtWidgets import (
 
 from .. import __version__
 from ..core import settings, weights
+from ..core.embedders import BUILT_IN_DESCRIPTION
 from ..core.errors import UserError
 from ..core.paths import data_dir, log_dir
+from .model_choice import BUILT_IN_CHOICE
 
-# The models the weights dialog offers instead (no weights file needed): (model, what it compares). One entry
-# per model: a new weight-free network is one more line here.
+# The models the weights dialog offers instead (no weights file needed): (model box choice, button, what it
+# compares), the recommended one first. One entry per model: a new weight-free network is one more line here.
 WEIGHT_FREE_CHOICES = (
-    ("shape-colour", "Compares shapes and colours: meaningful results without a weights file."),
-    ("colour-texture", "Compares colours and textures: meaningful results without a weights file."),
+    (BUILT_IN_CHOICE, f"Use the built-in network ({BUILT_IN_DESCRIPTION})",
+     "Recommended: a trained network installed with fashionrec, no weights file needed (docs/models.md)."),
+    ("shape-colour", "Use shape-colour", "Compares shapes and colours: meaningful results without a weights file."),
+    ("colour-texture", "Use colour-texture",
+     "Compares colours and textures: meaningful results without a weights file."),
 )
-WEIGHT_FREE_MODELS = tuple(model for model, _ in WEIGHT_FREE_CHOICES)
+WEIGHT_FREE_MODELS = tuple(choice for choice, _, _ in WEIGHT_FREE_CHOICES)
 
 
 class WeightsDialog(QDialog):
@@ -46,7 +51,9 @@ class WeightsDialog(QDialog):
         text = QLabel(f"<b>The ResNet50 model needs its ImageNet weights file</b> <tt>{weights.WEIGHTS_FILENAME}</tt> "
                       "(94 MB). fashionrec found no usable copy of it and could not download it."
                       f"<p>Download it from {link}, then choose it here; fashionrec remembers it.</p>"
-                      f"<p>Or use a model that needs no weights file: {' or '.join(WEIGHT_FREE_MODELS)}.</p>")
+                      f"<p>Or, recommended, use the built-in network ({BUILT_IN_DESCRIPTION}, installed with "
+                      f"fashionrec): it needs no weights file. {' and '.join(WEIGHT_FREE_MODELS[1:])} need none "
+                      "either.</p>")
         text.setWordWrap(True)
         text.setMinimumWidth(560)
         text.setOpenExternalLinks(True)
@@ -59,18 +66,24 @@ class WeightsDialog(QDialog):
         self.problem.hide()
         if message != weights.missing_weights_message():  # e.g. the saved or FASHIONREC_WEIGHTS file is broken
             self._show_problem(message)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        # One choice per row, the recommended one (the built-in network) first, random weights last.
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, Qt.Orientation.Vertical)
         choose = QPushButton("Choose the weights file…")
         demo = QPushButton("Use random weights (demo)")
         demo.setToolTip("An untrained network: the app works, but the results are not meaningful.")
-        actions = [(choose, self._choose_file)]
-        for model, tip in WEIGHT_FREE_CHOICES:
-            button = QPushButton(f"Use {model}")
+        actions = []
+        for choice, label, tip in WEIGHT_FREE_CHOICES:
+            button = QPushButton(label)
             button.setToolTip(tip)
-            actions.append((button, lambda _=False, m=model: self.choose_weight_free_model(m)))
+            actions.append((button, lambda _=False, m=choice: self.choose_weight_free_model(m)))
+        self.built_in_button = actions[0][0]
+        actions.insert(1, (choose, self._choose_file))
         for button, slot in (*actions, (demo, self.choose_random)):
             buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)  # ActionRole: no auto-accept
             button.clicked.connect(slot)
+        for button in buttons.buttons():  # Enter takes the recommended choice, whichever button has the focus
+            button.setAutoDefault(False)
+        self.built_in_button.setDefault(True)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)  # grows with the explanation shown

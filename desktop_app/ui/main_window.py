@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.catalog import image_patterns, no_images_message
-from ..core.embedders import DEFAULT_MODEL, Embedder
+from ..core.embedders import BUILT_IN_MODEL, DEFAULT_MODEL, DefaultModel, Embedder
 from ..core.indexer import DEFAULT_BATCH_SIZE
-from ..core.weights import WEIGHTS_FILENAME, Weights
+from ..core.weights import WEIGHTS_FILENAME, Weights, missing_weights_message
 from .catalog_control import CatalogControl, index_outcome
 from .catalog_events import CatalogEvents
 from .catalog_tools import CatalogTools
@@ -36,7 +36,7 @@ from .drops import PastedImages, act_on_mime, droppable
 from .folder_watch import FolderWatch
 from .indexing_bar import IndexingBar
 from .lanes import CatalogInfo, Lanes, ResultItem
-from .model_choice import MODEL_CHOICES, model_box
+from .model_choice import BUILT_IN_CHOICE, MODEL_CHOICES, model_box
 from .operations import Operations
 from .search_pane import SearchPane
 from .status_bar import CatalogStatus
@@ -56,9 +56,12 @@ class MainWindow(QMainWindow):
         super().__init__()
         self._settings = window_settings()
         self.weights = weights
-        remembered = self._settings.value("model", DEFAULT_MODEL)
-        remembered = remembered if remembered in MODEL_CHOICES else DEFAULT_MODEL
-        self.model = embedder.name if embedder is not None else (model or remembered)
+        remembered = self._settings.value("model")
+        remembered = remembered if remembered in MODEL_CHOICES else None
+        self.model = embedder.name if embedder is not None else (model or remembered or DEFAULT_MODEL)
+        # No model named (none given, none chosen before): ResNet50 if its weights are found, else the built-in
+        # network, said in a notice (_on_weights_needed). Not remembered: weights found later make it ResNet50.
+        self._automatic_model = embedder is None and model is None and remembered is None
         self.report_timing = report_timing
         self.error_box: QMessageBox | None = None  # the last catalog-level error shown as a dialog
         self._wanted_folder: str | None = None  # the catalog asked for last (reopened when the model changes)
@@ -325,6 +328,12 @@ class MainWindow(QMainWindow):
         self.show_error_dialog(message)
 
     def _on_weights_needed(self, message: str, folder: str) -> None:
+        if self._automatic_model and message == missing_weights_message():
+            self._show_model(BUILT_IN_CHOICE)
+            self.open_catalog(folder)
+            note = DefaultModel(BUILT_IN_MODEL).note("To use ResNet50, choose it in the model box.")
+            self.show_message(note[:1].upper() + note[1:])
+            return
         choice = self.ask_for_weights(message)
         if isinstance(choice, str):
             self.set_model(choice)

@@ -1,5 +1,6 @@
-"""The window's model box: one entry per model, plus "resnet50 (int8)" — ResNet50 quantized to int8 (issue #15,
-core/embedders/int8.py) as a choice beside fp32, remembered with the model. Plain "resnet50" is fp32."""
+"""The window's model box: one entry per model, and for a network with an int8 version (core/embedders/int8.py)
+one per precision, its default first: "resnet50" (fp32) then "resnet50 (int8)"; "efficientnet-lite0 (int8)"
+then "efficientnet-lite0 (fp32)". The choice is remembered with the model."""
 
 from __future__ import annotations
 
@@ -7,26 +8,35 @@ from collections.abc import Callable
 
 from PySide6.QtWidgets import QComboBox
 
-from ..core.embedders import MODELS
-from ..core.embedders.precision import INT8_MODELS
-
-INT8_SUFFIX = " (int8)"
+from ..core.embedders import BUILT_IN_MODEL, MODELS
+from ..core.embedders.precision import INT8_MODELS, PRECISIONS, default_for_new_catalogs
 
 
 def choice_name(model: str, precision: str | None) -> str:
-    """('resnet50', 'int8') → 'resnet50 (int8)'; any other precision shows the model alone (parse_choice's inverse)."""
-    return model + INT8_SUFFIX if precision == "int8" else model
+    """('resnet50', 'int8') → 'resnet50 (int8)'; a model whose default is int8 names either precision
+    ('efficientnet-lite0 (fp32)'); plain 'resnet50' is fp32 (parse_choice's inverse)."""
+    if model in INT8_MODELS and default_for_new_catalogs(model) != "fp32":
+        return f"{model} ({precision or default_for_new_catalogs(model)})"
+    return f"{model} (int8)" if precision == "int8" else model
 
 
-MODEL_CHOICES = [choice for model in MODELS
-                 for choice in ([model, choice_name(model, "int8")] if model in INT8_MODELS else [model])]
+def _choices(model: str) -> list[str]:
+    if model not in INT8_MODELS:
+        return [model]
+    default = default_for_new_catalogs(model)
+    return [choice_name(model, default)] + [choice_name(model, p) for p in PRECISIONS if p != default]
+
+
+MODEL_CHOICES = [choice for model in MODELS for choice in _choices(model)]
+BUILT_IN_CHOICE = choice_name(BUILT_IN_MODEL, None)  # the built-in network at its default precision
 
 
 def parse_choice(choice: str) -> tuple[str, str | None]:
     """'resnet50 (int8)' → ('resnet50', 'int8'); 'colour-texture' → ('colour-texture', None): no precision asked
     for, which runs fp32 (the window gives no catalog to create_embedder for the fp32 models)."""
-    if choice.endswith(INT8_SUFFIX):
-        return choice[:-len(INT8_SUFFIX)], "int8"
+    for precision in PRECISIONS:
+        if choice.endswith(f" ({precision})"):
+            return choice[:-len(f" ({precision})")], precision
     return choice, None
 
 

