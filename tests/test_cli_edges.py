@@ -149,6 +149,9 @@ def test_the_cli_runs_without_stdout_and_stderr(make_catalog, monkeypatch):
     monkeypatch.setattr(sys, "stdout", None)
     assert cli.main(["index", str(folder), "--model", "colour-texture"]) == 0
     progress.ProgressLine(None)  # built with no stream at all: writes nothing
+    for stream in (sys.stdout, sys.stderr):  # what main put in their place, kept open for the process's life
+        assert stream.name == os.devnull
+        stream.close()
 
 
 def test_the_packaged_app_offers_no_ray_engine(monkeypatch):

@@ -160,7 +160,8 @@ def test_eval_cli_on_a_catalog_with_a_known_answer(known_catalog, tmp_path, caps
     assert "12 queries, 12 labelled items, 3 labels" in out.out
     assert "precision@3 1.000   mAP@3 1.000   random precision@3 0.273" in out.out  # 3/11
     assert "1 indexed images without a label; 0 labels without an indexed image" in out.out
-    width, height = Image.open(sheet).size
+    with Image.open(sheet) as drawn:
+        width, height = drawn.size
     assert width > 4 * ev.THUMB[0] and 2 * ev.THUMB[1] < height < 3 * ev.THUMB[1]  # 1 + k columns, 2 rows
 
     # k=5 asks for more than the 3 relevant items: precision is capped at 3/5, AP@5 still 1

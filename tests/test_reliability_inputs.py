@@ -224,9 +224,10 @@ def test_odd_formats_decode_to_the_right_upright_rgb_pixels(tmp_path):
     grey = np.asarray(Image.fromarray(source).convert("L"))
     assert np.array_equal(at_source_size("grey 16-bit.png")[..., 0], grey)
     assert np.abs(at_source_size("cmyk.jpg").astype(int) - source).mean() < 8  # JPEG loss only
-    assert np.array_equal(at_source_size("animated.gif"), np.asarray(Image.open(tmp_path / "animated.gif")
-                                                                      .convert("RGB")))  # first frame
-    transparent = np.asarray(Image.open(tmp_path / "palette-transparent.png")) == 0
+    with Image.open(tmp_path / "animated.gif") as gif:
+        assert np.array_equal(at_source_size("animated.gif"), np.asarray(gif.convert("RGB")))  # first frame
+    with Image.open(tmp_path / "palette-transparent.png") as palette:
+        transparent = np.asarray(palette) == 0
     assert transparent.any() and (at_source_size("palette-transparent.png")[transparent] == 255).all()
     assert (load_rgb(tmp_path / "one-pixel.png") == (200, 30, 30)).all()
     assert load_rgb(tmp_path / "wide 10000x50.png").shape == (224, 224, 3)
