@@ -58,6 +58,7 @@ def test_a_search_during_the_first_indexing_answers_from_what_is_indexed_and_ind
     assert window.results_title.text() == ("The 5 most similar to img030.jpg — searched 12 of 40 items; "
                                            "indexing goes on")
     assert {int(r.relpath[3:6]) for r in window.shown_results()} <= set(range(12))
+    assert window.status.count_label.text() == "12 items"  # a first indexing: the count grows with it
 
     embedder.gate.set()  # indexing goes on; when it ends the shown query runs again on the whole catalog
     with qtbot.waitSignal(window.index_finished, timeout=TIMEOUT_MS) as finished:

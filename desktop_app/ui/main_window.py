@@ -310,6 +310,8 @@ class MainWindow(QMainWindow):
         self._show_indexing(True)
         self.indexing_bar.show_progress(progress)
         self._show_skipped_count()
+        if self.catalog is not None and self.catalog.items == 0:  # a first indexing: every photo done is new
+            self.status.show_count(progress.done - progress.skipped_count)
 
     def _on_index_finished(self, report) -> None:
         self._show_indexing(False)
