@@ -45,15 +45,23 @@ def test_an_empty_folder_name_is_refused_and_the_current_folder_is_not_indexed(t
     assert caches_in(data_dir) == []
 
 
+def test_an_empty_photo_or_output_name_is_refused(make_catalog):
+    folder = str(make_catalog(2))
+    one_line_error(cli("query", "", "--catalog", folder, "--model", "colour-texture"), 1, "No query photo given")
+    one_line_error(cli("neighbours", folder, "--model", "colour-texture", "--out", ""), 1, "No output file given")
+
+
 @pytest.mark.parametrize("argv, fragment", [
     (["index", "c", "--random-weights", "-1"], "--random-weights: must be at least 0, got -1"),
     (["index", "c", "--random-weights", str(2**32)], "--random-weights: must be at most 4,294,967,295"),
     (["index", "c", "--batch-size", "100000"], f"--batch-size: must be at most {MAX_BATCH_SIZE}"),
     (["query", "p.jpg", "--catalog", "c", "--crop", "-10,0,50,50"], "--crop: '-10,0,50,50': crop numbers cannot be "
                                                                       "negative"),
-    (["query", "p.jpg", "--catalog", "c", "--max-distance", "inf"], "--max-distance: must be a finite number"),
+    (["query", "p.jpg", "--catalog", "c", "--max-distance", "inf"], "--max-distance: must be a finite number, got inf"),
     (["eval", "c", "--sheet-rows", "100000"], "--sheet-rows: must be at most 100"),
-], ids=["seed-negative", "seed-too-big", "batch-size", "crop-negative", "max-distance-inf", "sheet-rows"])
+    (["eval", "c", "--seed", "-1"], "--seed: must be at least 0, got -1"),
+], ids=["seed-negative", "seed-too-big", "batch-size", "crop-negative", "max-distance-inf", "sheet-rows",
+        "eval-seed"])
 def test_a_wrong_value_is_an_argument_error_naming_the_option(argv, fragment):
     one_line_error(cli(*argv), 2, fragment)
 

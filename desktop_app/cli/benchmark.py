@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..bench import DEFAULT_N as BENCH_DEFAULT_N
 from ..core.errors import UserError
-from .options import add_batch_size_option, add_model_options, add_precision_option, count, weights_or_found
+from .options import add_batch_size_option, add_model_options, add_precision_option, count, seed, weights_or_found
 
 
 def cmd_bench(args) -> int:
@@ -63,7 +63,7 @@ def bench_arguments(p) -> None:
     extra.add_argument("--fidelity", action="store_true", help="instead: how close int8 vectors are to fp32 "
                        "ones on the photos (-n of them, evenly; default all) for the weights given or found")
     p.add_argument("--sources", type=count, default=100, metavar="N", help="photos copied for --duplicates")
-    p.add_argument("--seed", type=int, default=0, help="picks the photos copied for --duplicates")
+    p.add_argument("--seed", type=seed, default=0, help="picks the photos copied for --duplicates")
     p.add_argument("--scale", action="store_true", help="also the compact index at a million items (needs "
                    "~12 GB of disk in the temp folder and a few minutes)")
     p.add_argument("--scale-items", type=count, default=1_000_000, metavar="N",

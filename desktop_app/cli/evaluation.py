@@ -16,6 +16,7 @@ from .options import (
     add_model_options,
     add_precision_option,
     count,
+    seed,
     whole_number,
 )
 from .sessions import index_before_reading, open_session
@@ -77,7 +78,7 @@ def eval_arguments(p) -> None:
     p.add_argument("--sheet", metavar="PNG", help="also draw a contact sheet of random queries and results")
     p.add_argument("--sheet-rows", type=sheet_rows, default=8, metavar="N",
                    help=f"queries on the contact sheet (default %(default)s, at most {MAX_SHEET_ROWS})")
-    p.add_argument("--seed", type=int, default=0, help="picks the contact sheet's queries")
+    p.add_argument("--seed", type=seed, default=0, help="picks the contact sheet's queries")
     p.add_argument("--feedback-rounds", type=count, metavar="N", help="also score N rounds of simulated feedback: "
                    f"the person likes the top {feedback.JUDGED} results sharing the query's label and dislikes the "
                    "others (Rocchio)")

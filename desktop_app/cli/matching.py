@@ -53,7 +53,8 @@ def report(args: argparse.Namespace, session: CatalogSession, matches: Matches) 
 def match_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("query_folder", metavar="QUERY_FOLDER", help="the photos to match (searched recursively; "
                    "they are not added to the catalog)")
-    p.add_argument("--catalog", required=True, metavar="FOLDER")
+    p.add_argument("--catalog", required=True, metavar="FOLDER", help="the catalog folder to match against (indexed "
+                   "first if needed)")
     output = p.add_mutually_exclusive_group(required=True)
     output.add_argument("--out", metavar="FILE", help="the file to write: .csv or .jsonl (query, rank, item, distance, "
                    "then the item's label columns)")

@@ -69,7 +69,7 @@ def distance(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
     if value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text} (leave the option out for no limit)")
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be a number of at least 0, got {text}")
     return value

@@ -28,6 +28,8 @@ from .sessions import open_session
 
 def cmd_query(args) -> int:
     args.folder = args.catalog
+    if not all(image.strip() for image in args.images):
+        raise UserError("No query photo given (the name is empty).")
     if args.crop and args.crop.fractions and all(float(v).is_integer() for v in astuple(args.crop)):
         print(f"note: --crop {args.crop} is read as fractions of the photo's width and height (all four numbers are "
               "0 or 1); a region in pixels has a number above 1.", file=sys.stderr)

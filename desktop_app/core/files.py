@@ -46,11 +46,13 @@ def save_arrays_atomically(path: Path, array: np.ndarray | None = None, **named:
 def check_output_file(path: str | os.PathLike, suffixes: tuple[str, ...], what: str) -> Path:
     """`path` if a file of one of `suffixes` can be created there (checked by creating and removing one, so a
     folder such as /proc or a read-only mount is found out before any long work); UserError saying why not."""
+    if not str(path).strip():
+        raise UserError(f"No {what} file given (the name is empty).")
     path = Path(path)
-    if path.suffix.lower() not in suffixes:
-        raise UserError(f"Cannot tell the format of {path.name}: name the {what} {' or '.join(suffixes)}.")
     if path.is_dir():
         raise UserError(f"{path} is a folder; give a file name ending in {' or '.join(suffixes)}.")
+    if path.suffix.lower() not in suffixes:
+        raise UserError(f"Cannot tell the format of {path.name}: name the {what} {' or '.join(suffixes)}.")
     if not path.parent.is_dir():
         raise UserError(f"The folder {path.parent} does not exist.")
     try:
