@@ -83,7 +83,7 @@ def test_packaged_app_stays_lean(packaged_app):
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink())
     assert size < 400_000_000, f"dist/fashionrec is {size / 1e6:.0f} MB"
     bundled = {path.name for path in (folder / "_internal").iterdir()}
-    assert not bundled & {"tensorflow", "keras", "ray", "sklearn", "scipy"}
+    assert not bundled & {"tensorflow", "keras", "ray", "sklearn", "scipy", "openTSNE"}
 
 
 @pytest.mark.heavy

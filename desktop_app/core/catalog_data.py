@@ -109,10 +109,15 @@ class Catalog:
         field_hash = hashlib.sha256(field_name.encode()).hexdigest()[:8]
         return store_path.with_name(f"{store_path.stem}.tuned-{safe_field}-{field_hash}.npz")
 
+    def map_path(self, store_path: Path) -> Path:
+        """The catalog map's cached layout (core/catalog_map.py)."""
+        return store_path.with_name(store_path.name + ".map.npz")
+
     def derived_files(self, store_path: Path) -> list[Path]:
         """Every file and folder made from one store (all can be made again): its SQLite side files, compact
-        index, tuned projections and damaged copies."""
-        made = [Path(f"{store_path}{suffix}") for suffix in SQLITE_SIDE_FILES] + [self.compact_dir(store_path)]
+        index, map, tuned projections and damaged copies."""
+        made = [Path(f"{store_path}{suffix}") for suffix in SQLITE_SIDE_FILES] + [self.compact_dir(store_path),
+                                                                                 self.map_path(store_path)]
         made += store_path.parent.glob(f"{store_path.stem}.tuned-*.npz")
         made += store_path.parent.glob(f"{store_path.name}.damaged-*")
         return made
