@@ -85,7 +85,8 @@ def layout(vectors: np.ndarray, progress: MapProgress | None = None, should_canc
         return bool(should_cancel and should_cancel())  # True stops openTSNE's optimisation
 
     initial = start if start is not None else reduced[:, :2] / max(float(np.std(reduced[:, 0])), 1e-12) * 1e-4
-    tsne = openTSNE.TSNE(n_jobs=workers or min(2, os.cpu_count() or 1), random_state=seed,
+    threads = workers or (min(2, os.cpu_count() or 1) if n > BARNES_HUT_BELOW else 1)  # small: threads only wait
+    tsne = openTSNE.TSNE(n_jobs=threads, random_state=seed,
                          perplexity=min(30.0, (n - 1) / 3), early_exaggeration_iter=ITERATIONS[0],
                          n_iter=ITERATIONS[1], callbacks=report, callbacks_every_iters=PROGRESS_EVERY,
                          initialization=np.asarray(initial, np.float64),

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
+from .batch_tools import BatchTools
 from .browser import CatalogBrowser
 from .catalog_events import CatalogEvents
 from .duplicates_view import DuplicatesView
@@ -33,12 +34,14 @@ class CatalogTools:
                                         "Every item of the catalog; start a search from any of them")
         self.duplicates_action = add_action("Find &near-duplicates…", self.show_duplicates, QKeySequence("Ctrl+D"),
                                             "Groups of near-identical photos in the catalog")
+        self.batch = BatchTools(host, search, add_action, self._has_catalog)  # match a folder, the map
         events.opened.connect(self._opened)
         events.changed.connect(self._catalog_changed)
         events.closed.connect(lambda: setattr(self, "_open", False))
 
     def add_to_menus(self, file_menu: QMenu, catalog_menu: QMenu) -> None:
         file_menu.addAction(self.export_action)
+        self.batch.add_to_menus(file_menu, catalog_menu)
         catalog_menu.addSeparator()
         catalog_menu.addActions([self.browse_action, self.duplicates_action])
 

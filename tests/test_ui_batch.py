@@ -1,0 +1,52 @@
+"""The window's many-photos tools (issue 25): File ▸ Match a folder… (progress, a sortable list, double-click shows a
+photo's results), several photos at once and More/Less like this, Catalog ▸ Map…."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from support import write_labels
+
+pytestmark = pytest.mark.gui
+
+TIMEOUT_MS = 60_000
+
+
+def indexed_window(qtbot, open_window, folder):
+    window = open_window(model="colour-texture")
+    with qtbot.waitSignal(window.index_finished, timeout=TIMEOUT_MS):
+        window.open_catalog(folder)
+    return window
+
+
+def copies(catalog, folder, numbers):
+    folder.mkdir()
+    for i in numbers:
+        img = Image.open(catalog / f"img{i:03d}.jpg")
+        img.resize((round(img.width * 0.9), round(img.height * 0.9))).save(folder / f"copy{i:03d}.jpg", quality=75)
+    return folder
+
+
+def test_match_a_folder_lists_each_photos_best_match_and_shows_its_results(qtbot, open_window, make_catalog,
+                                                                            tmp_path):
+    catalog = write_labels(make_catalog(9), 9)
+    queries = copies(catalog, tmp_path / "supplier", [2, 4, 7])
+    (queries / "broken.jpg").write_bytes(b"nope")
+    window = indexed_window(qtbot, open_window, catalog)
+    view = window.tools.batch.show_match(str(queries))
+    qtbot.waitUntil(lambda: view.matches is not None, timeout=TIMEOUT_MS)
+    assert view.table.rowCount() == 3
+    rows = {view.table.item(r, 0).text(): (view.table.item(r, 1).text(), view.table.item(r, 3).text())
+            for r in range(3)}
+    assert rows["copy004.jpg"] == ("img004.jpg", "Jeans")  # with the item's label
+    assert "1 skipped (broken.jpg" in view.summary.text()
+    distances = [float(view.table.item(r, 2).text()) for r in range(3)]
+    assert distances == sorted(distances, reverse=True)  # farthest first
+    row = next(r for r in range(3) if view.table.item(r, 0).text() == "copy007.jpg")
+    with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):
+        view.table.cellDoubleClicked.emit(row, 0)
+    assert window.shown_results()[0].relpath == "img007.jpg"
+    view.table.sortItems(2, Qt.SortOrder.AscendingOrder)
+    assert [float(view.table.item(r, 2).text()) for r in range(3)] == sorted(distances)
