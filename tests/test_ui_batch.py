@@ -50,3 +50,45 @@ def test_match_a_folder_lists_each_photos_best_match_and_shows_its_results(qtbot
     assert window.shown_results()[0].relpath == "img007.jpg"
     view.table.sortItems(2, Qt.SortOrder.AscendingOrder)
     assert [float(view.table.item(r, 2).text()) for r in range(3)] == sorted(distances)
+
+
+def test_several_photos_are_one_search_and_each_can_be_taken_out(qtbot, open_window, make_catalog):
+    catalog = make_catalog(12)
+    window = indexed_window(qtbot, open_window, catalog)
+    photos = [str(catalog / "img001.jpg"), str(catalog / "img002.jpg")]
+    with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):
+        window.search.query_images(photos)
+    shown = [r.relpath for r in window.shown_results()]
+    assert "img001.jpg" not in shown and "img002.jpg" not in shown  # both photos are the query
+    assert window.results_title.text().startswith("The 5 most similar to 2 photos")
+    strip = window.query_panel.strip
+    assert strip.isVisible() and strip.paths == photos
+    with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):
+        strip.removed.emit(photos[1])
+    assert "img002.jpg" in [r.relpath for r in window.shown_results()] and not strip.isVisible()
+
+
+def test_more_and_less_like_this_move_the_results_and_reset_goes_back(qtbot, open_window, make_catalog):
+    catalog = make_catalog(12)
+    window = indexed_window(qtbot, open_window, catalog)
+    window.k_box.setValue(11)
+    with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):
+        window.query_image(str(catalog / "img001.jpg"))
+    before = [r.relpath for r in window.shown_results()]
+    last, first = before[-1], before[0]
+    grid = window.search.grid
+    tile = next(grid.item(i) for i in range(grid.count()) if grid.item(i).data(Qt.ItemDataRole.UserRole + 1) == last)
+    grid.feedback.show_over(tile)  # the hover buttons of the last result
+    with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):
+        grid.feedback.more_button.click()
+    with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):
+        grid.less_like.emit(first)
+    after = [r.relpath for r in window.shown_results()]
+    assert after.index(last) < before.index(last) and after.index(first) > 0
+    texts = {grid.item(i).data(Qt.ItemDataRole.UserRole + 1): grid.item(i).text() for i in range(grid.count())}
+    assert "▲ more like this" in texts[last] and "▼ less like this" in texts[first]
+    assert "more like 1, less like 1" in window.results_title.text()
+    with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):
+        grid.reset_feedback.emit()
+    assert [r.relpath for r in window.shown_results()] == before
+    assert not any("like this" in grid.item(i).text() for i in range(grid.count()))

@@ -44,9 +44,10 @@ class Query:
     liked: tuple[str, ...] = ()  # catalog items (relpaths) marked "more like this"
     disliked: tuple[str, ...] = ()  # … and "less like this"
 
-    def about(self, image: str | os.PathLike | None, item: str | None = None) -> Query:
-        """These settings for another photo (or catalog item), with no further photos and no feedback."""
-        return dataclasses.replace(self, image=image, item=item, more_images=(), liked=(), disliked=())
+    def about(self, image: str | os.PathLike | None, item: str | None = None,
+              more_images: tuple[str | os.PathLike, ...] = ()) -> Query:
+        """These settings (feedback included) for another photo or catalog item, and `more_images`."""
+        return dataclasses.replace(self, image=image, item=item, more_images=more_images)
 
 
 def search(session: CatalogSession, query: Query, tuning: Tuning | None = None) -> list[Result]:

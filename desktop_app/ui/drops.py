@@ -36,22 +36,22 @@ class PastedImages:
             self._folder = None
 
 
-def act_on_mime(mime: QMimeData | None, open_catalog, query_image, pasted: PastedImages) -> bool:
-    """Open the dropped folder or search with the dropped file or image; False when it holds neither."""
+def act_on_mime(mime: QMimeData | None, open_catalog, query_images, pasted: PastedImages) -> bool:
+    """Open the dropped folder or search with the dropped files (several: searched together) or image; False when
+    it holds neither. `query_images(paths)` gets a list of one or more paths."""
     if mime is None:
         return False
-    local = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+    local = [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
     if local:
-        target = Path(local[0])
-        if target.is_dir():
-            open_catalog(target)
+        if local[0].is_dir():
+            open_catalog(local[0])
         else:
-            query_image(target)
+            query_images([str(path) for path in local if not path.is_dir()])
         return True
     if mime.hasImage():
         image = QImage(mime.imageData())
         if image.isNull():
             return False
-        query_image(pasted.save(image))
+        query_images([str(pasted.save(image))])
         return True
     return False

@@ -261,7 +261,7 @@ class MainWindow(QMainWindow):
 
     def use_mime(self, mime: QMimeData | None) -> bool:
         """Act on dropped or pasted data: a file → query, a folder → open as catalog, image data → query."""
-        return act_on_mime(mime, self.open_catalog, self.query_image, self._pasted)
+        return act_on_mime(mime, self.open_catalog, self.search.query_images, self._pasted)
 
     def show_skipped(self) -> None:
         if self.catalog is not None:

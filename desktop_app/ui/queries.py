@@ -12,6 +12,11 @@ class QueryPhoto:
     path: str  # the photo's file
     caption: str  # how the window names it
     relpath: str | None = None  # set when the photo is an item of the open catalog (its stored vector is used)
+    more: tuple[str, ...] = ()  # further photos searched together with this one (the mean of their vectors)
+
+    @property
+    def paths(self) -> list[str]:
+        return [self.path, *self.more]
 
 
 def results_title(count: int, caption: str, narrowing: str, max_distance: float | None) -> str:

@@ -8,6 +8,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout
 
 from ..core.images import Crop
+from .photo_strip import PhotoStrip
 from .region_selector import RegionImage
 from .result_grid import device_pixels, screen_pixmap
 from .thumbnails import ThumbnailLoader
@@ -17,6 +18,7 @@ QUERY_PREVIEW = QSize(220, 290)
 
 class QueryPanel(QFrame):
     region_changed = Signal(object)  # Crop (fractions of the photo) or None: the person marked or cleared a region
+    photo_removed = Signal(str)  # one of several query photos was taken out of the search
 
     def __init__(self, thumbnails: ThumbnailLoader):
         super().__init__()
@@ -43,6 +45,8 @@ class QueryPanel(QFrame):
         self.clear_region_button.setToolTip("Search with the whole photo again (or double-click it, or Esc)")
         self.clear_region_button.clicked.connect(lambda: self.image_label.clear_region())
         self.clear_region_button.hide()
+        self.strip = PhotoStrip(thumbnails)
+        self.strip.removed.connect(self.photo_removed)
         hint = QLabel("Drop a photo anywhere in this window,\nor Open photo… (Ctrl+Shift+O),\n"
                       "or paste one (Ctrl+V).")
         hint.setObjectName("hint")
@@ -51,6 +55,7 @@ class QueryPanel(QFrame):
         panel.addWidget(title)
         panel.addWidget(self.image_label)
         panel.addWidget(self.caption)
+        panel.addWidget(self.strip)
         panel.addWidget(self.region_hint)
         panel.addWidget(self.clear_region_button)
         panel.addStretch(1)
@@ -60,8 +65,10 @@ class QueryPanel(QFrame):
     def region(self) -> Crop | None:
         return self.image_label.region()
 
-    def show_photo(self, caption: str, path: str) -> None:
-        """A new query photo: its region (if any) is cleared without re-running anything."""
+    def show_photo(self, caption: str, path: str, more: tuple[str, ...] = ()) -> None:
+        """A new query photo (and `more` searched with it, shown side by side): its region (if any) is cleared
+        without re-running anything."""
+        self.strip.show_photos([path, *more])
         self.image_label.clear_region(notify=False)
         self._show_region_state()
         self._generation += 1

@@ -5,15 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
-from .item_actions import open_file, show_item_menu
+from .feedback_buttons import FeedbackButtons
+from .item_actions import item_menu, open_file
 from .lanes import ResultItem
 from .thumbnails import ThumbnailLoader
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 RELPATH_ROLE = Qt.ItemDataRole.UserRole + 1
+MARKS = {True: ("▲ more like this", QColor(210, 240, 210)), False: ("▼ less like this", QColor(245, 215, 215))}
 
 
 def device_pixels(widget: QWidget, size: QSize) -> QSize:
@@ -36,6 +38,9 @@ class ResultGrid(QListWidget):
 
     complete = Signal()
     find_similar = Signal(str)  # relpath of the item chosen in the context menu
+    more_like = Signal(str)  # relpath: "More like this" (context menu or the tile's + button)
+    less_like = Signal(str)  # relpath: "Less like this"
+    reset_feedback = Signal()
 
     def __init__(self, thumbnails: ThumbnailLoader):
         super().__init__()
@@ -55,12 +60,16 @@ class ResultGrid(QListWidget):
         thumbnails.loaded.connect(self._on_thumbnail)
         self.itemActivated.connect(lambda tile: open_file(self, tile.data(PATH_ROLE)))
         self.customContextMenuRequested.connect(self._menu)
+        self.feedback = FeedbackButtons(self, lambda tile: tile.data(RELPATH_ROLE), self.more_like.emit,
+                                        self.less_like.emit)
         self._fit_tiles()
 
     def results(self) -> list[ResultItem]:
         return list(self._items)
 
-    def show_results(self, items: list[ResultItem]) -> None:
+    def show_results(self, items: list[ResultItem], liked: set[str] | None = None,
+                     disliked: set[str] | None = None) -> None:
+        """The tiles of `items`; those `liked` or `disliked` (relpaths) are marked."""
         self.clear_results()
         self._items = list(items)
         self._thumbs_pending = len(items)
@@ -70,7 +79,12 @@ class ResultGrid(QListWidget):
             lines = [f"{item.rank}. {Path(item.relpath).name}", f"distance {item.distance:.3f}"]
             if item.label:
                 lines.append(item.label)
+            mark = True if item.relpath in (liked or ()) else False if item.relpath in (disliked or ()) else None
+            if mark is not None:
+                lines.append(MARKS[mark][0])
             tile = QListWidgetItem(placeholder, "\n".join(lines))
+            if mark is not None:
+                tile.setBackground(MARKS[mark][1])
             tile.setToolTip(item.path)
             tile.setData(PATH_ROLE, item.path)
             tile.setData(RELPATH_ROLE, item.relpath)
@@ -87,6 +101,7 @@ class ResultGrid(QListWidget):
 
     def clear_results(self) -> None:
         self._generation += 1
+        self.feedback.hide()
         self._items = []
         self._thumbs_pending = 0
         self.clear()
@@ -107,7 +122,12 @@ class ResultGrid(QListWidget):
         tile = self.itemAt(position)
         if tile is None:
             return
-        show_item_menu(self, position, tile.data(PATH_ROLE), tile.data(RELPATH_ROLE), self.find_similar.emit)
+        relpath = tile.data(RELPATH_ROLE)
+        menu = item_menu(self, tile.data(PATH_ROLE), relpath, self.find_similar.emit)
+        menu.addAction("More like this", lambda: self.more_like.emit(relpath))
+        menu.addAction("Less like this", lambda: self.less_like.emit(relpath))
+        menu.addAction("Reset (no more/less like this)", self.reset_feedback.emit)
+        menu.exec(self.viewport().mapToGlobal(position))
 
     def resizeEvent(self, event):
         super().resizeEvent(event)

@@ -33,6 +33,13 @@ READY = "Drop a photo to see the most similar items of this catalog."
 RERUN_SECONDS = 3.0  # while indexing, the shown query runs again at most this often
 
 
+def feedback_note(settings: Query) -> str:
+    """', more like 2, less like 1' for a query moved by feedback; '' without."""
+    parts = [f"{word} like {len(marks)}" for word, marks in (("more", settings.liked), ("less", settings.disliked))
+             if marks]
+    return f", {', '.join(parts)}" if parts else ""
+
+
 class SearchPane(QWidget):
     grid_ready = Signal(float)  # seconds from the query request to a complete grid (thumbnails included)
 
@@ -52,6 +59,8 @@ class SearchPane(QWidget):
         self._results_version = 0  # the index version the shown results were computed on
         self._narrowing: tuple[str, float | None] = ("", None)  # of the query asked for last: for its title
         self._tunings: dict[tuple[str, int], object] = {}  # (field, index version) → its fitted core Tuning
+        self.liked: list[str] = []  # "More like this" items (relpaths) of the shown query: Rocchio feedback
+        self.disliked: list[str] = []  # "Less like this"
         self._rerun_timer = QTimer(self, singleShot=True)
         self._rerun_timer.timeout.connect(self.rerun)
         self.k_box = QSpinBox()
@@ -64,6 +73,7 @@ class SearchPane(QWidget):
         self.k_box.valueChanged.connect(lambda _k: self.rerun())
         self.query_panel = QueryPanel(thumbnails)
         self.query_panel.region_changed.connect(lambda _crop: self.rerun())
+        self.query_panel.photo_removed.connect(self.remove_photo)
         self.filters = FilterBox()
         self.filters.changed.connect(self.rerun)
         self.title = QLabel(WELCOME)
@@ -72,6 +82,9 @@ class SearchPane(QWidget):
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.grid = ResultGrid(thumbnails)
         self.grid.find_similar.connect(self.query_item)
+        self.grid.more_like.connect(lambda relpath: self.give_feedback(relpath, liked=True))
+        self.grid.less_like.connect(lambda relpath: self.give_feedback(relpath, liked=False))
+        self.grid.reset_feedback.connect(self.reset_feedback)
         self.grid.complete.connect(self._grid_complete)
         results = QVBoxLayout()
         results.addWidget(self.filters)
@@ -89,8 +102,36 @@ class SearchPane(QWidget):
     # -- queries -------------------------------------------------------------------------------------------
     def query_image(self, path: str) -> None:
         """A new query photo (its region cleared); the filters and the distance limit stay."""
-        self._query = QueryPhoto(path, Path(path).name)
+        self.query_images([path])
+
+    def query_images(self, paths: list[str], keep_feedback: bool = False) -> None:
+        """One search with several photos (the mean of their vectors), shown side by side in the query panel."""
+        if not paths:
+            return
+        caption = Path(paths[0]).name if len(paths) == 1 else f"{len(paths)} photos"
+        self._query = QueryPhoto(paths[0], caption, more=tuple(paths[1:]))
+        if not keep_feedback:
+            self.liked, self.disliked = [], []
         self._start(new_photo=True)
+
+    def remove_photo(self, path: str) -> None:
+        """One of several query photos taken out (the person's feedback stays)."""
+        if self._query is not None and path in self._query.paths and len(self._query.paths) > 1:
+            self.query_images([p for p in self._query.paths if p != path], keep_feedback=True)
+
+    def give_feedback(self, relpath: str, liked: bool) -> None:
+        """More (liked) or less like this result: the shown query runs again, moved by every mark so far."""
+        for marks in (self.liked, self.disliked):
+            if relpath in marks:
+                marks.remove(relpath)
+        (self.liked if liked else self.disliked).append(relpath)
+        self.rerun()
+
+    def reset_feedback(self) -> None:
+        """Back to the query without feedback."""
+        if self.liked or self.disliked:
+            self.liked, self.disliked = [], []
+            self.rerun()
 
     def query_item(self, relpath: str, keep_filter: bool = True) -> None:
         """Search from an item of the open catalog; without `keep_filter` the label filter is cleared first
@@ -98,6 +139,7 @@ class SearchPane(QWidget):
         if self._root is None:
             return
         self._query = QueryPhoto(str(Path(self._root) / relpath), relpath, relpath)
+        self.liked, self.disliked = [], []
         if not keep_filter:
             self.filters.blockSignals(True)
             self.filters.clear_where()
@@ -115,7 +157,8 @@ class SearchPane(QWidget):
     def settings(self) -> Query:
         """What the shown photo is searched with (a core Query without a photo)."""
         return Query(k=self.k_box.value(), crop=self.query_panel.region(), where=self.filters.where(),
-                     max_distance=self.filters.max_distance(), tuned=self.filters.tuned_field())
+                     max_distance=self.filters.max_distance(), tuned=self.filters.tuned_field(),
+                     liked=tuple(self.liked), disliked=tuple(self.disliked))
 
     # -- what the catalog did ------------------------------------------------------------------------------
     def _opened(self, info: CatalogInfo) -> None:
@@ -167,9 +210,9 @@ class SearchPane(QWidget):
         self.pending = True
         self._host.show_message("")
         if new_photo:
-            self.query_panel.show_photo(query.caption, query.path)  # and clears the region
+            self.query_panel.show_photo(query.caption, query.path, query.more)  # and clears the region
         settings = self.settings()
-        self._caption = query.caption + (" (region)" if settings.crop else "")
+        self._caption = query.caption + (" (region)" if settings.crop else "") + feedback_note(settings)
         self._narrowing = (self.filters.describe(), settings.max_distance)
         version = self.index_version
         field = settings.tuned
@@ -207,7 +250,7 @@ class SearchPane(QWidget):
             expected = answer.stored + max(0, self.indexing.total - self.indexing.done)
             title += f" — searched {answer.searched:,} of {max(expected, answer.searched):,} items; indexing goes on"
         self.title.setText(title)
-        self.grid.show_results(answer.items)
+        self.grid.show_results(answer.items, set(self.liked), set(self.disliked))
 
     def _on_failed(self, message: str) -> None:
         self.pending = False

@@ -25,7 +25,7 @@ def answer(catalog: OpenCatalog, photo: QueryPhoto, settings: Query, tuned=None,
     searched = len(session.searcher)
     if searched == 0 and indexing:  # nothing committed yet: not an error, the pane asks again as batches land
         return Answer([], 0, session.stored())
-    results = session.search(settings.about(photo.path, photo.relpath), tuned)
+    results = session.search(settings.about(photo.path, photo.relpath, photo.more), tuned)
     return Answer(catalog.result_items(results), searched, session.stored())
 
 
