@@ -101,3 +101,13 @@ def test_store_reopens_with_same_vectors_and_no_pickle(make_catalog, counting_em
     again_paths, again_vectors = reopened.load_vectors()
     assert again_paths == relpaths and np.array_equal(again_vectors, vectors)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_the_eta_waits_for_a_second_batch_and_leaves_the_start_up_out():
+    from desktop_app.core.indexer import Progress
+
+    assert Progress(0, 1000, 0, 12.0).eta is None
+    first = Progress(16, 1000, 0, 13.0, first_batch=(16, 13.0))  # 13 s of start-up (Ray, the model) in it
+    assert first.eta is None
+    second = Progress(48, 1000, 0, 15.0, first_batch=(16, 13.0))
+    assert second.rate == 16.0 and second.eta == (1000 - 48) / 16.0

@@ -1,10 +1,13 @@
-"""Indexing on Ray (core/ray_engine.py), on a local 2-CPU Ray: the same vectors as local indexing, only new or
-changed files embedded, a worker killed mid-run loses nothing. Skipped when Ray Data is not installed (CI
-installs it: it is in the test extra)."""
+"""Indexing on Ray (core/ray_engine.py), on a local 2-CPU Ray: the same vectors as local indexing for every model and
+precision, only new or changed files embedded, a worker killed mid-run loses nothing, a wrong address is one line.
+Skipped when Ray Data is not installed (CI installs it: it is in the test extra)."""
 
 import functools
 import os
+import socket
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -12,7 +15,8 @@ import pytest
 from desktop_app import cli
 from desktop_app.core.embedders import create_embedder
 from desktop_app.core.errors import UserError
-from desktop_app.core.ray_engine import INSTALL_HINT, import_ray, index_with_ray
+from desktop_app.core.ray_cluster import INSTALL_HINT, import_ray
+from desktop_app.core.ray_engine import RayEngine
 from desktop_app.core.session import CatalogSession
 
 BATCH = 4
@@ -67,9 +71,9 @@ class _DiesOnMagenta:
         return self.inner.embed(batch)
 
 
-def ray_index(session, make_embedder=None):
-    make_embedder = make_embedder or functools.partial(create_embedder, "colour-texture")
-    return session.index(engine=functools.partial(index_with_ray, make_embedder=make_embedder, batch_size=BATCH))
+def ray_index(session, build=None):
+    """Index on the local Ray; the workers build the session's embedder from its spec, or call `build`."""
+    return session.index(engine=RayEngine(build=build), batch_size=BATCH)
 
 
 def local_vectors(folder, data_dir, monkeypatch):
@@ -140,9 +144,15 @@ def test_workers_with_another_model_are_refused(make_catalog):
 
 @pytest.mark.usefixtures("local_ray")
 def test_cli_index_with_the_ray_engine_then_query(make_catalog, capsys):
+    import ray
+
     folder = make_catalog(6)
-    assert cli.main(["index", str(folder), "--engine", "ray", "--model", "colour-texture"]) == 0
-    assert "6 embedded" in capsys.readouterr().out
+    address = ray.get_runtime_context().gcs_address  # the running cluster passes the address check
+    assert cli.main(["index", str(folder), "--engine", "ray", "--address", address, "--model", "colour-texture"]) == 0
+    captured = capsys.readouterr()
+    assert "6 embedded" in captured.out
+    assert [line for line in captured.err.splitlines() if not line.startswith(("catalog ", "model ", "indexing "))] \
+        == []  # nothing from Ray itself (its start-up output goes to the log file)
     assert cli.main(["query", str(folder / "img002.jpg"), "--catalog", str(folder), "--model", "colour-texture",
                      "--include-self", "-k", "1"]) == 0
     assert capsys.readouterr().out.strip().endswith("img002.jpg")
@@ -158,38 +168,73 @@ def test_without_ray_the_option_says_how_to_install_it(monkeypatch, make_catalog
     assert "use it with --engine ray" in capsys.readouterr().err
 
 
-@pytest.mark.heavy
+def _models_and_precisions():
+    """Every registered model at every precision it has; the neural ones are heavy (real forward passes)."""
+    from desktop_app.core.embedders import MODELS, needs_weights
+    from desktop_app.core.embedders.precision import INT8_MODELS
+
+    for model in MODELS:
+        for precision in ("fp32", "int8") if model in INT8_MODELS else ("fp32",):
+            neural = needs_weights(model) or precision == "int8" or model.startswith("efficientnet")
+            yield pytest.param(model, precision, marks=[pytest.mark.heavy] if neural else [],
+                               id=f"{model}-{precision}")
+
+
 @pytest.mark.usefixtures("local_ray")
-def test_resnet50_vectors_on_ray_equal_local_indexing(make_catalog, random_embedder, data_dir, monkeypatch):
+@pytest.mark.parametrize(("model", "precision"), list(_models_and_precisions()))
+def test_every_model_and_precision_gives_on_ray_the_vectors_of_local_indexing(model, precision, make_catalog,
+                                                                               data_dir, monkeypatch):
+    from desktop_app.core.embedders import needs_weights
     from desktop_app.core.weights import random_weights
 
-    folder = make_catalog(6)
-    with CatalogSession(folder, random_embedder) as session:
-        report = ray_index(session, functools.partial(create_embedder, "resnet50", random_weights(0)))
-        assert report.embedded == 6
-        relpaths, vectors = session.store.load_vectors()
+    folder = make_catalog(6).resolve()
+    weights = random_weights(0) if needs_weights(model) else None  # resnet50: the explicit seeded init
+
+    def session():
+        return CatalogSession(folder, create_embedder(model, weights, precision=precision, catalog=folder))
+
+    with session() as on_ray:
+        assert ray_index(on_ray).embedded == 6
+        fingerprint, (relpaths, vectors) = on_ray.store.fingerprint, on_ray.store.load_vectors()
     monkeypatch.setenv("FASHIONREC_DATA_DIR", str(data_dir / "local"))
-    with CatalogSession(folder, random_embedder) as session:
-        session.index()
-        local_relpaths, local = session.store.load_vectors()
+    with session() as local:
+        local.index()
+        assert local.store.fingerprint == fingerprint and local.embedder.precision == precision
+        local_relpaths, local_vectors = local.store.load_vectors()
     assert local_relpaths == relpaths
-    assert np.einsum("ij,ij->i", vectors, local).min() >= 0.9999
+    assert np.abs(vectors - local_vectors).max() <= 1e-5
 
 
-@pytest.mark.heavy
-@pytest.mark.usefixtures("local_ray")
-@pytest.mark.parametrize("precision", ["int8", "fp32"])
-def test_the_built_in_network_on_ray_equals_local_indexing(make_catalog, data_dir, monkeypatch, precision):
-    """The workers rebuild it from its name and precision alone (int8: the same generated calibration)."""
-    from desktop_app.core.ray_engine import ray_engine
+def test_a_wrong_cluster_address_is_one_line_within_seconds(make_catalog, capsys):
+    pytest.importorskip("ray.data")
+    folder = make_catalog(2)
+    started = time.monotonic()
+    assert cli.main(["index", str(folder), "--engine", "ray", "--address", "127.0.0.1:1",
+                     "--model", "colour-texture"]) == 1
+    assert time.monotonic() - started < 30  # Ray itself retried for many minutes
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("fashionrec: No Ray cluster answers at 127.0.0.1:1 (")
 
-    folder = make_catalog(6)
-    embedder = create_embedder("efficientnet-lite0", precision=precision)
-    with CatalogSession(folder, embedder) as session:
-        assert session.index(engine=ray_engine(embedder, batch_size=BATCH)).embedded == 6
-        relpaths, vectors = session.store.load_vectors()
-    monkeypatch.setenv("FASHIONREC_DATA_DIR", str(data_dir / "local"))
-    with CatalogSession(folder, create_embedder("efficientnet-lite0", precision=precision)) as session:
-        session.index()
-        assert session.store.load_vectors()[0] == relpaths
-        np.testing.assert_allclose(session.store.load_vectors()[1], vectors, atol=1e-5)
+
+def test_the_address_check_tells_a_silent_or_foreign_server_from_a_cluster():
+    from desktop_app.core.ray_cluster import check_reachable
+
+    def serve(answer: bytes | None):
+        listener = socket.create_server(("127.0.0.1", 0))
+
+        def run():
+            connection, _ = listener.accept()
+            if answer is not None:
+                connection.sendall(answer)
+                connection.close()
+            else:
+                time.sleep(3)  # accepts, says nothing
+        threading.Thread(target=run, daemon=True).start()
+        return f"127.0.0.1:{listener.getsockname()[1]}"
+
+    with pytest.raises(UserError, match="something answers there, but not a Ray cluster"):
+        check_reachable(serve(b"HTTP/1.1 400 Bad Request\r\n\r\n"), timeout=5)
+    with pytest.raises(UserError, match="no answer within 1 s"):
+        check_reachable(serve(None), timeout=1)
+    with pytest.raises(UserError, match="is not a Ray cluster address: write host:port"):
+        check_reachable("head")

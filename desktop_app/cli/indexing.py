@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 
 from ..core.errors import UserError
-from ..core.ray_engine import import_ray, ray_engine
+from ..core.ray_cluster import check_reachable, import_ray
+from ..core.ray_engine import RayEngine
 from . import interrupted
-from .options import add_batch_size_option, add_model_options, add_precision_option, backend_from
+from .options import add_batch_size_option, add_model_options, add_precision_option
 from .progress import ProgressLine, print_report
 from .sessions import open_session, print_catalog_and_model, say_waiting
 
@@ -17,14 +18,14 @@ def cmd_index(args) -> int:
         raise UserError("--address is the Ray cluster's address: use it with --engine ray.")
     if args.engine == "ray":
         import_ray()  # without Ray: how to install it, before anything is opened
+        if args.address:
+            check_reachable(args.address)  # a wrong address: one line now, not minutes of Ray retrying
     with open_session(args) as session:
         print_catalog_and_model(session)
-        options = {"batch_size": args.batch_size, "progress": ProgressLine()}
         with interrupted.during(args, interrupted.INDEXING):
-            report = session.index(wait_for_lock=args.wait, on_wait=say_waiting(session),
-                                   engine=ray_engine(session.embedder, backend_from(args), args.address, **options)
-                                   if args.engine == "ray" else None,
-                                   **options)
+            report = session.index(wait_for_lock=args.wait, on_wait=say_waiting(session), batch_size=args.batch_size,
+                                   progress=ProgressLine(),
+                                   engine=RayEngine(args.address) if args.engine == "ray" else None)
     print_report(report)
     return 0
 

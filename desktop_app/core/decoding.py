@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import UNREAD_MTIME, CatalogFile
+from .embedders.base import Embedder
 from .images import Crop, ImageError, UnreadableFile, load_rgb, os_error_reason
 
 log = logging.getLogger(__name__)
@@ -94,10 +95,11 @@ class Decoder:
         return load_rgb(path, self.size, crop=crop, reduced=self.reduced, budget=BUDGET)
 
 
-def decoder_for(embedder) -> Decoder:
+def decoder_for(embedder: Embedder) -> Decoder:
     """The decoder of this embedder's model (its input size, its policy)."""
-    policy = policy_of(embedder.name, getattr(embedder, "precision", "fp32"))
-    return Decoder(tuple(embedder.input_size), reduced=policy == REDUCED)
+    policy = policy_of(embedder.name, embedder.precision)
+    width, height = embedder.input_size
+    return Decoder((width, height), reduced=policy == REDUCED)
 
 
 Decode = Callable[[Path], np.ndarray]  # a Decoder, or a stand-in of the same shape (tests)

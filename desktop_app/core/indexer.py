@@ -1,6 +1,6 @@
-"""The indexing pipeline: scan → diff against the store → decode (threads, overlapped) → embed → commit.
-
-Progress and cancel are plain callbacks, so the CLI and the GUI's worker thread drive the same code.
+"""Indexing, the plan: scan the folder → diff it against the store → hand the new and changed files to an engine
+(engines.py: this process, or a Ray cluster; it turns files into vectors) → commit each batch it hands back →
+report. Progress and cancel are plain callbacks, so the CLI and the window's writer lane drive the same code.
 """
 
 from __future__ import annotations
@@ -9,15 +9,13 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import numpy as np
 
 from .catalog import UNREAD_MTIME, CatalogFile, no_images_message, scan
-from .decoding import DEFAULT_LOOKAHEAD, DEFAULT_WORKERS, Decode, decoded_in_order, decoder_for
+from .decoding import DEFAULT_WORKERS, Decode
 from .embedders import Embedder
+from .engines import Batches, EmbeddedBatch, Engine, LocalEngine
 from .errors import UserError
 from .store import Embedded, Skipped, Store
 
@@ -36,16 +34,21 @@ class Progress:
     skipped_count: int  # files skipped so far this run
     elapsed: float
     newly_skipped: tuple[tuple[str, str], ...] = ()  # (relpath, reason) skipped since the previous report
+    first_batch: tuple[int, float] | None = None  # (done, elapsed) when the first batch came back
 
     @property
     def rate(self) -> float:
-        """Files per second so far."""
+        """Files per second since the first batch came back (start-up, e.g. loading the model or starting Ray,
+        left out); before that, so far."""
+        if self.first_batch and self.done > self.first_batch[0] and self.elapsed > self.first_batch[1]:
+            return (self.done - self.first_batch[0]) / (self.elapsed - self.first_batch[1])
         return self.done / self.elapsed if self.elapsed > 0 else 0.0
 
     @property
     def eta(self) -> float | None:
-        """Seconds left, once there is a rate to go by."""
-        return (self.total - self.done) / self.rate if self.rate > 0 else None
+        """Seconds left, once two batches give a steady rate to go by (the first includes the start-up)."""
+        steady = self.first_batch is not None and self.done > self.first_batch[0]
+        return (self.total - self.done) / self.rate if steady and self.rate > 0 else None
 
 
 @dataclass
@@ -105,107 +108,42 @@ def _changes(store: Store, files: list[CatalogFile], unreadable: list[tuple[str,
     return _Changes(gone, todo, [Skipped(folder, 0, UNREAD_MTIME, reason) for folder, reason in unreadable])
 
 
-@dataclass(frozen=True)
-class EmbeddedBatch:
-    """One batch of files turned into vectors: the files that decoded (with their identity as read) and their
-    vectors, in order, and the files that could not be used, with their reasons."""
-
-    items: list[CatalogFile]
-    vectors: np.ndarray  # (len(items), dim) float32
-    skipped: list[Skipped]
-
-
-def embedded_batches(embedder: Embedder, root: Path, files: list[CatalogFile], batch_size: int = DEFAULT_BATCH_SIZE,
-                     decode: Decode | None = None,
-                     workers: int = DEFAULT_WORKERS) -> Generator[EmbeddedBatch, None, None]:
-    """The files under `root` decoded ahead by the decode pool (decoding.decoded_in_order; the model's own
-    decoder unless `decode` is given) and embedded `batch_size` at a time: every batch holds `batch_size`
-    decoded files (the last may hold fewer) plus those skipped on the way. Indexing commits each batch to a
-    store; `match` searches with it and stores nothing. Closing the generator stops the decoder threads."""
-    items: list[CatalogFile] = []
-    pixels: list[np.ndarray] = []
-    skipped: list[Skipped] = []
-
-    def batch() -> EmbeddedBatch:
-        vectors = embedder.embed(np.stack(pixels)) if pixels else np.empty((0, embedder.dim), np.float32)
-        done = EmbeddedBatch(list(items), vectors, list(skipped))
-        items.clear()
-        pixels.clear()
-        skipped.clear()
-        return done
-
-    decoded = decoded_in_order(decode or decoder_for(embedder), root, files, workers,
-                               max(DEFAULT_LOOKAHEAD, 3 * batch_size))
-    with contextlib.closing(decoded):
-        for item, result in decoded:
-            if isinstance(result, str):
-                log.info("skipped %s: %s", item.relpath, result)
-                skipped.append(Skipped(item.relpath, item.size, item.mtime_ns, result))
-            else:
-                items.append(item)
-                pixels.append(result)
-            if len(pixels) >= batch_size:
-                yield batch()
-    if pixels or skipped:
-        yield batch()
-
-
-def handle_batches(batches: Generator[EmbeddedBatch, None, None], total: int, started: float,
-                   handle: Callable[[EmbeddedBatch], None], progress: ProgressCallback | None = None,
-                   should_cancel: Callable[[], bool] | None = None) -> bool:
-    """`handle(batch)` for each batch, a Progress report before the first and after each (`started`: the
-    perf_counter the elapsed time counts from), `should_cancel()` asked between batches. Returns whether it
-    stopped early; the generator is closed either way (its decoder threads stop)."""
-    state = Progress(0, total, 0, 0.0)
-    if progress:
-        progress(state)
-    with contextlib.closing(batches):
-        for batch in batches:
-            handle(batch)
-            newly_skipped = tuple((s.relpath, s.reason) for s in batch.skipped)
-            state = Progress(state.done + len(batch.items) + len(batch.skipped), state.total,
-                             state.skipped_count + len(batch.skipped), time.perf_counter() - started, newly_skipped)
-            if progress:
-                progress(state)
-            if should_cancel and should_cancel() and state.done < state.total:
-                return True
-    return False
-
-
 def index_catalog(
     store: Store,
     embedder: Embedder,
     *,
+    engine: Engine | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: ProgressCallback | None = None,
     should_cancel: Callable[[], bool] | None = None,
-    decode_workers: int | None = None,
     scan: Scan = scan,
     decode: Decode | None = None,
+    decode_workers: int | None = None,
     writer_lock: Callable[[], contextlib.AbstractContextManager] | None = None,
 ) -> IndexReport:
     """Bring `store` up to date with its catalog folder. Every finished batch is committed at once.
 
+    `engine` turns the files into vectors (default: a LocalEngine with `decode` and `decode_workers`, which
+    replace how an image is read and how many threads read ahead: tests, the bench).
     `writer_lock`, when given, is entered only if the folder has changed (so a reader of an up-to-date
     catalog never waits for, or is refused by, another indexer); without it the caller holds the lock.
-    `scan` and `decode` replace how the folder is listed and an image read (tests, the bench); the default
-    decode is the model's own (decoding.decoder_for). `decode_workers` threads decode ahead (decoding.py).
+    `scan` replaces how the folder is listed (tests).
     """
     started = time.perf_counter()
     files, unreadable = _scan_folder(store, scan)
     changes = _changes(store, files, unreadable)
-    update = functools.partial(_update, store, embedder, files, started=started, batch_size=batch_size,
-                               progress=progress, should_cancel=should_cancel,
-                               decode=decode or decoder_for(embedder), workers=decode_workers or DEFAULT_WORKERS)
+    engine = engine or LocalEngine(decode, decode_workers or DEFAULT_WORKERS)
+    update = functools.partial(_update, store, embedder, engine, files, started=started, batch_size=batch_size,
+                               progress=progress, should_cancel=should_cancel)
     if writer_lock is None or not changes:
         return update(changes)
     with writer_lock():  # the store may have moved on while this process waited: diff again
         return update(_changes(store, files, unreadable))
 
 
-def _update(store: Store, embedder: Embedder, files: list[CatalogFile], changes: _Changes, *, started: float,
-            batch_size: int, progress: ProgressCallback | None, should_cancel: Callable[[], bool] | None,
-            decode: Decode, workers: int) -> IndexReport:
+def _update(store: Store, embedder: Embedder, engine: Engine, files: list[CatalogFile], changes: _Changes, *,
+            started: float, batch_size: int, progress: ProgressCallback | None,
+            should_cancel: Callable[[], bool] | None) -> IndexReport:
     report = IndexReport()
     if changes.gone:
         store.remove(changes.gone)
@@ -215,23 +153,41 @@ def _update(store: Store, embedder: Embedder, files: list[CatalogFile], changes:
     todo = changes.todo
     report.files, report.removed, report.unchanged = len(files), len(changes.gone), len(files) - len(todo)
     log.info("index %s: %d files, %d to embed, %d gone", store.root, len(files), len(todo), len(changes.gone))
-
-    decode_calls: list[None] = []  # list.append is atomic: the decoder threads count here
-
-    def counted_decode(path: Path) -> np.ndarray:
-        decode_calls.append(None)
-        return decode(path)
+    unread = {f.relpath for f in todo if f.problem}  # found unreadable by the scan: never decoded
 
     def commit(batch: EmbeddedBatch) -> None:
         store.commit_batch([Embedded(f.relpath, f.size, f.mtime_ns, v)
                             for f, v in zip(batch.items, batch.vectors, strict=True)], batch.skipped)
         report.embedded += len(batch.items)
         report.newly_skipped += [(s.relpath, s.reason) for s in batch.skipped]
+        report.decoded += len(batch.items) + sum(s.relpath not in unread for s in batch.skipped)
 
-    batches = embedded_batches(embedder, store.root, todo, batch_size, counted_decode, workers)
+    batches = engine.batches(embedder, store.root, todo, batch_size)
     report.cancelled = handle_batches(batches, len(todo), started, commit, progress, should_cancel)
-    report.decoded = len(decode_calls)
     report.all_skipped = store.skipped_files()
     report.indexed = store.count()
     report.elapsed = time.perf_counter() - started
     return report
+
+
+def handle_batches(batches: Batches, total: int, started: float, handle: Callable[[EmbeddedBatch], None],
+                   progress: ProgressCallback | None = None,
+                   should_cancel: Callable[[], bool] | None = None) -> bool:
+    """`handle(batch)` for each batch, a Progress report before the first and after each (`started`: the
+    perf_counter the elapsed time counts from), `should_cancel()` asked between batches. Returns whether it
+    stopped early; the generator is closed either way (the engine's work under way stops)."""
+    state = Progress(0, total, 0, 0.0)
+    if progress:
+        progress(state)
+    with contextlib.closing(batches):
+        for batch in batches:
+            handle(batch)
+            newly_skipped = tuple((s.relpath, s.reason) for s in batch.skipped)
+            done, elapsed = state.done + len(batch.items) + len(batch.skipped), time.perf_counter() - started
+            state = Progress(done, state.total, state.skipped_count + len(batch.skipped), elapsed, newly_skipped,
+                             state.first_batch or (done, elapsed))
+            if progress:
+                progress(state)
+            if should_cancel and should_cancel() and state.done < state.total:
+                return True
+    return False

@@ -1,6 +1,6 @@
 """`match`: every photo of a folder against a catalog — "which of these do we already sell?".
 
-The query photos go through the indexer's own pipeline (indexer.embedded_batches: the decode pool, the
+The query photos go through the indexer's own pipeline (engines.embedded_batches, the local engine: the decode pool, the
 embedder's batches), are searched a batch at a time (one matrix product per batch: Searcher.search_many) and
 are never added to the catalog's store. Unreadable files are skipped with the same reasons as `index` gives.
 Rows: query, rank, item, distance, then every label column of the catalog's item; a query with no item within
@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .catalog import catalog_root, no_images_message, scan
+from .engines import EmbeddedBatch, embedded_batches
 from .errors import UserError
 from .export import check_output, write_rows
 from .filters import Conditions
-from .indexer import DEFAULT_BATCH_SIZE, EmbeddedBatch, Progress, embedded_batches, handle_batches
+from .indexer import DEFAULT_BATCH_SIZE, Progress, handle_batches
 from .search import DEFAULT_K, Result
 
 BASE_COLUMNS = ("query", "rank", "item", "distance")

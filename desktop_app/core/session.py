@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,6 @@ from .indexer import IndexReport, index_catalog
 from .labels import LabelTable, file_stamp, read_label_table
 from .query import Query, search
 from .search import DEFAULT_K, Result, Searcher
-from .store import Store
 
 if TYPE_CHECKING:
     from .tuning import FitProgress, Tuning
@@ -56,9 +55,9 @@ class CatalogSession:
         self.close()
 
     def index(self, wait_for_lock: bool = False, on_wait=None, lock_only_for_changes: bool = False,
-              engine: Callable[[Store], IndexReport] | None = None, **options) -> IndexReport:
-        """Embed new and changed files, drop deleted ones; options go to `index_catalog`, or `engine(store)`
-        does the work instead (e.g. ray_engine.index_with_ray; it always holds the lock).
+              **options) -> IndexReport:
+        """Embed new and changed files, drop deleted ones; options go to `index_catalog` (among them `engine`:
+        where files become vectors, e.g. ray_engine.RayEngine; default this process).
 
         The store's writer lock is held throughout, or with `lock_only_for_changes` only when the folder has
         changed (a reader such as eval then runs beside another process indexing nothing new).
@@ -66,11 +65,11 @@ class CatalogSession:
         def lock():
             return self.store.writer_lock(wait_for_lock, on_wait)
 
-        if lock_only_for_changes and engine is None:
+        if lock_only_for_changes:
             report = index_catalog(self.store, self.embedder, writer_lock=lock, **options)
         else:
             with lock():
-                report = engine(self.store) if engine else index_catalog(self.store, self.embedder, **options)
+                report = index_catalog(self.store, self.embedder, **options)
         self._searcher = None
         self._labels = None
         self._tunings.clear()

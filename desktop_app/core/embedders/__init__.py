@@ -11,25 +11,32 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import UserError
 from ..weights import Weights, missing_weights_message, resolve_weights
 from .base import Embedder
 from .precision import check_precision, resolve_precision
 
-Int8Maker = Callable[[Embedder, Path | None, Path | None], Callable[[], Embedder]]
+if TYPE_CHECKING:
+    from .int8 import Calibration
+
+Int8Maker = Callable[[Embedder, Path | None, Path | None, "Calibration | None"], Callable[[], Embedder]]
 
 
 @dataclass(frozen=True)
 class Model:
     """One entry of the registry: `make(weights, backend)` builds the embedder (importing its module only
     then); `needs_weights` says whether it runs on a weights file (resolved by create_embedder).
-    `int8(fp32 embedder, catalog, data_dir)`, for a model with an int8 version, gives the function that builds
-    it, or raises UserError saying why it cannot be made here."""
+    `int8(fp32 embedder, catalog, data_dir, calibration)`, for a model with an int8 version, gives the function
+    that builds it (calibrated on `calibration` when given: a Ray worker rebuilding an embedder, spec.py), or
+    raises UserError saying why it cannot be made here. `takes_backend`: whether its fp32 embedder's `backend`
+    is a choice (create_embedder's `backend`)."""
 
     make: Callable[[Weights | None, str | None], Embedder]
     needs_weights: bool = False
     int8: Int8Maker | None = None
+    takes_backend: bool = False
 
 
 def _weight_free(module: str, class_name: str) -> Callable[[Weights | None, str | None], Embedder]:
@@ -71,7 +78,8 @@ def _resnet50(weights: Weights | None, backend: str | None) -> Embedder:
     return LiteRTResNet50Embedder(weights)
 
 
-def _resnet50_int8(fp32: Embedder, catalog: Path | None, data_dir: Path | None) -> Callable[[], Embedder]:
+def _resnet50_int8(fp32: Embedder, catalog: Path | None, data_dir: Path | None,
+                   calibration: Calibration | None) -> Callable[[], Embedder]:
     """ResNet50 in int8 calibrates on the catalog's photos, so it needs the catalog; and the seeded random init
     exists only through Keras, so without TensorFlow (the packaged app) it needs a weights file."""
     weights = fp32.weights
@@ -79,12 +87,15 @@ def _resnet50_int8(fp32: Embedder, catalog: Path | None, data_dir: Path | None) 
     if weights.is_random and not has_tensorflow():
         raise UserError("int8 of the random init needs TensorFlow to make its weights, which this packaged build "
                         "leaves out: give a weights file, or use --precision fp32.")
-    if catalog is None:
+    if catalog is None and calibration is None:
         raise UserError("int8 calibrates on the catalog's photos: it needs the catalog folder.")
 
     def make() -> Embedder:
         from .int8 import Int8ResNet50Embedder, catalog_calibration
 
+        if calibration is not None:
+            return Int8ResNet50Embedder(weights, calibration)
+        assert catalog is not None
         return Int8ResNet50Embedder(weights, lambda: catalog_calibration(catalog, data_dir))
 
     return make
@@ -96,14 +107,15 @@ def _efficientnet(weights: Weights | None, backend: str | None) -> Embedder:
     return create("fp32")
 
 
-def _efficientnet_int8(fp32: Embedder, catalog: Path | None, data_dir: Path | None) -> Callable[[], Embedder]:
+def _efficientnet_int8(fp32: Embedder, catalog: Path | None, data_dir: Path | None,
+                       calibration: Calibration | None) -> Callable[[], Embedder]:
     from .efficientnet import create
 
     return lambda: create("int8")  # calibrated on a generated set: no catalog needed
 
 
 REGISTRY: dict[str, Model] = {
-    "resnet50": Model(_resnet50, needs_weights=True, int8=_resnet50_int8),
+    "resnet50": Model(_resnet50, needs_weights=True, int8=_resnet50_int8, takes_backend=True),
     "efficientnet-lite0": Model(_efficientnet, int8=_efficientnet_int8),
     "colour-texture": Model(_weight_free("colour_texture", "ColourTextureEmbedder")),
     "shape-colour": Model(_weight_free("shape_colour", "ShapeColourEmbedder")),
@@ -158,18 +170,20 @@ def needs_weights(model: str) -> bool:
 
 def create_embedder(model: str = DEFAULT_MODEL, weights: Weights | None = None,
                     backend: str | None = None, precision: str | None = None,
-                    catalog: Path | None = None, data_dir: Path | None = None) -> Embedder:
+                    catalog: Path | None = None, data_dir: Path | None = None,
+                    calibration: Calibration | None = None) -> Embedder:
     """The embedder for `model`. A model that needs weights and is given none looks for them
     (weights.resolve_weights: may try a download) and raises WeightsNeeded when there are none.
     `backend` picks how resnet50 runs (see available_backends(); None: FASHIONREC_BACKEND or the fastest).
     `precision` "fp32" | "int8" | None (see precision.py: None picks by the `catalog` folder's stores;
-    `data_dir` is where its stores are, default paths.data_dir())."""
+    `data_dir` is where its stores are, default paths.data_dir()); int8 calibrates on `calibration` when given
+    (a Ray worker rebuilding the indexing process's embedder: spec.py)."""
     fp32 = _create_fp32_embedder(model, weights, backend)
     check_precision(model, precision, backend)
     make_int8, why_not, int8 = None, "", REGISTRY[model].int8
     if int8 is not None:
         try:
-            make_int8 = int8(fp32, catalog, data_dir)
+            make_int8 = int8(fp32, catalog, data_dir, calibration)
         except UserError as err:
             why_not = str(err)
     if precision == "int8" and make_int8 is None:

@@ -22,6 +22,8 @@ class Embedder(Protocol):
     dim: int
     input_size: tuple[int, int]
     load_report: str
+    backend: str  # how it runs, e.g. "tflite", "onnxruntime-int8", "numpy" (create_embedder's `backend` names it
+    # for the models that offer a choice: registry.Model.takes_backend)
 
     @property
     def fingerprint(self) -> str: ...
@@ -39,6 +41,13 @@ class Embedder(Protocol):
     def load(self) -> None: ...
 
     def embed(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+class NetworkEmbedder(Embedder, Protocol):
+    """A neural network's embedder: `forward` is its raw pooled features of an already preprocessed float32
+    batch (no normalisation), what the bench times on ready tensors."""
+
+    def forward(self, preprocessed: np.ndarray) -> np.ndarray: ...
 
 
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:

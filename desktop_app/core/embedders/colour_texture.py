@@ -105,6 +105,7 @@ class WeightFreeDescriptor:
     load_report = "nothing to load (numpy only, no weights)"
     weights = None
     precision = "fp32"
+    backend = "numpy"
 
     def load(self) -> None:
         """Nothing to prepare: the descriptor is plain numpy."""

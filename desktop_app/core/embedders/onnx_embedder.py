@@ -77,6 +77,13 @@ class OnnxEmbedder:
                 self._session = inference_session(model)
                 log.info("%s %s ready: %s", self.name, self.precision, self.load_report)
 
+    def use_model(self, model: bytes, report: str) -> None:
+        """Run these model bytes instead of making them with `model()`: a Ray worker runs the very model the
+        indexing process made (spec.py)."""
+        with self._lock:
+            self._session = inference_session(model)
+            self.load_report = report
+
     def forward(self, preprocessed: np.ndarray) -> np.ndarray:
         """Raw pooled features of an already preprocessed float32 batch."""
         self.load()
