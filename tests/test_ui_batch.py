@@ -3,9 +3,13 @@ photo's results), several photos at once and More/Less like this, Catalog ▸ Ma
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 
 from support import write_labels
 
@@ -92,3 +96,34 @@ def test_more_and_less_like_this_move_the_results_and_reset_goes_back(qtbot, ope
         grid.reset_feedback.emit()
     assert [r.relpath for r in window.shown_results()] == before
     assert not any("like this" in grid.item(i).text() for i in range(grid.count()))
+
+
+def test_the_map_lays_out_colours_shows_the_query_and_picks_items(qtbot, open_window, make_catalog, tmp_path):
+    catalog = write_labels(make_catalog(30), 30)
+    window = indexed_window(qtbot, open_window, catalog)
+    view = window.tools.batch.show_map()
+    qtbot.waitUntil(lambda: view.map is not None, timeout=TIMEOUT_MS)
+    canvas = view.canvas
+    assert len(canvas.relpaths) == 30 and "laid out in" in view.summary.text()
+    assert [text.split(" (")[0] for text, _ in canvas.legend] == ["Jeans", "Shirts", "Tshirts"]
+    assert len(set(canvas.codes.tolist())) == 3
+    with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):
+        window.query_item("img004.jpg")
+    qtbot.waitUntil(lambda: len(canvas.highlighted) == 5)
+    assert canvas.query_point is not None and list(canvas.query_point) == list(canvas.points[4])
+    centre = canvas.points[4]
+    near = set(np.flatnonzero(np.linalg.norm(canvas.points - centre, axis=1) < 1e9))
+    canvas.lasso_done.emit(np.array(sorted(near))[:7])
+    assert len(view.selection) == 7 and view.selected_list.count() == 7
+    view.save_selection(str(tmp_path / "picked.txt"))
+    qtbot.waitUntil(lambda: (tmp_path / "picked.txt").exists(), timeout=TIMEOUT_MS)
+    lines = (tmp_path / "picked.txt").read_text().splitlines()
+    assert len(lines) == 7 and all(Path(line).is_file() for line in lines)
+    view.save_selection(str(tmp_path / "picked.csv"))
+    qtbot.waitUntil(lambda: (tmp_path / "picked.csv").exists(), timeout=TIMEOUT_MS)
+    assert (tmp_path / "picked.csv").read_text().splitlines()[0] == "path,item,articleType,gender"
+    assert view.export_png(str(tmp_path / "map.png")) and QImage(str(tmp_path / "map.png")).width() > 0
+    view.map = None
+    view.start()  # again: read from the cache
+    qtbot.waitUntil(lambda: view.map is not None, timeout=TIMEOUT_MS)
+    assert "read from its cache" in view.summary.text()

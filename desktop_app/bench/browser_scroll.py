@@ -40,12 +40,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=60, help="pages scrolled in each pass")
     args = parser.parse_args(argv)
 
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from ..core.filters import CatalogItem
     from ..ui.catalog_grid import CatalogGrid
     from ..ui.thumbnails import ThumbnailLoader
+    from .event_loop import LoopWatch, run_for
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     print(f"browser scroll, {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine_description()}; "
@@ -60,25 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         grid.show()
         model = grid.catalog_model
 
-        gaps: list[float] = []
-        clock = QElapsedTimer()
-        clock.start()
-        last = [clock.nsecsElapsed()]
-
-        def tick() -> None:
-            now = clock.nsecsElapsed()
-            gaps.append((now - last[0]) / 1e6)
-            last[0] = now
-
-        heartbeat = QTimer()
-        heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
-        heartbeat.setInterval(1)
-        heartbeat.timeout.connect(tick)
-
-        def run_for(ms: int) -> None:
-            loop = QEventLoop()
-            QTimer.singleShot(ms, loop.quit)
-            loop.exec()
+        watch = LoopWatch()
+        gaps = watch.gaps
 
         def wait_for_thumbnails() -> None:
             while model.wanted():
@@ -107,13 +90,11 @@ def main(argv: list[str] | None = None) -> int:
 
         # pass 1: one page every 16 ms, thumbnails decoding behind
         requested_before = model.requested
-        gaps.clear()
-        heartbeat.start()
-        last[0] = clock.nsecsElapsed()
+        watch.start()
         for _ in range(args.pages):
             frames.append(scroll_one_page())
             run_for(16)
-        heartbeat.stop()
+        watch.stop()
         flick_gaps = list(gaps)
         requested = model.requested - requested_before
         print(f"pass 1, a page every 16 ms ({args.pages} pages, {bar.value() // grid.gridSize().height():,} "
@@ -126,16 +107,14 @@ def main(argv: list[str] | None = None) -> int:
         # pass 2: page by page, each page's thumbnails complete before the next
         frames.clear()
         complete: list[float] = []
-        gaps.clear()
-        heartbeat.start()
-        last[0] = clock.nsecsElapsed()
+        watch.start()
         for _ in range(args.pages):
             t0 = time.perf_counter()
             frames.append(scroll_one_page())
             app.processEvents()
             wait_for_thumbnails()
             complete.append((time.perf_counter() - t0) * 1000)
-        heartbeat.stop()
+        watch.stop()
         print(f"pass 2, page by page ({args.pages} pages): scroll+paint median {statistics.median(frames):.1f} ms, "
               f"max {max(frames):.1f} ms; page complete with thumbnails median {statistics.median(complete):.0f} "
               f"ms, max {max(complete):.0f} ms; event-loop gap max {max(gaps):.1f} ms")

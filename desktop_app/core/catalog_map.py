@@ -18,12 +18,14 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from .compact_index import fit_pca
 from .errors import UserError
-from .files import save_arrays_atomically
+from .export import write_rows
+from .files import save_arrays_atomically, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -101,18 +103,29 @@ def layout(vectors: np.ndarray, progress: MapProgress | None = None, should_canc
 
 def load_map(catalog, store) -> CatalogMap | None:
     """The cached map when it was computed at the store's current generation; else None."""
+    return read_map(catalog.map_path(store.path), store.generation())
+
+
+def read_map(path: Path, generation: str) -> CatalogMap | None:
+    """The map cached in `path` if it was computed at `generation` and is whole; else None (lay it out again)."""
     try:
-        with np.load(catalog.map_path(store.path), allow_pickle=False) as cached:
-            if int(cached["format"]) != FORMAT_VERSION or str(cached["generation"]) != store.generation():
+        with np.load(path, allow_pickle=False) as cached:
+            if int(cached["format"]) != FORMAT_VERSION or str(cached["generation"]) != generation:
                 return None
-            points, relpaths = cached["points"], [str(r) for r in cached["relpaths"]]
+            points, relpaths = cached["points"], cached["relpaths"].tolist()
     except (OSError, KeyError, ValueError) as err:
         if not isinstance(err, FileNotFoundError):
-            log.info("catalog map of %s not usable (%s): computing it again", store.path, err)
+            log.info("catalog map %s not usable (%s): laying it out again", path, err)
         return None
     if points.shape != (len(relpaths), 2):
         return None
-    return CatalogMap(relpaths, points.astype(np.float32), store.generation())
+    return CatalogMap(relpaths, points.astype(np.float32), generation)
+
+
+def save_map(path: Path, laid_out: CatalogMap) -> None:
+    """Cache a map (no pickle: a unicode array of relpaths), atomically."""
+    save_arrays_atomically(path, format=np.array(FORMAT_VERSION), generation=np.array(laid_out.generation),
+                           points=laid_out.points, relpaths=np.array(laid_out.relpaths, dtype=str))
 
 
 def previous_points(catalog, store, relpaths: list[str]) -> np.ndarray | None:
@@ -147,14 +160,30 @@ def catalog_map(session, progress: MapProgress | None = None,
     points = layout(vectors, progress, should_cancel, previous_points(session.catalog, store, relpaths))
     if points is None:
         return None
-    seconds = time.perf_counter() - started
+    laid_out = CatalogMap(relpaths, points, generation, time.perf_counter() - started)
     try:
-        save_arrays_atomically(session.catalog.map_path(store.path), format=np.array(FORMAT_VERSION),
-                               generation=np.array(generation), points=points, relpaths=np.array(relpaths, dtype=str))
+        save_map(session.catalog.map_path(store.path), laid_out)
     except OSError as err:  # the map is still shown; it is computed again next time
         log.warning("could not cache the catalog map of %s: %s", store.path, err)
-    log.info("catalog map of %d items laid out in %.1f s", len(relpaths), seconds)
-    return CatalogMap(relpaths, points, generation, seconds)
+    log.info("catalog map of %d items laid out in %.1f s", len(relpaths), laid_out.seconds)
+    return laid_out
+
+
+def write_selection(path: str | os.PathLike, root: Path, relpaths: list[str], labels=None) -> int:
+    """Picked items to a file, atomically: .txt one full path a line, .csv their path, item (relative) and label
+    columns (`labels`: a labels.LabelTable or None). Returns how many items were written."""
+    path = Path(path)
+    if path.suffix.lower() == ".txt":
+        try:
+            write_atomically(path, "".join(f"{root / r}\n" for r in relpaths).encode("utf-8"))
+        except OSError as err:
+            raise UserError(f"Cannot write {path} ({err.strerror or err}).") from None
+        return len(relpaths)
+    if path.suffix.lower() != ".csv":
+        raise UserError(f"Cannot tell the format of {path.name}: name it .txt (paths) or .csv (with labels).")
+    fields = list(labels.fields) if labels else []
+    rows = ({"path": str(root / r), "item": r, **{f: labels.of(r).get(f, "") for f in fields}} for r in relpaths)
+    return write_rows(path, ["path", "item", *fields], rows) or 0
 
 
 def inside(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:

@@ -76,5 +76,6 @@ class CatalogTools:
         self._catalog_changed(None)
 
     def _catalog_changed(self, _report) -> None:
+        self.batch.catalog_changed()
         if self.browser is not None and self.browser.isVisible():
             self.browser.reload()

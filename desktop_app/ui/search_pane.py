@@ -154,6 +154,10 @@ class SearchPane(QWidget):
     def results(self) -> list[ResultItem]:
         return self.grid.results()
 
+    def current_query(self) -> QueryPhoto | None:
+        """The photo (or catalog item) searched with last."""
+        return self._query
+
     def settings(self) -> Query:
         """What the shown photo is searched with (a core Query without a photo)."""
         return Query(k=self.k_box.value(), crop=self.query_panel.region(), where=self.filters.where(),

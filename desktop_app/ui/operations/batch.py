@@ -32,6 +32,16 @@ def write_matches(host, matches, path: str) -> Op:
     return op(host, work, READER)
 
 
+def write_selection(host, relpaths: list[str], path: str) -> Op:
+    """How many of the picked items were written to `path` (.txt paths, or .csv with their labels)."""
+    def work(catalog):
+        from ...core.catalog_map import write_selection as write
+
+        return write(path, catalog.session.root, relpaths, catalog.session.labels)
+
+    return op(host, work, READER)
+
+
 def catalog_map(host, on_progress) -> Op:
     """(catalog root, core.catalog_map.CatalogMap or None when cancelled, the label table or None)."""
     def work(catalog, task):

@@ -1,0 +1,39 @@
+"""What the GUI benches measure the window's responsiveness with: a 1 ms timer whose gaps are the event loop's
+latency (the longest gap is the longest the window could not react), and waiting while the loop runs."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+
+
+class LoopWatch:
+    def __init__(self):
+        self.gaps: list[float] = []  # milliseconds between heartbeats while started
+        self._clock = QElapsedTimer()
+        self._clock.start()
+        self._last = self._clock.nsecsElapsed()
+        self._heartbeat = QTimer()
+        self._heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
+        self._heartbeat.setInterval(1)
+        self._heartbeat.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = self._clock.nsecsElapsed()
+        self.gaps.append((now - self._last) / 1e6)
+        self._last = now
+
+    def start(self) -> None:
+        """Measure from now on, the gaps so far forgotten."""
+        self.gaps.clear()
+        self._last = self._clock.nsecsElapsed()
+        self._heartbeat.start()
+
+    def stop(self) -> None:
+        self._heartbeat.stop()
+
+
+def run_for(ms: int) -> None:
+    """Let the event loop run for `ms` milliseconds."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
