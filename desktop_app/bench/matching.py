@@ -63,6 +63,12 @@ def build_catalog(photos: list[Path], folder: Path, size: int, seed: int = 0) ->
     return made
 
 
+def same_photo(a: Path, b: Path) -> bool:
+    """Whether two catalog files hold the same pixels (the sample lists a few photos twice under two ids)."""
+    first, second = (np.asarray(Image.open(p).convert("RGB")) for p in (a, b))
+    return first.shape == second.shape and bool(np.array_equal(first, second))
+
+
 def query_copies(catalog: list[Path], folder: Path, count: int, seed: int) -> dict[str, str]:
     """Re-encoded copies of `count` catalog photos drawn at random: query name → the catalog file it copies."""
     folder.mkdir(parents=True)
@@ -92,11 +98,21 @@ def run_match_bench(embedder, images: Path | None = None, seed: int = 0, out=Non
             bench.say("indexing it …")
             session.index()
             matches = match_folder(session, work / "queries", k=1)
-        found = sum(bool(results) and results[0].relpath == originals[query]
-                    for query, results in zip(matches.queries, matches.results, strict=True))
+        top = {query: results[0].relpath for query, results in zip(matches.queries, matches.results, strict=True)
+               if results}
+        misses = [query for query in originals if top.get(query) != originals[query]]
+        same_pixels = [q for q in misses if q in top and same_photo(work / "catalog" / top[q],
+                                                                    work / "catalog" / originals[q])]
+        found = len(originals) - len(misses)
         share = found / len(originals)
         bench.add("original is the top-1", f"{found}/{len(originals)} = {share:.1%}", f"≥ {TOP1_GOAL:.0%}",
                   share >= TOP1_GOAL)
+        for query in misses:
+            twin = " (a catalog photo with the same pixels as the original)" if query in same_pixels else ""
+            bench.say(f"  miss: {query}, a copy of {originals[query]}: top-1 {top.get(query)}{twin}")
+        if same_pixels:
+            counted = (found + len(same_pixels)) / len(originals)
+            bench.add("… counting a photo with the original's pixels as it", f"{counted:.1%}")
 
         bench.section(f"Speed: {SPEED_QUERIES:,} query photos against {SPEED_CATALOG:,} items")
         bench.say(f"making a {SPEED_CATALOG:,}-item catalog and {SPEED_QUERIES:,} query photos …")

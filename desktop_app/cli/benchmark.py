@@ -26,6 +26,11 @@ def cmd_bench(args) -> int:
         return 0
     if args.model == "resnet50" and args.weights is None and args.random_weights is None:
         args.random_weights = 0  # speed does not depend on the weights' values (labelled as random)
+    if args.map:
+        from ..bench.map_layout import run_map_bench
+
+        run_map_bench(args.make_embedder(args), args.images)
+        return 0
     if args.match:
         from ..bench.matching import run_match_bench
 
@@ -70,6 +75,8 @@ def bench_arguments(p) -> None:
     extra.add_argument("--match", action="store_true", help="instead: match's goals, the original found as top-1 "
                        "among 3,000 photos (the photos and augmented variants) for 200 re-encoded copies, and the "
                        "time of 1,000 query photos against 44,000 items")
+    extra.add_argument("--map", action="store_true", help="instead: the catalog map's layout time and quality at "
+                       "44,000 items (vectors mixed from the photos' own) and its cached re-open")
     p.add_argument("--sources", type=count, default=100, metavar="N", help="photos copied for --duplicates")
     p.add_argument("--seed", type=seed, default=0, help="picks the photos copied for --duplicates and --match")
     p.add_argument("--scale", action="store_true", help="also the compact index at a million items (needs "
