@@ -89,3 +89,14 @@ def test_tiny_bench_prints_every_figure_and_leaves_the_data_dir_alone(tmp_path, 
     assert all(row.value for row in rows)
     assert not (data_dir / "catalogs").exists()  # the bench's stores went to a temporary data dir
     assert os.environ["FASHIONREC_DATA_DIR"] == str(data_dir)
+
+
+def test_the_moved_bench_renames_photos_and_reports_them_moved_not_embedded(make_catalog, counting_embedder):
+    from desktop_app.bench.moves import run_moves_bench
+
+    out = io.StringIO()
+    result = run_moves_bench(counting_embedder, make_catalog(12), n=12, out=out, log=io.StringIO())
+    rows = {row.label: row for row in result.rows}
+    assert rows["index after the move: embedded, moved"].value == "0, 12"
+    assert rows["index after the move: embedded, moved"].met and "ratio to the goal" in out.getvalue()
+    assert counting_embedder.embedded == 0  # the store was filled as if indexed, the move embedded nothing

@@ -16,7 +16,7 @@ from desktop_app.core import caches
 from desktop_app.core.embedders import create_embedder
 from desktop_app.core.formatting import format_duration, rough_duration
 from desktop_app.core.session import CatalogSession
-from desktop_app.core.store import CatalogBusy
+from desktop_app.core.store_io import CatalogBusy
 from support import REPO, CountingEmbedder
 
 

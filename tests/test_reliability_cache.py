@@ -19,6 +19,7 @@ from desktop_app.core import store as store_module
 from desktop_app.core.catalog_data import Catalog
 from desktop_app.core.errors import UserError
 from desktop_app.core.session import CatalogSession
+from desktop_app.core.store_schema import SCHEMA_VERSION
 from support import REPO, CountingEmbedder
 
 
@@ -57,7 +58,7 @@ def _foreign_layout(path: Path) -> None:
     (_garbage, "the cache file is damaged (file is not a database)"),
     (_truncate, "the cache file is damaged (database disk image is malformed)"),
     (_set_meta("schema_version", "0"),
-     "the cache was written by another version of fashionrec (cache format 0, this version uses 1)"),
+     f"the cache was written by another version of fashionrec (cache format 0, this version uses {SCHEMA_VERSION})"),
     (_set_meta("fingerprint", "tiny-thumbnail-v0"), "the cache holds vectors of another model or weights"),
     (_foreign_layout, "the cache file is not in fashionrec's format"),
 ], ids=["garbage", "truncated", "other-schema", "other-fingerprint", "foreign-layout"])

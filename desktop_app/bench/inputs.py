@@ -73,6 +73,11 @@ def synthesise_indexed_catalog(photos: list[Path], count: int, folder: Path, emb
     folder.mkdir(parents=True)
     for i in range(count):
         link_or_copy(photos[i % len(photos)], folder / f"item{i:06d}{photos[i % len(photos)].suffix}")
+    store_random_vectors(folder, embedder, data_dir)
+
+
+def store_random_vectors(folder: Path, embedder, data_dir: Path) -> None:
+    """The folder's store (under `data_dir`) filled with a random unit vector per file, as if indexed."""
     files = scan(folder.resolve())
     store = Catalog(folder.resolve(), data_dir).open_store(embedder)
     try:

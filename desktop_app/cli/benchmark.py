@@ -31,6 +31,11 @@ def cmd_bench(args) -> int:
 
         run_map_bench(args.make_embedder(args), args.images)
         return 0
+    if args.moved:
+        from ..bench.moves import run_moves_bench
+
+        run_moves_bench(args.make_embedder(args), args.images, args.n or 2000)
+        return 0
     if args.match:
         from ..bench.matching import run_match_bench
 
@@ -77,6 +82,8 @@ def bench_arguments(p) -> None:
                        "time of 1,000 query photos against 44,000 items")
     extra.add_argument("--map", action="store_true", help="instead: the catalog map's layout time and quality at "
                        "44,000 items (vectors mixed from the photos' own) and its cached re-open")
+    extra.add_argument("--moved", action="store_true", help="instead: the time of `index` after 1,000 of -n "
+                       "photos (default 2,000) are renamed into another subfolder (0 embedded, 1,000 moved)")
     p.add_argument("--sources", type=count, default=100, metavar="N", help="photos copied for --duplicates")
     p.add_argument("--seed", type=seed, default=0, help="picks the photos copied for --duplicates and --match")
     p.add_argument("--scale", action="store_true", help="also the compact index at a million items (needs "

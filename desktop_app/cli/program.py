@@ -16,7 +16,7 @@ from collections.abc import Callable
 from ..core.embedders import Embedder
 from ..core.errors import UserError
 from ..core.logs import setup_logging
-from ..core.store import CatalogBusy
+from ..core.store_io import CatalogBusy
 from . import benchmark, caches, evaluation, indexing, interrupted, matching, searching, similar
 from .commands import COMMANDS, program_name
 from .options import Parser, choose_default_model

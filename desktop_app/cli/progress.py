@@ -54,7 +54,7 @@ def print_report(report: IndexReport, out=None) -> None:
     out = out or sys.stdout
     state = "cancelled" if report.cancelled else "done"
     print(f"{state} in {report.elapsed:.1f} s: {report.files} image files, {report.embedded} embedded, "
-          f"{report.unchanged} unchanged, {len(report.all_skipped)} skipped, {report.removed} removed; "
-          f"{report.indexed} searchable", file=out)
+          f"{report.unchanged} unchanged, {report.moved} moved, {len(report.all_skipped)} skipped, "
+          f"{report.removed} removed; {report.indexed} searchable", file=out)
     for relpath, reason in report.all_skipped:
         print(f"  skipped {relpath}: {reason}", file=out)

@@ -89,7 +89,7 @@ def index_before_reading(session: CatalogSession, args) -> None:
     with interrupted.during(args, interrupted.INDEXING):
         report = session.index(progress=ProgressLine(), wait_for_lock=args.wait,
                                on_wait=say_waiting(session), lock_only_for_changes=True)
-    if report.embedded or report.removed or report.newly_skipped:
+    if report.embedded or report.moved or report.removed or report.newly_skipped:
         print_report(report, sys.stderr)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .catalog_data import SQLITE_SIDE_FILES, Catalog
 from .paths import data_dir
-from .store import connect_read_only
+from .store_io import connect_read_only
 
 
 @dataclass(frozen=True)

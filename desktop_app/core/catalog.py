@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from .images import os_error_reason
 UNREAD_MTIME = -1
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")  # the order they are named in
 IMAGE_EXTENSIONS = frozenset(IMAGE_SUFFIXES)
+HASH_SAMPLE = 64 * 1024  # bytes read at each end of a file for its content hash
 
 
 def image_patterns() -> str:
@@ -33,6 +35,23 @@ class CatalogFile:
     size: int
     mtime_ns: int
     problem: str = ""  # why the file cannot be read at all, found while scanning (it is listed as skipped)
+
+
+def content_hash(path: str | os.PathLike, size: int) -> str | None:
+    """A fast hash of a file's content: BLAKE2b-128 of its first and last HASH_SAMPLE bytes (the whole file when
+    smaller), for a file of `size` bytes. With the size, what tells a moved or renamed photo from another photo:
+    an edited photo is saved anew (a JPEG is re-encoded whole), so its size or its ends change. None when the
+    file cannot be read."""
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        with open(path, "rb") as f:
+            digest.update(f.read(HASH_SAMPLE))
+            if size > 2 * HASH_SAMPLE:
+                f.seek(size - HASH_SAMPLE)
+            digest.update(f.read(HASH_SAMPLE))
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def is_image_name(name: str) -> bool:

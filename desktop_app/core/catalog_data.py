@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 from . import paths
 from .catalog import catalog_root
 from .errors import UserError
-from .store import Store, store_lock
+from .store import Store
+from .store_io import store_lock
 
 if TYPE_CHECKING:
     from .embedders import Embedder

@@ -17,6 +17,7 @@ from .decoding import DEFAULT_WORKERS, Decode
 from .embedders import Embedder
 from .engines import Batches, EmbeddedBatch, Engine, LocalEngine
 from .errors import UserError
+from .moves import find_moves, hash_as_scanned, hash_unhashed
 from .store import Embedded, Skipped, Store
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Progress:
 class IndexReport:
     files: int = 0  # image files found in the folder
     embedded: int = 0
+    moved: int = 0  # stored items found under another path (moved or renamed): re-pointed, not embedded
     unchanged: int = 0
     removed: int = 0
     newly_skipped: list[tuple[str, str]] = field(default_factory=list)  # skipped this run (relpath, reason)
@@ -63,6 +65,7 @@ class IndexReport:
     cancelled: bool = False
     elapsed: float = 0.0
     decoded: int = 0  # image files decoded this run (0 when nothing changed)
+    hashed: int = 0  # items stored without a content hash (an older store's) that were given one
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -74,6 +77,7 @@ class _Changes:
     gone: list[str]  # stored files that are really gone
     todo: list[CatalogFile]  # new or changed files
     unreadable_folders: list[Skipped]
+    new: list[CatalogFile]  # the files of `todo` at a path the store does not know (moved ones among them)
 
     def __bool__(self) -> bool:
         return bool(self.gone or self.todo or self.unreadable_folders)
@@ -105,7 +109,8 @@ def _changes(store: Store, files: list[CatalogFile], unreadable: list[tuple[str,
     gone = [relpath for relpath in known if relpath not in present
             and not any(folder == "." or relpath.startswith(folder + "/") for folder, _ in unreadable)]
     todo = [f for f in files if known.get(f.relpath) != (f.size, f.mtime_ns)]
-    return _Changes(gone, todo, [Skipped(folder, 0, UNREAD_MTIME, reason) for folder, reason in unreadable])
+    return _Changes(gone, todo, [Skipped(folder, 0, UNREAD_MTIME, reason) for folder, reason in unreadable],
+                    [f for f in todo if f.relpath not in known])
 
 
 def index_catalog(
@@ -145,18 +150,25 @@ def _update(store: Store, embedder: Embedder, engine: Engine, files: list[Catalo
             started: float, batch_size: int, progress: ProgressCallback | None,
             should_cancel: Callable[[], bool] | None) -> IndexReport:
     report = IndexReport()
-    if changes.gone:
-        store.remove(changes.gone)
+    moves = find_moves(store, store.root, changes.gone, changes.new)
+    if moves:
+        store.move(moves)
+    moved_from, moved_to = {m.old_relpath for m in moves}, {m.relpath for m in moves}
+    gone = [relpath for relpath in changes.gone if relpath not in moved_from]
+    if gone:
+        store.remove(gone)
     if changes.unreadable_folders:
         store.commit_batch([], changes.unreadable_folders)
         report.newly_skipped += [(s.relpath, s.reason) for s in changes.unreadable_folders]
-    todo = changes.todo
-    report.files, report.removed, report.unchanged = len(files), len(changes.gone), len(files) - len(todo)
-    log.info("index %s: %d files, %d to embed, %d gone", store.root, len(files), len(todo), len(changes.gone))
+    todo = [f for f in changes.todo if f.relpath not in moved_to]
+    report.files, report.moved, report.removed = len(files), len(moves), len(gone)
+    report.unchanged = len(files) - len(todo) - len(moves)
+    log.info("index %s: %d files, %d to embed, %d moved, %d gone", store.root, len(files), len(todo), len(moves),
+             len(gone))
     unread = {f.relpath for f in todo if f.problem}  # found unreadable by the scan: never decoded
 
     def commit(batch: EmbeddedBatch) -> None:
-        store.commit_batch([Embedded(f.relpath, f.size, f.mtime_ns, v)
+        store.commit_batch([Embedded(f.relpath, f.size, f.mtime_ns, v, hash_as_scanned(store.root, f))
                             for f, v in zip(batch.items, batch.vectors, strict=True)], batch.skipped)
         report.embedded += len(batch.items)
         report.newly_skipped += [(s.relpath, s.reason) for s in batch.skipped]
@@ -164,6 +176,8 @@ def _update(store: Store, embedder: Embedder, engine: Engine, files: list[Catalo
 
     batches = engine.batches(embedder, store.root, todo, batch_size)
     report.cancelled = handle_batches(batches, len(todo), started, commit, progress, should_cancel)
+    if not report.cancelled:
+        report.hashed = hash_unhashed(store, store.root, files, should_cancel)
     report.all_skipped = store.skipped_files()
     report.indexed = store.count()
     report.elapsed = time.perf_counter() - started

@@ -10,9 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import os
 import sqlite3
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,24 +19,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import UserError
+from .store_io import connect_read_only, environment_error, is_damage, transaction
+from .store_schema import SCHEMA_VERSION, TABLES, foreign_reason, migratable, migrate, readable
 
 if TYPE_CHECKING:
     from .catalog_data import Catalog
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 VECTOR_DTYPE = np.dtype("<f4")
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS items (
-    relpath TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, vector BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS skipped (
-    relpath TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, reason TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS generation (id INTEGER PRIMARY KEY CHECK (id = 0), token TEXT NOT NULL,
-    value INTEGER NOT NULL);
-INSERT OR IGNORE INTO generation VALUES (0, lower(hex(randomblob(8))), 0);
-"""
 
 
 @dataclass(frozen=True)
@@ -47,6 +36,7 @@ class Embedded:
     size: int
     mtime_ns: int
     vector: np.ndarray
+    content_hash: str | None = None  # catalog.content_hash of the file as it was read (None: not known)
 
 
 @dataclass(frozen=True)
@@ -57,56 +47,8 @@ class Skipped:
     reason: str
 
 
-class CatalogBusy(UserError):
-    """Another process holds the store's lock (it is indexing this catalog with this model, or forgetting it)."""
-
-
 class NotIndexed(UserError):
     """A store opened only to read does not exist: the catalog was never indexed with that model."""
-
-
-def connect_read_only(path: Path) -> sqlite3.Connection:
-    """A read-only connection to an existing store (sqlite3.Error when it cannot be opened).
-
-    A WAL store needs its index file (-shm) beside it, which SQLite cannot create on a read-only disk or in a
-    folder nobody may write: there the file is opened as immutable, which is safe because nobody can be
-    writing it either (a writer needs the same folder for its -wal and -shm files)."""
-    def connect(parameters: str) -> sqlite3.Connection:
-        return sqlite3.connect(f"{path.resolve().as_uri()}?{parameters}", uri=True, timeout=30,
-                               isolation_level=None, check_same_thread=False)
-
-    db = connect("mode=ro")
-    try:
-        db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opening is lazy: this opens the file
-        return db
-    except sqlite3.OperationalError:
-        db.close()
-        if _folder_writable(path.parent):
-            raise
-    return connect("mode=ro&immutable=1")
-
-
-def _folder_writable(folder: Path) -> bool:
-    """Whether files can be created in `folder` (root ignores permissions but not a read-only mount)."""
-    read_only_mount = hasattr(os, "statvfs") and bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
-    return not read_only_mount and os.access(folder, os.W_OK)
-
-
-@contextlib.contextmanager
-def store_lock(lock_path: Path, busy_message: str, wait: bool = False, on_wait=None):
-    """One process at a time writes a store (indexing or forgetting it); readers are never blocked (WAL).
-    With `wait`, `on_wait()` is called once before blocking, so the person knows why nothing happens."""
-    with open(lock_path, "a+b") as handle:
-        if not _lock_file(handle, False):
-            if not wait:
-                raise CatalogBusy(busy_message)
-            if on_wait is not None:
-                on_wait()
-            _lock_file(handle, True)
-        try:
-            yield
-        finally:
-            _unlock_file(handle)
 
 
 class Store:
@@ -149,7 +91,7 @@ class Store:
         try:
             db = connect_read_only(self.path)
         except sqlite3.Error as err:
-            raise _environment_error(err, self.path) from None
+            raise environment_error(err, self.path) from None
         try:
             meta = dict(db.execute("SELECT key, value FROM meta"))
         except sqlite3.DatabaseError as err:
@@ -157,9 +99,9 @@ class Store:
             raise UserError(f"The cache {self.path} cannot be read ({err}); index the catalog again to rebuild "
                             "it.") from None
         expected = self._expected_meta()
-        if meta != expected:
+        if not _same_store(meta, expected) or not readable(meta.get("schema_version")):
             db.close()
-            raise UserError(f"The cache {self.path} cannot be used: {_foreign_reason(meta, expected)}; index the "
+            raise UserError(f"The cache {self.path} cannot be used: {foreign_reason(meta, expected)}; index the "
                             "catalog again to rebuild it.")
         return db
 
@@ -179,7 +121,7 @@ class Store:
                 status = db.execute("PRAGMA quick_check").fetchone()[0]
                 if status != "ok":
                     raise _UnusableStore(f"the cache failed its integrity check ({status})")
-            db.executescript(_SCHEMA)
+            db.executescript(TABLES)
             self._check_meta(db)
             return db
         except BaseException as err:
@@ -188,9 +130,9 @@ class Store:
             if fresh:  # no half-written new store is left behind
                 self._remove_files()
             if isinstance(err, sqlite3.DatabaseError):
-                if _is_damage(err):
+                if is_damage(err):
                     raise _UnusableStore(f"the cache file is damaged ({err})") from None
-                raise _environment_error(err, self.path) from None
+                raise environment_error(err, self.path) from None
             raise
 
     def _check_meta(self, db: sqlite3.Connection) -> None:
@@ -200,11 +142,14 @@ class Store:
         except sqlite3.OperationalError:  # e.g. a meta table without these columns
             raise _UnusableStore("the cache file is not in fashionrec's format") from None
         if not meta:  # a new store (INSERT OR IGNORE: another process may be creating it too)
-            with _transaction(db):
+            with transaction(db):
                 db.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)", expected.items())
             meta = dict(db.execute("SELECT key, value FROM meta"))
-        if meta != expected:
-            raise _UnusableStore(_foreign_reason(meta, expected))
+        if not _same_store(meta, expected) or not migratable(meta.get("schema_version")):
+            raise _UnusableStore(foreign_reason(meta, expected))
+        migrated_from = migrate(db)
+        if migrated_from is not None:
+            log.info("store %s migrated from format %d to %d in place", self.path, migrated_from, SCHEMA_VERSION)
 
     def _remove_files(self) -> None:
         for suffix in ("", "-wal", "-shm"):
@@ -234,7 +179,7 @@ class Store:
         try:
             twin._db = connect_read_only(self.path)
         except sqlite3.Error as err:
-            raise _environment_error(err, self.path) from None
+            raise environment_error(err, self.path) from None
         return twin
 
     # -- reading -----------------------------------------------------------------------------------
@@ -252,6 +197,20 @@ class Store:
         rows = self._db.execute("SELECT relpath, size, mtime_ns FROM items "
                                 "UNION ALL SELECT relpath, size, mtime_ns FROM skipped")
         return {relpath: (size, mtime) for relpath, size, mtime in rows}
+
+    def content_hashes(self, relpaths: list[str]) -> dict[str, tuple[int, str]]:
+        """relpath → (size, content hash) of those items that have a hash (see set_hashes)."""
+        found: dict[str, tuple[int, str]] = {}
+        for start in range(0, len(relpaths), 500):  # SQLite's limit on parameters
+            chunk = relpaths[start:start + 500]
+            found.update((relpath, (size, digest)) for relpath, size, digest in self._db.execute(
+                "SELECT relpath, size, content_hash FROM items WHERE content_hash IS NOT NULL AND relpath IN "
+                f"({','.join('?' * len(chunk))})", chunk))
+        return found
+
+    def unhashed(self) -> list[tuple[str, int, int]]:
+        """(relpath, size, mtime_ns) of the items stored without a content hash (by an older version)."""
+        return list(self._db.execute("SELECT relpath, size, mtime_ns FROM items WHERE content_hash IS NULL"))
 
     def count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
@@ -289,13 +248,27 @@ class Store:
         """One transaction: all of a batch is on disk, or none of it."""
         with self._writing():
             self._db.executemany(
-                "INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)",
-                [(e.relpath, e.size, e.mtime_ns, _vector_blob(e.vector, self.dim)) for e in embedded])
+                "INSERT OR REPLACE INTO items (relpath, size, mtime_ns, vector, content_hash) VALUES (?, ?, ?, ?, ?)",
+                [(e.relpath, e.size, e.mtime_ns, _vector_blob(e.vector, self.dim), e.content_hash) for e in embedded])
             self._db.executemany("DELETE FROM skipped WHERE relpath = ?", [(e.relpath,) for e in embedded])
             self._db.executemany(
                 "INSERT OR REPLACE INTO skipped VALUES (?, ?, ?, ?)",
                 [(s.relpath, s.size, s.mtime_ns, s.reason) for s in skipped])
             self._db.executemany("DELETE FROM items WHERE relpath = ?", [(s.relpath,) for s in skipped])
+
+    def move(self, moves: list[Moved]) -> None:
+        """Items re-pointed to the path their file has now, their vectors kept (one transaction)."""
+        with self._writing():
+            self._db.executemany("UPDATE items SET relpath = ?, size = ?, mtime_ns = ?, content_hash = ? "
+                                 "WHERE relpath = ?", [(m.relpath, m.size, m.mtime_ns, m.content_hash, m.old_relpath)
+                                                       for m in moves])
+
+    def set_hashes(self, hashes: list[tuple[str, int, int, str]]) -> None:
+        """(relpath, size, mtime_ns, content hash) of items stored without one; an item whose file has changed
+        since (another size or time) is left as it is."""
+        with self._writing():
+            self._db.executemany("UPDATE items SET content_hash = ? WHERE relpath = ? AND size = ? AND mtime_ns = ?",
+                                 [(digest, relpath, size, mtime) for relpath, size, mtime, digest in hashes])
 
     def remove(self, relpaths: list[str]) -> None:
         with self._writing():
@@ -306,11 +279,11 @@ class Store:
     def _writing(self):
         """A write transaction whose failure (disk full, read-only) is told to the person as a UserError."""
         try:
-            with _transaction(self._db):
+            with transaction(self._db):
                 yield
                 self._db.execute("UPDATE generation SET value = value + 1")
         except sqlite3.OperationalError as err:
-            raise _environment_error(err, self.path) from None
+            raise environment_error(err, self.path) from None
 
     def integrity_ok(self) -> bool:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -321,8 +294,25 @@ class Store:
         return self.catalog.writer_lock(self.path, wait, on_wait)
 
 
+@dataclass(frozen=True)
+class Moved:
+    """A stored item whose file is now at another path (same size and content hash)."""
+
+    old_relpath: str
+    relpath: str
+    size: int
+    mtime_ns: int
+    content_hash: str
+
+
 class _UnusableStore(Exception):
     pass
+
+
+def _same_store(meta: dict, expected: dict) -> bool:
+    """The same catalog, model and dimension, whatever the format version."""
+    return {k: v for k, v in meta.items() if k != "schema_version"} == \
+        {k: v for k, v in expected.items() if k != "schema_version"}
 
 
 def _vector_blob(vector: np.ndarray, dim: int) -> bytes:
@@ -331,70 +321,4 @@ def _vector_blob(vector: np.ndarray, dim: int) -> bytes:
         raise ValueError(f"vector of shape {vector.shape}, expected ({dim},)")
     return vector.tobytes()
 
-
-def _is_damage(err: sqlite3.DatabaseError) -> bool:
-    """A damaged file (rebuild it), as opposed to a full disk, a read-only folder or a lock."""
-    name = getattr(err, "sqlite_errorname", "")  # Python 3.11+; the message covers older versions
-    return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or \
-        any(text in str(err) for text in ("malformed", "not a database"))
-
-
-def _environment_error(err: Exception, path: Path) -> UserError:
-    text = str(err)
-    if "full" in text:
-        hint = "Free some disk space and index again"
-    elif "locked" in text or "busy" in text:
-        hint = "Another fashionrec is using it; try again in a moment"
-    else:
-        hint = "Check the folder's permissions, or set FASHIONREC_DATA_DIR to a writable folder"
-    return UserError(f"Cannot use the cache {path} ({text}). {hint}; nothing indexed so far is lost.")
-
-
-def _foreign_reason(meta: dict, expected: dict) -> str:
-    if meta.get("schema_version") != expected["schema_version"]:
-        return (f"the cache was written by another version of fashionrec (cache format "
-                f"{meta.get('schema_version', 'unknown')}, this version uses {expected['schema_version']})")
-    if meta.get("fingerprint") != expected["fingerprint"] or meta.get("dim") != expected["dim"]:
-        return "the cache holds vectors of another model or weights"
-    return "the cache belongs to another catalog folder"
-
-
-@contextlib.contextmanager
-def _transaction(db: sqlite3.Connection):
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-        db.execute("COMMIT")
-    except BaseException:
-        if db.in_transaction:  # SQLite has already rolled back after some errors, e.g. a full disk
-            db.execute("ROLLBACK")
-        raise
-
-
-if sys.platform == "win32":
-    import msvcrt
-
-    def _lock_file(handle, wait: bool) -> bool:
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-
-    def _unlock_file(handle) -> None:
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-
-else:
-    import fcntl
-
-    def _lock_file(handle, wait: bool) -> bool:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            return False
-        return True
-
-    def _unlock_file(handle) -> None:
-        fcntl.flock(handle, fcntl.LOCK_UN)
 

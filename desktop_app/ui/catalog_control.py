@@ -29,8 +29,9 @@ def index_outcome(report: IndexReport) -> str:
     """The status bar's line for a finished index run (short: it shares the bar with the catalog's name)."""
     if report.cancelled:
         return f"Indexing cancelled: {report.indexed:,} of {report.files:,} photos searchable; F5 continues."
+    moved = f"{report.moved:,} moved, " if report.moved else ""
     return (f"Index up to date ({report.elapsed:.1f} s): {report.embedded:,} new, {report.unchanged:,} unchanged, "
-            f"{report.removed:,} removed, {len(report.newly_skipped):,} newly skipped")
+            f"{moved}{report.removed:,} removed, {len(report.newly_skipped):,} newly skipped")
 
 
 class CatalogControl(QObject):

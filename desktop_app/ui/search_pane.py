@@ -190,7 +190,7 @@ class SearchPane(QWidget):
         """Re-runs the shown query when it was answered from a smaller or older index."""
         self.indexing = None
         self._rerun_timer.stop()
-        if report.embedded or report.removed:
+        if report.embedded or report.removed or report.moved:  # the shown results may name other paths now
             self.index_version += 1
             self._read_labels()
         if self._query is not None and not self.pending and self._results_version != self.index_version:
