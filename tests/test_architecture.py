@@ -38,3 +38,17 @@ def test_a_weight_free_model_imports_no_resnet50_module():
     assert "desktop_app.core.embedders.colour_texture" in modules
     resnet50_runtimes = ("desktop_app.core.embedders.litert", "desktop_app.core.embedders.tflite_runtime")
     assert sorted(modules.intersection(TENSORFLOW_SIDE + resnet50_runtimes)) == []
+
+
+def test_embedders_never_touch_the_store():
+    """Embedders turn pixels into vectors; where vectors are kept (store, catalog data, sessions) is not their
+    business, so a Ray worker builds one (spec.py) without any of it."""
+    modules = _modules_after(
+        "import numpy as np; import desktop_app.core.embedders.int8, desktop_app.core.embedders.spec, "
+        "desktop_app.core.embedders.efficientnet, desktop_app.core.embedders.shape_colour\n"
+        "from desktop_app.core.embedders import create_embedder\n"
+        "create_embedder('colour-texture').embed(np.zeros((1, 80, 64, 3), np.uint8))")
+    assert "desktop_app.core.embedders.int8" in modules  # the check itself works
+    storage = {"desktop_app.core.store", "desktop_app.core.catalog_data", "desktop_app.core.session",
+               "desktop_app.core.indexer", "desktop_app.core.caches"}
+    assert sorted(modules & storage) == []

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from desktop_app.bench import fidelity
+from desktop_app.core.catalog_data import Catalog
 from desktop_app.core.embedders import int8, onnx_build, onnx_graph
 from desktop_app.core.embedders.onnx_embedder import inference_session
 from desktop_app.core.embedders.recipe import preprocess
@@ -62,32 +63,30 @@ def test_sample_is_spread_evenly_and_keeps_short_lists_whole():
 
 def test_catalog_calibration_is_drawn_once_and_read_back(make_catalog):
     root = make_catalog(5).resolve()
-    first = int8.catalog_calibration(root)
+    first = Catalog(root).int8_calibration()
     assert first.images.shape == (5, 224, 224, 3)
     (root / "img000.jpg").unlink()  # the kept sample does not follow the catalog: the int8 model stays valid
-    assert int8.catalog_calibration(root).digest == first.digest
+    assert Catalog(root).int8_calibration().digest == first.digest
 
 
 def test_damaged_calibration_file_is_drawn_again(make_catalog):
-    from desktop_app.core.catalog_data import Catalog
-
     root = make_catalog(3).resolve()
-    digest = int8.catalog_calibration(root).digest
+    digest = Catalog(root).int8_calibration().digest
     Catalog(root).calibration_path.write_bytes(b"not an array")
-    assert int8.catalog_calibration(root).digest == digest  # same files → same sample
+    assert Catalog(root).int8_calibration().digest == digest  # same files → same sample
 
 
 def test_empty_catalog_cannot_calibrate(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserError, match="No images found"):
-        int8.catalog_calibration((tmp_path / "empty").resolve())
+        Catalog((tmp_path / "empty").resolve()).int8_calibration()
 
 
 def test_catalog_without_a_readable_photo_has_an_uncalibrated_store_and_cannot_embed(tmp_path):
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "bad.jpg").write_bytes(b"not a jpeg")
     root = (tmp_path / "broken").resolve()
-    embedder = int8.Int8ResNet50Embedder(random_weights(0), lambda: int8.catalog_calibration(root))
+    embedder = int8.Int8ResNet50Embedder(random_weights(0), Catalog(root).int8_calibration)
     assert json.loads(embedder.fingerprint)["calibration"] == "none"
     with pytest.raises(UserError, match="No readable image to calibrate int8"):
         embedder.load()

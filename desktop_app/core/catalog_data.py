@@ -6,26 +6,33 @@ Under <data dir>/catalogs/<folder name>-<hash of its path>/ (`Catalog.folder`):
   <store>.sqlite.compact/                              its compact search index, for big catalogs (compact_index.py)
   <store>.tuned-<field>-<hash>.npz                     its projection tuned to a label field (tuning.py)
   <store>.sqlite.damaged-<time>…                       the latest damaged copy of it, kept for inspection (store.py)
-  int8-calibration.npy                                 the photos int8 calibrates on, for every int8 store (int8.py)
+  int8-calibration.npy                                 the photos int8 calibrates on, for every int8 store
 The catalog's labels are `labels_file` when one is given, else a labels.csv in or beside the folder.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from . import paths
-from .catalog import catalog_root
+from .catalog import catalog_root, no_images_message, scan
 from .errors import UserError
+from .files import save_arrays_atomically
 from .store import Store
 from .store_io import store_lock
 
 if TYPE_CHECKING:
     from .embedders import Embedder
+    from .embedders.int8 import Calibration
+
+log = logging.getLogger(__name__)
 
 CALIBRATION_FILE = "int8-calibration.npy"
 STORE_SUFFIX = ".sqlite"
@@ -126,6 +133,27 @@ class Catalog:
     @property
     def calibration_path(self) -> Path:
         return self.folder / CALIBRATION_FILE
+
+    def int8_calibration(self) -> Calibration:
+        """The photos int8 calibrates on for this catalog: read from `calibration_path`, or drawn evenly over its
+        sorted files and saved there the first time, so the same catalog always gets the same int8 model. A file
+        that cannot be read back as such a sample is drawn again (the store then follows the new digest)."""
+        from .embedders.int8 import Calibration, sample_evenly
+
+        path = self.calibration_path
+        source = f"{self.root.name} ({path.name})"
+        if path.is_file():
+            try:
+                return Calibration(np.load(path, allow_pickle=False), source)
+            except (OSError, ValueError, UserError) as err:
+                log.warning("int8 calibration sample %s is unusable (%s): drawing it again", path, err)
+        files = [f for f in scan(self.root) if not f.problem]
+        if not files:
+            raise UserError(no_images_message(self.root))
+        drawn = Calibration.from_files([self.root / f.relpath for f in sample_evenly(files)], f"catalog {self.root}")
+        self.writable_folder()
+        save_arrays_atomically(path, drawn.images)
+        return Calibration(drawn.images, source)
 
     # -- labels ------------------------------------------------------------------------------------
     @property

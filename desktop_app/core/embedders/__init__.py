@@ -91,12 +91,13 @@ def _resnet50_int8(fp32: Embedder, catalog: Path | None, data_dir: Path | None,
         raise UserError("int8 calibrates on the catalog's photos: it needs the catalog folder.")
 
     def make() -> Embedder:
-        from .int8 import Int8ResNet50Embedder, catalog_calibration
+        from ..catalog_data import Catalog
+        from .int8 import Int8ResNet50Embedder
 
         if calibration is not None:
             return Int8ResNet50Embedder(weights, calibration)
         assert catalog is not None
-        return Int8ResNet50Embedder(weights, lambda: catalog_calibration(catalog, data_dir))
+        return Int8ResNet50Embedder(weights, Catalog(catalog, data_dir).int8_calibration)
 
     return make
 

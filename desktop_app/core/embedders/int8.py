@@ -30,7 +30,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from ..files import save_arrays_atomically
 from ..versions import library_version
 from ..weights import Weights
 from . import model_cache, onnx_build, onnx_graph
@@ -77,29 +76,6 @@ def sample_evenly(items: list, count: int = CALIBRATION_IMAGES) -> list:
     if len(items) <= count:
         return list(items)
     return [items[int(i * len(items) / count)] for i in range(count)]
-
-
-def catalog_calibration(root: Path, data_dir: Path | None = None) -> Calibration:
-    """The catalog's calibration sample: read from its data folder, or drawn and saved there the first time.
-    A file that cannot be read back as such a sample is drawn again (the store then follows the new digest)."""
-    from ..catalog import no_images_message, scan
-    from ..catalog_data import Catalog
-
-    catalog = Catalog(root, data_dir)
-    path = catalog.calibration_path
-    source = f"{root.name} ({path.name})"
-    if path.is_file():
-        try:
-            return Calibration(np.load(path, allow_pickle=False), source)
-        except (OSError, ValueError, UserError) as err:
-            log.warning("int8 calibration sample %s is unusable (%s): drawing it again", path, err)
-    files = [f for f in scan(root) if not f.problem]
-    if not files:
-        raise UserError(no_images_message(root))
-    calibration = Calibration.from_files([root / f.relpath for f in sample_evenly(files)], f"catalog {root}")
-    catalog.writable_folder()
-    save_arrays_atomically(path, calibration.images)
-    return Calibration(calibration.images, source)
 
 
 # -- the quantized model, cached -----------------------------------------------------------------------------
