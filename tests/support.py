@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +103,60 @@ def write_legacy_h5(base, path):
             for name, values in zip(names, layer.get_weights(), strict=True):
                 f[layer_name].create_dataset(name, data=values)
     return path
+
+
+HOLD_LIMIT = 60  # seconds an index batch is held at most: only a failing run (the query waits) waits this long
+
+
+class Hold:
+    """Called by a real runtime (held_sessions, held_interpreters) with the rows of each batch it runs: after
+    `open_batches` index batches (more than one photo), the next one is held there — inside the embedder's
+    forward pass — until `release` (or HOLD_LIMIT). `events` records the order, for tests that assert a query
+    answered meanwhile."""
+
+    def __init__(self, open_batches: int = 0):
+        self.open_batches, self.batches = open_batches, 0
+        self.inside, self.release = threading.Event(), threading.Event()
+        self.events: list[str] = []
+
+    def __call__(self, rows: int) -> None:
+        if rows <= 1:
+            return
+        self.batches += 1
+        if self.batches > self.open_batches and not self.release.is_set():
+            self.events.append("index batch inside the runtime")
+            self.inside.set()
+            self.release.wait(HOLD_LIMIT)
+            self.events.append("index batch goes on")
+
+
+def held_sessions(monkeypatch, hold: Hold) -> None:
+    """ONNX Runtime sessions (EfficientNet-Lite0, int8) whose run() calls `hold` first."""
+    from desktop_app.core.embedders import onnx_embedder
+
+    real = onnx_embedder.inference_session
+
+    class HeldSession:
+        def __init__(self, session):
+            self.session = session
+
+        def run(self, outputs, feeds):
+            hold(len(next(iter(feeds.values()))))
+            return self.session.run(outputs, feeds)
+
+    monkeypatch.setattr(onnx_embedder, "inference_session",
+                        lambda model, threads=None: HeldSession(real(model, threads)))
+
+
+def held_interpreters(monkeypatch, hold: Hold) -> None:
+    """TFLite interpreters (ResNet50's tflite backend, LiteRT) whose invoke() calls `hold` first, input set."""
+    from desktop_app.core.embedders import tflite_runtime
+
+    real = tflite_runtime.interpreter_class()
+
+    class HeldInterpreter(real):
+        def invoke(self):
+            hold(int(self.get_input_details()[0]["shape"][0]))
+            super().invoke()
+
+    monkeypatch.setattr(tflite_runtime, "interpreter_class", lambda: HeldInterpreter)

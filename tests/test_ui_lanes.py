@@ -4,38 +4,27 @@ the model box that always switches (issue 24 defect 1)."""
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 
 import pytest
 
 from desktop_app.core.errors import UserError
 from desktop_app.core.weights import random_weights
 from desktop_app.ui.operations import catalog as catalog_ops
-from support import CountingEmbedder, make_image
+from support import Hold, held_sessions, make_image
 
 pytestmark = pytest.mark.gui
 TIMEOUT_MS = 60_000
 
 
-class SlowedEmbedder(CountingEmbedder):
-    """Every forward pass takes `seconds` under one lock (the real networks serialise theirs the same way); after
-    `open_batches` index batches, indexing waits at `gate` until the test opens it (a query's batch of one never
-    waits there)."""
+def held_built_in_network(monkeypatch, open_batches: int) -> tuple:
+    """The real EfficientNet-Lite0 (fp32, ONNX Runtime), whose index batches after the first `open_batches` are
+    held inside its session's run — inside the forward pass, where a lock would make a query wait — until the
+    test releases them (support.Hold)."""
+    from desktop_app.core.embedders import efficientnet
 
-    def __init__(self, open_batches: int, seconds: float = 0.02):
-        super().__init__()
-        self.open_batches, self.seconds = open_batches, seconds
-        self.gate, self.waiting = threading.Event(), threading.Event()
-        self._lock = threading.Lock()
-
-    def embed(self, batch):
-        if len(batch) > 1 and self.batches >= self.open_batches and not self.gate.is_set():
-            self.waiting.set()
-            self.gate.wait(60)
-        with self._lock:
-            time.sleep(self.seconds)
-            return super().embed(batch)
+    hold = Hold(open_batches)
+    held_sessions(monkeypatch, hold)
+    return efficientnet.create("fp32"), hold
 
 
 def index(qtbot, window, folder):
@@ -45,22 +34,22 @@ def index(qtbot, window, folder):
 
 
 def test_a_search_during_the_first_indexing_answers_from_what_is_indexed_and_indexing_goes_on(
-        qtbot, open_window, make_catalog):
+        qtbot, open_window, make_catalog, monkeypatch):
     catalog = make_catalog(40)
-    embedder = SlowedEmbedder(open_batches=3)
+    embedder, hold = held_built_in_network(monkeypatch, open_batches=3)
     window = open_window(embedder, batch_size=4)
     window.open_catalog(catalog)
-    qtbot.waitUntil(lambda: embedder.waiting.is_set() and window.indexing_bar.bar.value() == 12, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: hold.inside.is_set() and window.indexing_bar.bar.value() == 12, timeout=TIMEOUT_MS)
 
-    with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):  # the writer is busy: the reader answers
-        window.query_image(catalog / "img030.jpg")
-    assert window.indexing and not embedder.gate.is_set()
+    with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):  # the writer is inside a forward pass
+        window.query_image(catalog / "img030.jpg")  # the reader embeds the photo with the same network, at once
+    assert window.indexing and hold.events == ["index batch inside the runtime"]
     assert window.results_title.text() == ("The 5 most similar to img030.jpg — searched 12 of 40 items; "
                                            "indexing goes on")
     assert {int(r.relpath[3:6]) for r in window.shown_results()} <= set(range(12))
     assert window.status.count_label.text() == "12 items"  # a first indexing: the count grows with it
 
-    embedder.gate.set()  # indexing goes on; when it ends the shown query runs again on the whole catalog
+    hold.release.set()  # indexing goes on; when it ends the shown query runs again on the whole catalog
     with qtbot.waitSignal(window.index_finished, timeout=TIMEOUT_MS) as finished:
         pass
     assert finished.args[0].indexed == 40
@@ -68,16 +57,16 @@ def test_a_search_during_the_first_indexing_answers_from_what_is_indexed_and_ind
     assert "img030.jpg" not in {r.relpath for r in window.shown_results()}  # itself, now indexed, is left out
 
 
-def test_before_the_first_batch_a_search_waits_for_it_then_answers(qtbot, open_window, make_catalog):
+def test_before_the_first_batch_a_search_waits_for_it_then_answers(qtbot, open_window, make_catalog, monkeypatch):
     catalog = make_catalog(12)
-    embedder = SlowedEmbedder(open_batches=0)
+    embedder, hold = held_built_in_network(monkeypatch, open_batches=0)
     window = open_window(embedder, batch_size=4)
     window.open_catalog(catalog)
-    qtbot.waitUntil(embedder.waiting.is_set, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(hold.inside.is_set, timeout=TIMEOUT_MS)
     window.query_image(catalog / "img001.jpg")
     qtbot.waitUntil(lambda: window.results_title.text().startswith("Nothing is indexed yet"), timeout=TIMEOUT_MS)
     assert not window.notice.isVisible()  # not an error: the query runs as batches land
-    embedder.gate.set()
+    hold.release.set()
     qtbot.waitUntil(lambda: window.grid.count() == 5 and not window.indexing, timeout=TIMEOUT_MS)
 
 

@@ -10,7 +10,8 @@ READER  owns a CatalogReader of the same catalog (core/reader.py): search, brows
 Work items arrive as queued slot calls (operations/__init__.py sends them) with a token; each reply names it.
 Every exception of a work item reaches the window: a UserError's message, or for a bug a one-line note (the
 traceback goes to the log). The core — and TensorFlow, which an embedder imports on first use — runs on these
-threads only; the embedders serialise their own forward passes, so both lanes may embed.
+threads only. Both lanes embed with the one embedder, at the same time: its forward passes take no lock
+(core/embedders/shared_runtime.py), so the reader's query never waits for the writer's index batch.
 """
 
 from __future__ import annotations

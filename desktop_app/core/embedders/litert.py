@@ -9,7 +9,6 @@ This module and those it imports need numpy, h5py and the interpreter, never Ten
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from ..weights import Weights
 from . import tflite_patch
 from .base import l2_normalise
 from .recipe import ALGORITHM, DIM, INPUT_SIZE, fingerprint, preprocess
+from .shared_runtime import SharedRuntime
 from .tflite_runtime import TFLiteForward
 
 RUNTIME = "litert"
@@ -45,8 +45,7 @@ class LiteRTResNet50Embedder:
         self.weights = weights
         self.model_path = (folder or models_dir()) / converted_model_name(weights)
         self.load_report = ""  # what load() did
-        self._forward: TFLiteForward | None = None
-        self._lock = threading.Lock()
+        self._runtime = SharedRuntime(self._make_runtime)
 
     @property
     def fingerprint(self) -> str:
@@ -57,12 +56,9 @@ class LiteRTResNet50Embedder:
         return f"ResNet50 (LiteRT) · {self.weights.describe()}"
 
     def load(self) -> None:
-        with self._lock:
-            self._load_locked()
+        self._runtime.get()
 
-    def _load_locked(self) -> TFLiteForward:
-        if self._forward is not None:
-            return self._forward
+    def _make_runtime(self) -> TFLiteForward:
         started = time.perf_counter()
         if self.model_path.is_file():
             self.load_report = f"converted model {self.model_path}"
@@ -70,8 +66,7 @@ class LiteRTResNet50Embedder:
             self.model_path = self._model_from_template()
             self.load_report = (f"model of the weights file from the bundled template "
                                 f"({time.perf_counter() - started:.1f} s): {self.model_path}")
-        self._forward = TFLiteForward(self.model_path)  # ai-edge-litert's interpreter, as the tflite backend
-        return self._forward
+        return TFLiteForward(self.model_path)  # ai-edge-litert's interpreters, as the tflite backend
 
     def _model_from_template(self) -> Path:
         """A weights file converted at build time is bundled; any other is written into the bundled
@@ -86,9 +81,9 @@ class LiteRTResNet50Embedder:
         return tflite_patch.patched_model_path(self.weights, folder)
 
     def forward(self, preprocessed: np.ndarray) -> np.ndarray:
-        """Raw pooled features of an already preprocessed float32 batch (no normalisation)."""
-        with self._lock:
-            return self._load_locked()(preprocessed)
+        """Raw pooled features of an already preprocessed float32 batch (no normalisation); several threads
+        may run it at a time (shared_runtime.py)."""
+        return self._runtime.get()(preprocessed)
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
         return l2_normalise(self.forward(preprocess(batch)))

@@ -16,6 +16,7 @@ from ..errors import UserError
 from ..weights import Weights
 from .base import l2_normalise
 from .onnx_build import INPUT_NAME, OnnxNetwork
+from .shared_runtime import SharedRuntime
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,8 @@ class OnnxEmbedder:
         self.name = network.name
         self.dim = network.dim
         self.load_report = ""
-        self._session: Any = None  # an onnxruntime.InferenceSession once loaded
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the lazy state (the session, int8's calibration), never a run
+        self._session: SharedRuntime[Any] = SharedRuntime(self._new_session, self._lock)  # onnxruntime's
 
     def model(self) -> tuple[bytes, str]:
         """(the ONNX model's bytes, one line on how they were had: built, quantized, from the cache)."""
@@ -71,11 +72,13 @@ class OnnxEmbedder:
         return f"{self.network.label} {self.precision} (ONNX Runtime) · {self.network.weights_description}"
 
     def load(self) -> None:
-        with self._lock:
-            if self._session is None:
-                model, self.load_report = self.model()
-                self._session = inference_session(model)
-                log.info("%s %s ready: %s", self.name, self.precision, self.load_report)
+        self._session.get()
+
+    def _new_session(self):
+        model, self.load_report = self.model()
+        session = inference_session(model)
+        log.info("%s %s ready: %s", self.name, self.precision, self.load_report)
+        return session
 
     def use_model(self, model: bytes, report: str) -> None:
         """Run these model bytes instead of making them with `model()`: a Ray worker runs the very model the
@@ -85,10 +88,9 @@ class OnnxEmbedder:
             self.load_report = report
 
     def forward(self, preprocessed: np.ndarray) -> np.ndarray:
-        """Raw pooled features of an already preprocessed float32 batch."""
-        self.load()
-        with self._lock:
-            return self._session.run(None, {INPUT_NAME: np.ascontiguousarray(preprocessed)})[0]
+        """Raw pooled features of an already preprocessed float32 batch. Not under a lock: InferenceSession.run
+        is thread-safe, so a query runs beside an index batch (shared_runtime.py)."""
+        return self._session.get().run(None, {INPUT_NAME: np.ascontiguousarray(preprocessed)})[0]
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
         return l2_normalise(self.forward(self.network.preprocess(batch)))

@@ -28,6 +28,7 @@ from ..weights import Weights
 from .base import l2_normalise
 from .keras_forward import KerasForward, build_keras_model
 from .recipe import DIM, INPUT_SIZE, fingerprint, preprocess
+from .shared_runtime import SharedRuntime
 from .tflite_convert import convert_in_child_process, tflite_cache_path
 from .tflite_runtime import TFLiteForward
 
@@ -57,8 +58,8 @@ class ResNet50Embedder:
         self.backend = resolve_backend(backend)
         self.load_report = ""  # what load() did, e.g. "converted to TFLite in 14.2 s"
         self._keras_model = None
-        self._forward: TFLiteForward | KerasForward | None = None
-        self._lock = threading.RLock()  # one forward pass at a time (indexing thread + GUI query)
+        self._lock = threading.RLock()  # guards building (the Keras model, the runtime), never a forward pass
+        self._runtime: SharedRuntime[TFLiteForward | KerasForward] = SharedRuntime(self._make_runtime, self._lock)
 
     @property
     def fingerprint(self) -> str:
@@ -79,16 +80,17 @@ class ResNet50Embedder:
     def load(self) -> None:
         """Import TensorFlow and prepare the network (seconds; the first tflite use converts it,
         about 15 s once per weights file); later calls return at once."""
-        with self._lock:
-            if self._forward is not None:
-                return
-            started = time.perf_counter()
-            if self.backend == "tflite":
-                self._forward = self._load_tflite()
-            else:
-                self._forward = KerasForward(self.keras_model(), jit_compile=self.backend == "keras-xla")
-                self.load_report = f"Keras model built in {time.perf_counter() - started:.1f} s"
-            log.info("resnet50 %s backend ready: %s", self.backend, self.load_report)
+        self._runtime.get()
+
+    def _make_runtime(self) -> TFLiteForward | KerasForward:
+        started = time.perf_counter()
+        if self.backend == "tflite":
+            runtime: TFLiteForward | KerasForward = self._load_tflite()
+        else:
+            runtime = KerasForward(self.keras_model(), jit_compile=self.backend == "keras-xla")
+            self.load_report = f"Keras model built in {time.perf_counter() - started:.1f} s"
+        log.info("resnet50 %s backend ready: %s", self.backend, self.load_report)
+        return runtime
 
     def _load_tflite(self) -> TFLiteForward:
         started = time.perf_counter()
@@ -102,11 +104,9 @@ class ResNet50Embedder:
         return TFLiteForward(path)
 
     def forward(self, preprocessed: np.ndarray) -> np.ndarray:
-        """Raw pooled features of an already preprocessed float32 batch (no normalisation)."""
-        self.load()
-        with self._lock:
-            assert self._forward is not None  # set by load()
-            return self._forward(preprocessed)
+        """Raw pooled features of an already preprocessed float32 batch (no normalisation); several threads
+        may run it at a time (shared_runtime.py)."""
+        return self._runtime.get()(preprocessed)
 
     def embed(self, batch: np.ndarray) -> np.ndarray:
         return l2_normalise(self.forward(preprocess(batch)))
