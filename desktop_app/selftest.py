@@ -93,7 +93,7 @@ def check_window(catalog: Path, query: Path, embedder) -> tuple[list[str], float
     def finish(**result) -> None:
         if not outcome:
             outcome.update(result)
-            QApplication.instance().exit(0)
+            QApplication.exit(0)
 
     def after_index(report) -> None:
         if report.embedded == CATALOG_SIZE:
@@ -103,7 +103,7 @@ def check_window(catalog: Path, query: Path, embedder) -> tuple[list[str], float
 
     window.index_finished.connect(after_index)
     window.grid_ready.connect(lambda _seconds: finish(results=window.shown_results()))
-    window.message_shown.connect(lambda text: text and finish(error=f"window showed: {text}"))
+    window.message_shown.connect(lambda text: finish(error=f"window showed: {text}") if text else None)
     window.show()
     QTimer.singleShot(0, lambda: window.open_catalog(catalog))
     timeout_error = f"window: no results after {WINDOW_TIMEOUT_MS // 1000} s"
@@ -135,7 +135,7 @@ def check_bundled_weights(image: Path) -> str:
     vector = create_embedder("resnet50", weights).embed(load_rgb(image)[np.newaxis])
     check(vector.shape == (1, 2048) and abs(float(np.linalg.norm(vector)) - 1) < 1e-3,
           f"bundled weights: bad vector of shape {vector.shape}")
-    return f"bundled weights {weights.path.name} found and run"
+    return f"bundled weights {weights.path.name if weights.path else '(none)'} found and run"
 
 
 def check_weights_chosen_at_run_time(image: Path, workdir: Path) -> str:
@@ -194,11 +194,11 @@ def run_checks(workdir: Path, embedder=None, int8: bool = True) -> str:
     check(window == core, f"window results {window} differ from core results {core}")
     bundled = check_bundled_weights(query)
     chosen = check_weights_chosen_at_run_time(query, workdir)
-    int8 = check_int8_query(catalog, query, workdir) if int8 else "int8 not checked"
+    int8_outcome = check_int8_query(catalog, query, workdir) if int8 else "int8 not checked"
     build = "frozen" if getattr(sys, "frozen", False) else "from source"
     return (f"{build}, {type(embedder).__name__} ({embedder.describe()}); {CATALOG_SIZE} generated images indexed, "
             f"{K}-NN query via core ({core_seconds:.1f} s) and main window ({window_seconds:.1f} s) agree: "
-            f"{', '.join(core)}; {bundled}; {chosen}; {int8}; resources at {resources_dir()}")
+            f"{', '.join(core)}; {bundled}; {chosen}; {int8_outcome}; resources at {resources_dir()}")
 
 
 def main() -> int:

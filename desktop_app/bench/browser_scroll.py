@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 from ..core.catalog import scan
 from .inputs import DEFAULT_IMAGES, link_or_copy
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..ui.thumbnails import ThumbnailLoader
     from .event_loop import LoopWatch, run_for
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
     print(f"browser scroll, {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine_description()}; "
           f"Qt platform {app.platformName()}")
     with tempfile.TemporaryDirectory(prefix="fashionrec-browser-") as workdir:

@@ -124,7 +124,7 @@ def score_groups(relpaths: list[str], product: dict[str, str], planted: dict[str
             group_of[name] = number
         correct += sum(c * (c - 1) // 2 for c in counts.values())
         original_only += not any(name in planted for name in names)
-    found = {kind: [] for kind in COPIES}
+    found: dict[str, list[bool]] = {kind: [] for kind in COPIES}
     for relpath, (original, kind) in planted.items():
         found[kind].append(relpath in group_of and group_of.get(original) == group_of[relpath])
     return Score(threshold, correct / predicted if predicted else 1.0, correct / true_pairs if true_pairs else 1.0,
@@ -144,7 +144,9 @@ def measure(embedder, images: Path, sources: int, seed: int, originals: int | No
             session.index()
             relpaths, vectors = session.store.load_vectors()
         product = products(folder, relpaths, planted)
-    first, second, distance = close_pairs(vectors, max(thresholds))
+    pairs = close_pairs(vectors, max(thresholds))
+    assert pairs is not None  # only a cancelled search gives None, and this one has no cancel
+    first, second, distance = pairs
     scores = []
     for threshold in thresholds:
         keep = distance <= threshold

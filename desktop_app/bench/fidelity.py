@@ -52,7 +52,7 @@ class Fidelity:
 
     @property
     def goal_met(self) -> bool:
-        precision_kept = (self.precision_fp32 is None
+        precision_kept = (self.precision_fp32 is None or self.precision_int8 is None
                           or self.precision_int8 >= self.precision_fp32 - GOAL_PRECISION_LOSS)
         return (self.int8.top_overlap >= GOAL_OVERLAP and self.int8.top_overlap > self.jpeg.top_overlap
                 and precision_kept)
@@ -129,7 +129,7 @@ def measure_fidelity(paths: list[Path], fp32: Embedder, int8: Embedder, labels: 
     result = Fidelity(len(paths), agreement(vectors_int8, vectors_int8, vectors_fp32),
                       agreement(vectors_jpeg, vectors_fp32, vectors_fp32))
     known = [i for i, p in enumerate(paths) if labels and p.name in labels]
-    if len(known) < 2:
+    if labels is None or len(known) < 2:
         return result
     names = [labels[paths[i].name] for i in known]
     return Fidelity(result.images, result.int8, result.jpeg, len(known),

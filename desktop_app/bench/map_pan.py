@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from .browser_scroll import make_links
     from .event_loop import LoopWatch, run_for
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
     print(f"map pan/zoom, {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine_description()}; "
           f"Qt platform {app.platformName()}")
     relpaths, points, labels = synthetic_map(args.items)

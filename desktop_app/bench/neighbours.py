@@ -37,6 +37,10 @@ class SyntheticEmbedder:
 
     name = "synthetic"
     input_size = (8, 8)
+    load_report = "nothing to load"
+    backend = "none"
+    weights = None
+    precision = "fp32"
 
     def __init__(self, dim: int):
         self.dim = dim
@@ -44,6 +48,9 @@ class SyntheticEmbedder:
 
     def describe(self) -> str:
         return f"{self.dim}-d random unit vectors"
+
+    def load(self) -> None:
+        """Nothing to load: it never embeds."""
 
     def embed(self, batch):
         raise NotImplementedError("a synthetic store is filled directly")
@@ -109,8 +116,8 @@ def run_neighbours_bench(images: Path | None = None, items: int = SYNTHETIC_ITEM
     bench = Bench(out, log)
     print(f"machine: {machine_description()}", file=out)
     print(f"BLAS threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'all cores')}", file=out)
-    with tempfile.TemporaryDirectory(prefix="fashionrec-bench-neighbours-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="fashionrec-bench-neighbours-") as temporary:
+        tmp = Path(temporary)
         data = tmp / "data"
         bench.section(f"neighbours on a synthetic store ({items:,} × {SYNTHETIC_DIM}-d random unit vectors)")
         (tmp / "synthetic").mkdir()

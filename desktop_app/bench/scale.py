@@ -32,7 +32,7 @@ QUERY_GOAL_MS, MEMORY_GOAL, REOPEN_GOAL_S, RECALL_GOAL = 50.0, 1.5 * 2**30, 3.0,
 _CHUNK = 65_536
 
 
-def synthetic_vectors(real: np.ndarray, count: int, seed: int, path: Path | None = None) -> np.ndarray:
+def synthetic_vectors(real: np.ndarray, count: int, seed: int, path: Path | None = None) -> np.ndarray | np.memmap:
     """`count` unit vectors like the real ones: a mixture of two real vectors (weights 1 and 0..0.5) plus
     Gaussian noise with 0.3× the real vectors' per-dimension spread. Written to `path` (.npy) chunk by chunk
     when given, so a million 2048-d vectors never sit in memory."""
@@ -93,6 +93,7 @@ def build_synthetic_index(real: np.ndarray, count: int, folder: Path, seed: int 
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     vectors = synthetic_vectors(real, count, seed, folder / "vectors.npy")
+    assert isinstance(vectors, np.memmap)  # written to a file: flushed before the index reads it
     vectors.flush()
     started = time.perf_counter()
     arrays = compact_index.compact_arrays(np.load(folder / "vectors.npy", mmap_mode="r"))

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 from .browser_scroll import make_links
 from .inputs import DEFAULT_IMAGES
@@ -47,15 +48,25 @@ def search_while_indexing(app, args, folder: Path, query: Path) -> None:
     answered: list[float] = []
     pane = window.search
     real_on_answer = pane._on_answer
-    pane._on_answer = lambda answer, version: (answered.append(time.perf_counter()), real_on_answer(answer, version))
+
+    def on_answer(answer, version) -> None:  # the moment each answer arrives, then the pane's own handling
+        answered.append(time.perf_counter())
+        real_on_answer(answer, version)
+
+    setattr(pane, "_on_answer", on_answer)  # noqa: B010 - a timing hook on the pane's slot, this run only
+
+    def progress():
+        assert window.control.progress is not None  # set once indexing has started (waited for below)
+        return window.control.progress
+
     window.open_catalog(folder)
     _wait(app, lambda: window.control.progress is not None)
-    total = window.control.progress.total
+    total = progress().total
     print(f"1. search while indexing: {total:,} photos, {args.model}"
           f"{f' (random weights, seed {args.random_weights})' if weights else ''}, batch {args.batch_size}")
     for fraction in args.at:
-        _wait(app, lambda f=fraction: window.control.progress.done >= f * total)
-        done_before = window.control.progress.done
+        _wait(app, lambda f=fraction: progress().done >= f * total)
+        done_before = progress().done
         grids: list[float] = []
         window.grid_ready.connect(grids.append)
         asked = time.perf_counter()
@@ -80,7 +91,7 @@ def watched_folder(app, photos: Path, workdir: Path) -> None:
     outside = photos / next(f.relpath for f in scan(photos.resolve()))
     window = MainWindow(model="colour-texture")
     window.show()
-    finished = []
+    finished: list[object] = []
     window.index_finished.connect(finished.append)
     window.open_catalog(folder)
     _wait(app, lambda: bool(finished))
@@ -110,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
     print(f"search while indexing, {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine_description()}; "
           f"Qt platform {app.platformName()}; load {load_average()}")
     with tempfile.TemporaryDirectory(prefix="fashionrec-lanes-") as workdir:

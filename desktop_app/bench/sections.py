@@ -8,10 +8,12 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
 from ..core.embedders import available_backends, create_embedder
+from ..core.embedders.base import NetworkEmbedder
 from ..core.formatting import rough_duration
 from ..core.images import load_rgb
 from ..core.search import Searcher
@@ -33,7 +35,7 @@ SEED_LOOP_RATE = 5.0  # img/s, roughly, of the seed loop on a laptop CPU: only f
 class BenchContext:
     """What every section may use: the model, the prepared photos, and a temporary data dir for stores."""
 
-    embedder: object
+    embedder: NetworkEmbedder
     folder: Path  # the catalog of `photos`
     photos: list[Path]
     workdir: Path  # temporary; deleted after the run
@@ -124,6 +126,7 @@ def seed_and_other_backends(bench: Bench, ctx: BenchContext) -> None:
 
         bench.say(f"seed loop on {len(photos)} photos ({rough_duration(len(photos) / SEED_LOOP_RATE)} at "
                   f"~{SEED_LOOP_RATE:.0f} img/s) …")
+        assert embedder.weights is not None  # the bench measures resnet50, which runs on weights
         seed = seed_loop_rate(build_keras_model(embedder.weights), photos)
         bench.add("seed loop: load_img + predict per image", str(seed))
         ctx.rates["seed"] = seed
@@ -132,7 +135,7 @@ def seed_and_other_backends(bench: Bench, ctx: BenchContext) -> None:
         for backend in available_backends():
             if backend != embedder.backend:
                 bench.say(f"raw forward of the {backend} backend …")
-                other = create_embedder("resnet50", embedder.weights, backend)
+                other = cast(NetworkEmbedder, create_embedder("resnet50", embedder.weights, backend))
                 bench.add(f"raw forward, {backend} backend (not used)",
                           str(forward_rate(other.forward, pixels, ctx.batch_size)))
 

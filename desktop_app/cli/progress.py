@@ -33,8 +33,8 @@ class ProgressLine:
         if self.stream is None or (not final and now - self._last < (0.2 if self.tty else 5.0)):
             return
         self._last = now
-        line = line()
-        self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
+        text = line()
+        self.stream.write(("\r" + text + "\x1b[K") if self.tty else text + "\n")
         if final and self.tty:
             self.stream.write("\n")
         self.stream.flush()
@@ -46,7 +46,7 @@ class StepProgress(ProgressLine):
     def __init__(self, what: str, stream=None):
         super().__init__(stream, what)
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int) -> None:  # type: ignore[override]  # (done, total), not a Progress
         self.show(lambda: f"{self.what} {done}/{total} ({100.0 * done / total:.0f}%)", done == total)
 
 

@@ -79,6 +79,7 @@ def check_duplicates_arguments(args: argparse.Namespace) -> None:
 def run_duplicates(args: argparse.Namespace, session: CatalogSession, progress) -> int:
     threshold = args.threshold if args.threshold is not None else default_threshold(session.embedder.name)
     groups = session.duplicates(threshold, progress)
+    assert groups is not None  # only a cancelled search gives None, and this one has no cancel
     if args.json:
         print(json.dumps([{"items": [str(session.path_of(r)) for r in g.relpaths],
                            "widest_link": round(g.widest_link, 6)} for g in groups], indent=2))

@@ -84,6 +84,7 @@ def create_application(argv: list[str]) -> QApplication:
     if app is None:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
         app = QApplication(argv)
+    assert isinstance(app, QApplication)  # a widgets application: the window needs one
     QCoreApplication.setOrganizationName("fashionrec")
     QCoreApplication.setApplicationName("fashionrec")
     QCoreApplication.setApplicationVersion(__version__)
@@ -153,7 +154,7 @@ class Script:
         if self.args.screenshot:
             self.window.grab().save(self.args.screenshot)
             print(f"screenshot saved to {self.args.screenshot}", flush=True)
-        QApplication.instance().exit(code)
+        QApplication.exit(code)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -169,8 +170,8 @@ def run(argv: list[str] | None = None) -> int:
     parser.set_defaults(model=None)  # no --model: the window uses the model chosen last time
     args = parser.parse_args((app.arguments() if ours else argv)[1:])
     setup_logging()
-    if backend_from(args):  # the window's worker builds its embedder; the backend reaches it as the default
-        os.environ[BACKEND_ENV] = backend_from(args)
+    if backend := backend_from(args):  # the window's worker builds its embedder; the backend reaches it as default
+        os.environ[BACKEND_ENV] = backend
     try:
         weights = weights_from(args)
     except UserError as err:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
@@ -69,10 +69,10 @@ class CatalogModel(QAbstractListModel):
     def wanted(self) -> frozenset[str]:
         return self._wanted
 
-    def rowCount(self, parent: QModelIndex | None = None) -> int:
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
         return 0 if parent is not None and parent.isValid() else len(self._items)
 
-    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
         item = self._items[index.row()]
@@ -104,8 +104,8 @@ class CatalogModel(QAbstractListModel):
             self._thumbnails.request(("browse", self._generation, relpath), str(Path(self._root) / relpath),
                                      self.bounds, self._still_wanted)
 
-    def _still_wanted(self, key: tuple) -> bool:
-        return key[1] == self._generation and key[2] in self._wanted
+    def _still_wanted(self, key: object) -> bool:
+        return isinstance(key, tuple) and key[1] == self._generation and key[2] in self._wanted
 
     def _on_thumbnail(self, key: tuple, image: QImage) -> None:
         if key[0] != "browse" or not self._still_wanted(key):

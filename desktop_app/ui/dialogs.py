@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -71,7 +73,7 @@ class WeightsDialog(QDialog):
         choose = QPushButton("Choose the weights file…")
         demo = QPushButton("Use random weights (demo)")
         demo.setToolTip("An untrained network: the app works, but the results are not meaningful.")
-        actions = []
+        actions: list[tuple[QPushButton, Callable[..., object]]] = []
         for choice, label, tip in WEIGHT_FREE_CHOICES:
             button = QPushButton(label)
             button.setToolTip(tip)
@@ -81,8 +83,9 @@ class WeightsDialog(QDialog):
         for button, slot in (*actions, (demo, self.choose_random)):
             buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)  # ActionRole: no auto-accept
             button.clicked.connect(slot)
-        for button in buttons.buttons():  # Enter takes the recommended choice, whichever button has the focus
-            button.setAutoDefault(False)
+        for each in buttons.buttons():  # Enter takes the recommended choice, whichever button has the focus
+            if isinstance(each, QPushButton):
+                each.setAutoDefault(False)
         self.built_in_button.setDefault(True)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -100,7 +103,7 @@ class WeightsDialog(QDialog):
     def choose_file(self, path: str) -> bool:
         """Accept a weights file after the core's sanity check, and remember it for the next start."""
         try:
-            checked = weights.check_weights_file(path)
+            checked = weights.check_weights_file(Path(path))
         except UserError as err:
             self._show_problem(str(err))
             return False

@@ -27,7 +27,7 @@ class PastedImages:
         if self._folder is None:
             self._folder = tempfile.mkdtemp(prefix="fashionrec-paste-")
         path = Path(self._folder) / f"pasted-{next(self._numbers)}.png"
-        image.save(str(path), "PNG")
+        image.save(str(path))  # PNG, from the name
         return path
 
     def remove(self) -> None:

@@ -89,7 +89,7 @@ class DuplicatesView(QDialog):
             self.summary.setText(f"{model} has no measured default threshold yet: choose a distance, then Find "
                                  f"(fashionrec-cli bench --duplicates --model {model} measures one).")
 
-    def find(self) -> None:
+    def find(self) -> None:  # type: ignore[override]  # Find groups; QWidget.find (a window by id) is not used
         if self.row.running:
             return
         threshold = self.threshold_box.value()
@@ -144,15 +144,18 @@ class DuplicatesView(QDialog):
         parent.setData(0, REQUESTED_ROLE, True)
         group = self.tree.indexOfTopLevelItem(parent)
         for i in range(parent.childCount()):
-            self._host.thumbnails.request(("duplicate", self._generation, group, i),
-                                            parent.child(i).data(0, PATH_ROLE), device_pixels(self, THUMBNAIL))
+            child = parent.child(i)
+            if child is not None:
+                self._host.thumbnails.request(("duplicate", self._generation, group, i), child.data(0, PATH_ROLE),
+                                              device_pixels(self, THUMBNAIL))
 
     def _on_thumbnail(self, key: tuple, image: QImage) -> None:
         if key[0] != "duplicate" or key[1] != self._generation or image.isNull():
             return
         parent = self.tree.topLevelItem(key[2])
-        if parent is not None and parent.child(key[3]) is not None:
-            parent.child(key[3]).setIcon(0, screen_pixmap(self, image))
+        child = parent.child(key[3]) if parent is not None else None
+        if child is not None:
+            child.setIcon(0, screen_pixmap(self, image))
 
     def _menu(self, position) -> None:
         item = self.tree.itemAt(position)

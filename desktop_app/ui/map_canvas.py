@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QWidget
 
 from ..core.catalog_map import inside
@@ -176,10 +176,11 @@ class MapCanvas(QWidget):
             if pixmap is None:
                 painter.fillRect(rect, QColor(self.legend[self.codes[i]][1]) if self.legend else QColor(OTHER))
                 self._pixmaps[int(i)] = False  # asked for
+                assert self._thumbnails is not None  # thumbnails are painted only with a loader (see paintEvent)
                 self._thumbnails.request(("map", self._generation, int(i)), f"{self.root}/{self.relpaths[i]}", size)
             elif pixmap is False:
                 painter.fillRect(rect, QColor(self.legend[self.codes[i]][1]) if self.legend else QColor(OTHER))
-            else:
+            elif isinstance(pixmap, QPixmap):
                 painter.drawPixmap(rect.toRect(), pixmap)
             painter.setPen(QPen(self.legend[self.codes[i]][1] if self.legend else QColor(OTHER), 2))
             painter.drawRect(rect)

@@ -34,7 +34,8 @@ class PhotoStrip(QWidget):
         """The photos of a search with several (hidden for one: the big preview shows it)."""
         self._generation += 1
         while self._grid.count():
-            widget = self._grid.takeAt(0).widget()
+            taken = self._grid.takeAt(0)
+            widget = taken.widget() if taken is not None else None
             if widget is not None:
                 widget.deleteLater()
         self.paths, self._labels = list(paths), []

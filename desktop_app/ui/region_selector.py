@@ -74,7 +74,8 @@ class RegionImage(QLabel):
             return super().mousePressEvent(event)
         self._press = event.position()
         shown = self.region_rect()
-        self._moving_from = QRectF(self._region) if shown is not None and shown.contains(self._press) else None
+        self._moving_from = (QRectF(self._region) if self._region is not None and shown is not None
+                             and shown.contains(self._press) else None)
         self._drawing = False
         event.accept()
 
@@ -130,8 +131,10 @@ class RegionImage(QLabel):
         shown = self.region_rect()
         if shown is None:
             return
-        painter = QPainter(self)
         image = self.image_rect()
+        if image is None:
+            return
+        painter = QPainter(self)
         shade = QColor(0, 0, 0, 110)  # dim what lies outside the region
         for part in (QRectF(image.left(), image.top(), image.width(), shown.top() - image.top()),
                      QRectF(image.left(), shown.bottom(), image.width(), image.bottom() - shown.bottom()),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMenu
 
@@ -24,7 +26,7 @@ class RecentCatalogs:
 
     def folders(self) -> list[str]:
         value = self._settings.value("recent_catalogs", [])
-        return [value] if isinstance(value, str) else list(value or [])
+        return [value] if isinstance(value, str) else [str(v) for v in value] if isinstance(value, list) else []
 
     def remember(self, folder: str) -> None:
         recent = [folder] + [f for f in self.folders() if f != folder]
@@ -34,5 +36,5 @@ class RecentCatalogs:
     def _update_menu(self) -> None:
         self.menu.clear()
         for folder in self.folders():
-            self.menu.addAction(folder, lambda f=folder: self._open(f))
+            self.menu.addAction(folder, functools.partial(self._open, folder))
         self.menu.setEnabled(not self.menu.isEmpty())
