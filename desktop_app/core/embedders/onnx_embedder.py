@@ -84,7 +84,7 @@ class OnnxEmbedder:
         """Run these model bytes instead of making them with `model()`: a Ray worker runs the very model the
         indexing process made (spec.py)."""
         with self._lock:
-            self._session = inference_session(model)
+            self._session.use(inference_session(model))
             self.load_report = report
 
     def forward(self, preprocessed: np.ndarray) -> np.ndarray:
