@@ -1,12 +1,13 @@
 """The catalog browser's scroll responsiveness on a big catalog (issue #14.5), outside the tests:
 
     xvfb-run -a -s "-screen 0 1280x800x24" python -m desktop_app.bench.browser_scroll [--items 44000]
-        [--photos /work/shared/data/fashion-2k/images] [--pages 60]
+        [--photos /work/shared/data/fashion-2k/images] [--pages 60] [--photo-size 1500x2000 [--distinct 300]]
 
 A folder of N links to the sample photos (cycled) is shown in the browser's grid (catalog_grid.py) at
 1100×720; then the grid scrolls one page per 16 ms timer tick (a person holding Page Down, faster than
 any screen refresh), then one page at a time waiting for its thumbnails. A 1 ms timer measures the event
 loop's latency throughout (its longest gap is the longest the window could not react). Prints the figures.
+With --photo-size, the links go to `--distinct` enlarged copies of the photos at that size (photo_sizes.py).
 """
 
 from __future__ import annotations
@@ -21,11 +22,15 @@ from typing import cast
 
 from ..core.catalog import scan
 from .inputs import DEFAULT_IMAGES, link_or_copy
-from .machine import machine_description
+from .machine import load_average, machine_description
+from .photo_sizes import describe_size, enlarged_copies, parse_photo_size
 
 
-def make_links(photos: Path, n: int, folder: Path) -> list[str]:
+def make_links(photos: Path, n: int, folder: Path, photo_size: tuple[int, int] | None = None,
+               distinct: int = 300) -> list[str]:
     sources = [photos / f.relpath for f in scan(photos.resolve())]
+    if photo_size is not None and sources:
+        sources = enlarged_copies(sources[:distinct], folder / "enlarged", photo_size)
     if not sources:
         raise SystemExit(f"no photos in {photos}")
     names = [f"p{i:05d}{sources[i % len(sources)].suffix.lower()}" for i in range(n)]
@@ -39,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=44_000)
     parser.add_argument("--photos", type=Path, default=DEFAULT_IMAGES)
     parser.add_argument("--pages", type=int, default=60, help="pages scrolled in each pass")
+    parser.add_argument("--photo-size", type=parse_photo_size, help="WIDTHxHEIGHT: enlarged copies of the photos")
+    parser.add_argument("--distinct", type=int, default=300, help="how many enlarged copies (with --photo-size)")
     args = parser.parse_args(argv)
 
     from PySide6.QtWidgets import QApplication
@@ -53,8 +60,10 @@ def main(argv: list[str] | None = None) -> int:
           f"Qt platform {app.platformName()}")
     with tempfile.TemporaryDirectory(prefix="fashionrec-browser-") as workdir:
         started = time.perf_counter()
-        names = make_links(args.photos, args.items, Path(workdir))
-        print(f"{len(names):,} links to the photos of {args.photos} in {time.perf_counter() - started:.1f} s")
+        names = make_links(args.photos, args.items, Path(workdir), args.photo_size, args.distinct)
+        copies = (f" ({args.distinct} copies enlarged to {describe_size(args.photo_size)}, JPEG q90)"
+                  if args.photo_size else " (as they are)")
+        print(f"{len(names):,} links to the photos of {args.photos}{copies} in {time.perf_counter() - started:.1f} s")
         loader = ThumbnailLoader()
         grid = CatalogGrid(loader)
         grid.resize(1100, 720)
@@ -129,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
               f"total thumbnails asked for {model.requested:,} of {len(items):,} items, cached {model.cached()}")
         loader.shut_down()
         grid.close()
+    print(f"load average at the end {load_average()}")
     return 0
 
 
