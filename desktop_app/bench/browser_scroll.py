@@ -23,7 +23,7 @@ from typing import cast
 from ..core.catalog import scan
 from .inputs import DEFAULT_IMAGES, link_or_copy
 from .machine import load_average, machine_description
-from .photo_sizes import describe_size, enlarged_copies, parse_photo_size
+from .photo_sizes import describe_size, enlarged_copies, photo_size_argument
 
 
 def make_links(photos: Path, n: int, folder: Path, photo_size: tuple[int, int] | None = None,
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", type=int, default=44_000)
     parser.add_argument("--photos", type=Path, default=DEFAULT_IMAGES)
     parser.add_argument("--pages", type=int, default=60, help="pages scrolled in each pass")
-    parser.add_argument("--photo-size", type=parse_photo_size, help="WIDTHxHEIGHT: enlarged copies of the photos")
+    parser.add_argument("--photo-size", type=photo_size_argument, help="WIDTHxHEIGHT: enlarged copies of the photos")
     parser.add_argument("--distinct", type=int, default=300, help="how many enlarged copies (with --photo-size)")
     args = parser.parse_args(argv)
 

@@ -27,13 +27,13 @@ from ..core.catalog import scan
 from .inputs import DEFAULT_IMAGES
 from .machine import load_average, machine_description
 from .measure import percentile
-from .photo_sizes import PHONE_SIZE, SHOP_SIZE, describe_size, enlarged_copies, parse_photo_size
+from .photo_sizes import PHONE_SIZE, SHOP_SIZE, describe_size, enlarged_copies, photo_size_argument
 
 PAINT_TIMEOUT_S = 60
 
 
 def parse_sizes(text: str) -> list[tuple[int, int]]:
-    return [parse_photo_size(part) for part in text.split(",")]
+    return [photo_size_argument(part) for part in text.split(",")]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_precision_option(parser)
     parser.add_argument("--photos", type=Path, default=DEFAULT_IMAGES)
     parser.add_argument("-n", type=int, default=200, help="photos in the catalog")
-    parser.add_argument("--catalog-size", type=parse_photo_size, default=SHOP_SIZE)
+    parser.add_argument("--catalog-size", type=photo_size_argument, default=SHOP_SIZE)
     parser.add_argument("--sizes", type=parse_sizes, default=[SHOP_SIZE, PHONE_SIZE], help="query photo sizes")
     parser.add_argument("--drops", type=int, default=20, help="drops measured per query size")
     return parser

@@ -10,7 +10,9 @@ name (labels keep working). They go to a temporary folder and are never kept.
 
 from __future__ import annotations
 
+import argparse
 import re
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -31,8 +33,30 @@ def parse_photo_size(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
+def photo_size_argument(text: str) -> tuple[int, int]:
+    """parse_photo_size for argparse (its message instead of "invalid value")."""
+    try:
+        return parse_photo_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def describe_size(size: tuple[int, int]) -> str:
     return f"{size[0]}×{size[1]}"
+
+
+def describe_photos(paths: list[Path]) -> str:
+    """The pixel size of these photos, e.g. "224×224", or "60×80 (3), 224×224 (397)" when they differ."""
+    sizes: Counter[tuple[int, int]] = Counter()
+    for path in paths:
+        try:
+            with Image.open(path) as img:
+                sizes[img.size] += 1
+        except OSError:
+            continue
+    if len(sizes) == 1:
+        return describe_size(next(iter(sizes)))
+    return ", ".join(f"{describe_size(size)} ({count})" for size, count in sorted(sizes.items())) or "unreadable"
 
 
 def padded_to_aspect(img: Image.Image, aspect: float) -> Image.Image:

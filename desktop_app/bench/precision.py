@@ -16,10 +16,11 @@ from .sections import QUERIES, BenchContext
 GOAL_VERSUS_FP32 = 2.0
 
 
-def query_median(session: CatalogSession, ctx: BenchContext) -> float:
-    session.query(ctx.photos[0], k=5)  # warm-up
+def query_median(session: CatalogSession, photos: list[Path]) -> float:
+    """Median seconds of QUERIES warm queries (top 5) with the photos after the first (a warm-up)."""
+    session.query(photos[0], k=5)  # warm-up
     latencies = []
-    for path in ctx.photos[1 : QUERIES + 1]:
+    for path in photos[1 : QUERIES + 1]:
         started = time.perf_counter()
         session.query(path, k=5)
         latencies.append(time.perf_counter() - started)
@@ -31,7 +32,7 @@ def _pipeline(ctx: BenchContext, embedder, name: str) -> tuple[Rate, float]:
         cpu = time.process_time()
         report = session.index(batch_size=ctx.batch_size)
         rate = Rate(report.embedded, report.elapsed, time.process_time() - cpu)
-        return rate, query_median(session, ctx)
+        return rate, query_median(session, ctx.photos)
 
 
 def versus_fp32(bench: Bench, ctx: BenchContext) -> None:

@@ -6,8 +6,19 @@ import functools
 from pathlib import Path
 
 from ..bench import DEFAULT_N as BENCH_DEFAULT_N
+from ..bench.photo_sizes import SHOP_SIZE, photo_size_argument
 from ..core.errors import UserError
 from .options import add_batch_size_option, add_model_options, add_precision_option, count, seed, weights_or_found
+
+
+def decoding_models(args) -> list:
+    """bench --decoding: the weight-free models, and --model when it is another one with weights given (the
+    random init's neighbour lists say nothing about a decoding)."""
+    from ..bench.big_photos import WEIGHT_FREE
+    from ..core.embedders import create_embedder
+
+    given = args.model not in WEIGHT_FREE and (args.model != "resnet50" or args.weights or args.random_weights)
+    return [create_embedder(name) for name in WEIGHT_FREE] + ([args.make_embedder(args)] if given else [])
 
 
 def cmd_bench(args) -> int:
@@ -23,6 +34,12 @@ def cmd_bench(args) -> int:
         from ..bench.inputs import DEFAULT_IMAGES
 
         run_fidelity(args.images or DEFAULT_IMAGES, weights_or_found(args), limit=args.n)
+        return 0
+    if args.decoding:
+        from ..bench.decoding import run_decoding_bench
+        from ..bench.inputs import DEFAULT_IMAGES
+
+        run_decoding_bench(decoding_models(args), args.images or DEFAULT_IMAGES, args.n, args.photo_size or SHOP_SIZE)
         return 0
     if args.model == "resnet50" and args.weights is None and args.random_weights is None:
         args.random_weights = 0  # speed does not depend on the weights' values (labelled as random)
@@ -58,6 +75,10 @@ def cmd_bench(args) -> int:
         from ..bench import scale
 
         extra_sections.append(functools.partial(scale.section, items=args.scale_items))
+    if args.photo_size:
+        from ..bench import big_photos
+
+        extra_sections.append(functools.partial(big_photos.section, size=args.photo_size))
     run_bench(embedder or args.make_embedder(args), images=args.images, n=n, batch_size=args.batch_size,
               compare_backends=args.compare_backends, extra_sections=extra_sections)
     return 0
@@ -75,6 +96,9 @@ def bench_arguments(p) -> None:
                        "store and on the sample (colour-texture)")
     extra.add_argument("--duplicates", action="store_true", help="instead: precision and recall of --model's "
                        "duplicate thresholds on planted copies of the photos")
+    extra.add_argument("--decoding", action="store_true", help="instead: whether each model may decode photos "
+                       "reduced (JPEG DCT scaling): its neighbour lists and precision@5 against full decoding, at the "
+                       "photos' size and at --photo-size (default 1500x2000); -n photos, evenly (default all)")
     extra.add_argument("--fidelity", action="store_true", help="instead: how close int8 vectors are to fp32 "
                        "ones on the photos (-n of them, evenly; default all) for the weights given or found")
     extra.add_argument("--match", action="store_true", help="instead: match's goals, the original found as top-1 "
@@ -90,6 +114,9 @@ def bench_arguments(p) -> None:
                    "~12 GB of disk in the temp folder and a few minutes)")
     p.add_argument("--scale-items", type=count, default=1_000_000, metavar="N",
                    help="items of the synthetic catalog of --scale (default %(default)s)")
+    p.add_argument("--photo-size", type=photo_size_argument, metavar="WxH",
+                   help="also index the photos enlarged to this size (e.g. 1500x2000, a shop's; 4000x3000, a "
+                        "phone's) with every model, beside the photos as they are, and the share of decoding")
     add_model_options(p, default="resnet50")  # the bench says which weights it measures
     add_precision_option(p)
 
