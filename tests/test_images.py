@@ -94,7 +94,7 @@ def test_a_big_jpeg_decodes_only_its_reduced_pixels_and_looks_the_same(tmp_path)
     path = photo(tmp_path / "shop.jpg", (1500, 2000))
     full, reduced = RecordingBudget(), RecordingBudget()
     exact = load_rgb(path, (224, 224), budget=full)
-    small = load_rgb(path, (224, 224), reduced=True, budget=reduced)
+    small = load_rgb(path, (224, 224), reduce_to=(224, 224), budget=reduced)
     assert small.shape == exact.shape == (224, 224, 3)
     assert reduced.reserved[0] < full.reserved[0] / 10  # 375×500 decoded, not 1500×2000
     assert np.abs(small.astype(int) - exact.astype(int)).mean() < 3  # the same picture
@@ -102,7 +102,7 @@ def test_a_big_jpeg_decodes_only_its_reduced_pixels_and_looks_the_same(tmp_path)
 
 def test_reduced_decoding_of_a_photo_not_bigger_than_the_input_is_the_full_decoding(tmp_path):
     path = photo(tmp_path / "sample.jpg", (224, 224))
-    assert np.array_equal(load_rgb(path, (224, 224), reduced=True), load_rgb(path, (224, 224)))
+    assert np.array_equal(load_rgb(path, (224, 224), reduce_to=(224, 224)), load_rgb(path, (224, 224)))
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "WEBP", "TIFF"])
@@ -111,8 +111,8 @@ def test_formats_without_decoder_scaling_are_box_reduced_like_a_jpeg(tmp_path, f
     other = tmp_path / f"a.{fmt.lower()}"
     Image.open(jpeg).save(other, format=fmt, **({"lossless": True, "method": 0} if fmt == "WEBP" else {}))
     exact = load_rgb(other, (60, 80), resample=Image.Resampling.NEAREST)
-    reduced = load_rgb(other, (60, 80), reduced=True)
-    assert np.abs(reduced.astype(int) - load_rgb(jpeg, (60, 80), reduced=True).astype(int)).mean() < 2
+    reduced = load_rgb(other, (60, 80), reduce_to=(60, 80))
+    assert np.abs(reduced.astype(int) - load_rgb(jpeg, (60, 80), reduce_to=(60, 80)).astype(int)).mean() < 2
     assert not np.array_equal(reduced, exact)  # box-reduced (1/8), not a nearest-neighbour pick of the full
 
 
@@ -120,7 +120,7 @@ def test_reduced_decoding_keeps_the_exif_orientation(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6  # stored sideways: turn 90° clockwise to see it upright
     path = photo(tmp_path / "phone.jpg", (2000, 1500), exif=exif)
-    exact, reduced = load_rgb(path, (150, 200)), load_rgb(path, (150, 200), reduced=True)
+    exact, reduced = load_rgb(path, (150, 200)), load_rgb(path, (150, 200), reduce_to=(150, 200))
     assert np.abs(reduced.astype(int) - exact.astype(int)).mean() < 3
 
 
@@ -135,8 +135,9 @@ def test_a_crop_is_decoded_at_the_scale_its_region_needs(tmp_path):
     path = tmp_path / "big.jpg"
     Image.fromarray(pixels).save(path, quality=95, subsampling=0)  # 4:4:4: no colour bleeding at the edges
     small_region, big_region = RecordingBudget(), RecordingBudget()
-    square = load_rgb(path, (224, 224), crop=Crop.parse("1200,400,240,240"), reduced=True, budget=small_region)
-    half = load_rgb(path, (64, 80), crop=Crop.parse("0.5,0,0.5,1"), reduced=True, budget=big_region)
+    square = load_rgb(path, (224, 224), crop=Crop.parse("1200,400,240,240"), reduce_to=(224, 224),
+                      budget=small_region)
+    half = load_rgb(path, (64, 80), crop=Crop.parse("0.5,0,0.5,1"), reduce_to=(64, 80), budget=big_region)
     assert small_region.reserved[0] > 30 * big_region.reserved[0]  # full size vs 1/8
     assert np.abs(square[8:-8, 8:-8].astype(int) - (255, 0, 0)).max() < 40
     assert (half.max(axis=2) > 200).all()  # blue or red: nothing of the black left half
@@ -148,7 +149,7 @@ def test_a_huge_jpeg_is_decoded_reduced_and_refused_at_full_size(tmp_path):
     refused with the reason rather than taking 432 MB. Greyscale keeps the test's own memory small."""
     path = tmp_path / "huge.jpg"
     Image.new("L", (12_000, 12_000), 128).save(path, quality=50)
-    assert load_rgb(path, (224, 224), reduced=True).shape == (224, 224, 3)
+    assert load_rgb(path, (224, 224), reduce_to=(224, 224)).shape == (224, 224, 3)
     with pytest.raises(ImageError, match=r"too large \(12000×12000 pixels"):
         load_rgb(path, (224, 224))
 

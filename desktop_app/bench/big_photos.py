@@ -22,7 +22,7 @@ from .machine import mib, peak_rss, reset_peak_rss
 from .measure import Rate
 from .photo_sizes import describe_photos, describe_size, enlarged_copies
 from .precision import query_median
-from .report import Bench
+from .report import Bench, model_label
 from .sections import BenchContext
 
 WEIGHT_FREE = ("colour-texture", "shape-colour")
@@ -84,12 +84,6 @@ def index_once(ctx: BenchContext, embedder, folder: Path, run: SizeRun, store: s
 def models(ctx: BenchContext) -> list:
     names = [name for name in WEIGHT_FREE if name != ctx.embedder.name]
     return [create_embedder(name) for name in names] + [ctx.embedder]
-
-
-def model_label(embedder) -> str:
-    precision = f" {embedder.precision}" if embedder.precision != "fp32" else ""
-    weights = " (random weights)" if embedder.weights is not None and embedder.weights.is_random else ""
-    return f"{embedder.name}{precision}{weights}"
 
 
 def section(bench: Bench, ctx: BenchContext, size: tuple[int, int]) -> None:

@@ -36,3 +36,10 @@ class Bench:
 
     def section(self, title: str) -> None:
         print(f"\n{title}", file=self.out, flush=True)
+
+
+def model_label(embedder) -> str:
+    """e.g. "efficientnet-lite0 int8", "resnet50 (random weights)": which network a figure comes from."""
+    precision = f" {embedder.precision}" if embedder.precision != "fp32" else ""
+    weights = " (random weights)" if embedder.weights is not None and embedder.weights.is_random else ""
+    return f"{embedder.name}{precision}{weights}"

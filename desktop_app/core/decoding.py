@@ -1,9 +1,9 @@
 """Turning files into a model's pixels: each model's decode policy, and the pool that decodes ahead on every core.
 
 - `decoder_for(embedder)` is the one place that says how a model's pixels are made (`POLICY`): at full size,
-  as the seed recipe did (`EXACT`), or `REDUCED`: JPEGs decoded at the smallest DCT scale still at least the
-  model's input, other formats box-reduced as much (images.load_rgb). A model is REDUCED only where measured
-  to find the same items (the `bench --decoding` figures, see docs/performance.md); such a model names its
+  as the seed recipe did (`FULL`), or reduced: JPEGs decoded at the smallest DCT scale (1/2, 1/4, 1/8) still at
+  least `margin` times the model's input, other formats box-reduced as much (images.load_rgb). The choice is
+  measured per model (`bench --decoding`, docs/performance.md "Reduced decoding"); a reduced model names its
   decoding in its fingerprint (`decoding_tag`), so a store never mixes vectors of both decodings.
 - `decoded_in_order(decode, root, items)` yields each file's pixels (or the reason it is skipped) in order,
   while threads decode the next ones: Pillow releases the GIL while it decodes, resizes and converts, so the
@@ -32,14 +32,20 @@ from .images import Crop, ImageError, UnreadableFile, load_rgb, os_error_reason
 
 log = logging.getLogger(__name__)
 
-EXACT, REDUCED = "exact", "reduced"
-# model name (and precision, when it is not fp32) → its decoding. Chosen by measurement: reduced only where
-# precision@5 stays within 0.01 of full decoding and the top-10 lists move no more than a JPEG q90 re-save
-# moves them (docs/performance.md, "Reduced decoding").
-POLICY: dict[str, str] = {
-    "resnet50": EXACT,  # the seed recipe's decoding, kept bit for bit (tests/test_recipe.py)
+FULL = 0  # decode at full size
+# model name (+ " int8" for its int8 model, when that differs) → FULL, or the margin of a reduced decode: the
+# decoded picture stays at least `margin` × the model's input. Measured with `bench --decoding` (docs/performance.md,
+# "Reduced decoding": precision@5 and top-10 lists against full decoding, at 224×224 and at 1500×2000).
+POLICY: dict[str, int] = {
+    "resnet50": FULL,  # the seed recipe's decoding, kept bit for bit (tests/test_recipe.py)
+    # The weight-free descriptors sample their 64×80 input nearest-neighbour: on a big photo the full decode picks
+    # single noisy pixels (precision@5 0.021 lower on 1500×2000 copies than on the 224×224 originals), the reduced
+    # one averages them (0.008 lower). Their top-10 lists move more than a q90 re-save moves them (the re-save keeps
+    # the sampled pixels); margin 2 keeps the 224×224 sample's vectors as they were (decoded at full size).
+    "colour-texture": 2,
+    "shape-colour": 2,
 }
-DEFAULT_POLICY = EXACT  # a model not measured yet keeps the full decode
+DEFAULT_POLICY = FULL  # a model not measured keeps the full decode
 
 DEFAULT_BUDGET = 768 * 2**20  # bytes all decodes of the process may hold at once (see images._decode_bytes)
 DEFAULT_WORKERS = 2  # decoding threads
@@ -73,14 +79,15 @@ class DecodeBudget:
 BUDGET = DecodeBudget()
 
 
-def policy_of(model: str, precision: str = "fp32") -> str:
-    key = model if precision == "fp32" else f"{model} {precision}"
-    return POLICY.get(key, DEFAULT_POLICY)
+def policy_of(model: str, precision: str = "fp32") -> int:
+    """FULL, or the margin of the model's reduced decoding."""
+    return POLICY.get(f"{model} {precision}", POLICY.get(model, DEFAULT_POLICY))
 
 
 def decoding_tag(model: str, precision: str = "fp32") -> str:
     """What a model's fingerprint adds for its decoding: "" for the full decode (fingerprints as before)."""
-    return "" if policy_of(model, precision) == EXACT else f"decode-{policy_of(model, precision)}-v1"
+    margin = policy_of(model, precision)
+    return "" if margin == FULL else f"decode-reduced-{margin}x-v1"
 
 
 @dataclass(frozen=True)
@@ -89,17 +96,17 @@ class Decoder:
     Plain data, so it pickles to Ray workers and processes (the budget is each process's own)."""
 
     size: tuple[int, int]  # width, height
-    reduced: bool = False
+    margin: int = FULL  # FULL, or decode reduced to at least margin × size
 
     def __call__(self, path: str | os.PathLike, crop: Crop | None = None) -> np.ndarray:
-        return load_rgb(path, self.size, crop=crop, reduced=self.reduced, budget=BUDGET)
+        reduce_to = None if self.margin == FULL else (self.margin * self.size[0], self.margin * self.size[1])
+        return load_rgb(path, self.size, crop=crop, reduce_to=reduce_to, budget=BUDGET)
 
 
 def decoder_for(embedder: Embedder) -> Decoder:
     """The decoder of this embedder's model (its input size, its policy)."""
-    policy = policy_of(embedder.name, embedder.precision)
     width, height = embedder.input_size
-    return Decoder((width, height), reduced=policy == REDUCED)
+    return Decoder((width, height), policy_of(embedder.name, embedder.precision))
 
 
 Decode = Callable[[Path], np.ndarray]  # a Decoder, or a stand-in of the same shape (tests)

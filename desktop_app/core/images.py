@@ -246,17 +246,17 @@ def load_rgb(
     size: tuple[int, int] = MODEL_SIZE,
     resample: Image.Resampling = Image.Resampling.NEAREST,
     crop: Crop | None = None,
-    reduced: bool = False,
+    reduce_to: tuple[int, int] | None = None,
     budget: MemoryBudget | None = None,
 ) -> np.ndarray:
     """The image (or its `crop` region) at `size` (width, height) as a (height, width, 3) uint8 array.
 
-    `reduced`: decoded at the smallest scale (1/2, 1/4, 1/8) at which the picture, or the crop region, is still
-    at least `size`, then resized as usual: a 1500×2000 JPEG costs a fifth of its full decode. It gives other
-    pixels than a full decode, so a model uses it only where measured equal (decoding.py's policy)."""
+    `reduce_to` (width, height): decoded at the smallest scale (1/2, 1/4, 1/8) at which the picture, or the crop
+    region, is still at least that large, then resized to `size` as usual: a 1500×2000 JPEG then costs a fifth of
+    its full decode. It gives other pixels than a full decode, so a model uses it only as decoding.POLICY says."""
     def factor(width: int, height: int) -> int:
         region = crop.box(width, height) if crop is not None else (0, 0, width, height)
-        return reduction((region[2] - region[0], region[3] - region[1]), size if reduced else None)
+        return reduction((region[2] - region[0], region[3] - region[1]), reduce_to)
 
     img, full = _decode(path, MAX_PIXELS, budget, factor)
     if crop is not None:

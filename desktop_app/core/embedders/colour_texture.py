@@ -19,6 +19,7 @@ import json
 
 import numpy as np
 
+from ..decoding import decoding_tag
 from .base import l2_normalise
 
 L_BINS, AB_BINS, AB_RANGE = 4, 7, 70.0  # a*, b* clipped to ±AB_RANGE; odd AB_BINS: a centre bin for greys
@@ -116,7 +117,9 @@ class WeightFreeDescriptor:
 
     @property
     def fingerprint(self) -> str:
-        return json.dumps({"dim": self.dim, "input_size": list(self.input_size), **self.settings()}, sort_keys=True)
+        decoding = decoding_tag(self.name)  # how its photos are decoded (decoding.POLICY); "" for full decoding
+        return json.dumps({"dim": self.dim, "input_size": list(self.input_size), **self.settings(),
+                           **({"decoding": decoding} if decoding else {})}, sort_keys=True)
 
 
 class ColourTextureEmbedder(WeightFreeDescriptor):
