@@ -12,7 +12,7 @@ import pytest
 from desktop_app.core import decoding
 from desktop_app.core.catalog import scan
 from desktop_app.core.decoding import DecodeBudget, Decoder, decoded_in_order
-from desktop_app.core.embedders import MODELS, create_embedder, needs_weights
+from desktop_app.core.embedders import BUILT_IN_MODEL, MODELS, create_embedder, needs_weights
 from support import make_image
 
 pytestmark = pytest.mark.unit
@@ -92,14 +92,21 @@ def test_every_decode_reserves_from_the_process_budget(tmp_path, monkeypatch):
     assert budget.peak >= 300 * 200 * 3 and budget.in_use == 0
 
 
-@pytest.mark.parametrize("model", [m for m in MODELS if not needs_weights(m)])
-def test_a_model_decoding_reduced_says_so_in_its_fingerprint(model):
+@pytest.mark.parametrize("model, precision", [(m, p) for m in MODELS if not needs_weights(m)
+                                              for p in (("fp32", "int8") if m == BUILT_IN_MODEL else ("fp32",))])
+def test_a_model_decoding_reduced_says_so_in_its_fingerprint(model, precision):
     """Vectors of reduced decoding must never share a store with vectors of full decoding."""
-    embedder = create_embedder(model)
-    tag = decoding.decoding_tag(model)
+    embedder = create_embedder(model, precision=precision)
+    tag = decoding.decoding_tag(model, precision)
     assert (decoding.decoder_for(embedder).margin != decoding.FULL) == bool(tag)
     assert tag in embedder.fingerprint
 
 
 def test_resnet50_fp32_keeps_the_seed_recipes_full_decoding():
     assert decoding.policy_of("resnet50") == decoding.FULL and decoding.decoding_tag("resnet50") == ""
+
+
+def test_the_policy_is_looked_up_by_model_and_precision(monkeypatch):
+    monkeypatch.setattr(decoding, "POLICY", {"m": 2, "m int8": 1})
+    assert [decoding.policy_of("m"), decoding.policy_of("m", "int8"), decoding.policy_of("other")] == [2, 1, 0]
+    assert decoding.decoding_tag("m", "int8") == "decode-reduced-1x-v1"

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..decoding import decoding_tag
 from ..errors import UserError
 from ..weights import Weights
 from .base import l2_normalise
@@ -64,9 +65,10 @@ class OnnxEmbedder:
     @property
     def fingerprint(self) -> str:
         network = self.network
+        decoding = decoding_tag(network.name, self.precision)  # decoding.POLICY; "" for full decoding
         return json.dumps({"algorithm": network.algorithm, "weights": network.weights_tag,
-                           "preprocessing": network.preprocessing, "dim": self.dim, **self.fingerprint_fields()},
-                          sort_keys=True)
+                           "preprocessing": network.preprocessing, "dim": self.dim, **self.fingerprint_fields(),
+                           **({"decoding": decoding} if decoding else {})}, sort_keys=True)
 
     def describe(self) -> str:
         return f"{self.network.label} {self.precision} (ONNX Runtime) · {self.network.weights_description}"
