@@ -12,6 +12,7 @@ import sqlite3
 import numpy as np
 import pytest
 
+from desktop_app.core import decoding
 from desktop_app.core.catalog_data import Catalog
 from desktop_app.core.decoding import decoder_for
 from desktop_app.core.embedders import create_embedder
@@ -21,6 +22,14 @@ from support import REPO
 
 pytestmark = pytest.mark.integration
 FIXTURE = REPO / "tests" / "data" / "store-v1"
+
+
+@pytest.fixture(autouse=True)
+def colour_texture_decoded_as_when_the_fixture_was_written(monkeypatch):
+    """The fixture was written when colour-texture decoded every photo in full; since issue 22 it decodes big
+    photos reduced, which its fingerprint names (so such a cache is indexed again once). The migration is tested
+    with the decoding and fingerprint the fixture was written with."""
+    monkeypatch.setitem(decoding.POLICY, "colour-texture", decoding.FULL)
 
 
 def _rows(path, query: str) -> list[tuple]:
@@ -84,8 +93,9 @@ def test_a_schema_1_cache_is_searched_read_only_without_being_migrated(tmp_path)
 
 
 def test_the_migrated_vectors_are_the_ones_this_version_computes(tmp_path):
-    """The fixture still describes today's colour-texture (same fingerprint): its vectors are what indexing the
-    photos now gives, so keeping them is right, not merely fast."""
+    """The fixture's vectors are what indexing its photos now gives, so keeping them is right, not merely fast;
+    its 60×80 photos are smaller than twice colour-texture's input, so today's reduced decoding gives them the
+    very pixels of the full decoding they were indexed with."""
     root, embedder, store_path = _old_cache_in_place(tmp_path)
     with CatalogSession(root, embedder) as session:
         session.index()
@@ -93,3 +103,5 @@ def test_the_migrated_vectors_are_the_ones_this_version_computes(tmp_path):
     decode = decoder_for(embedder)
     fresh = embedder.embed(np.stack([decode(root / relpath) for relpath in relpaths]))
     np.testing.assert_allclose(kept, fresh, atol=1e-6)
+    reduced = decoding.Decoder(decode.size, margin=2)  # colour-texture's policy outside this module
+    assert all(np.array_equal(reduced(root / relpath), decode(root / relpath)) for relpath in relpaths)
