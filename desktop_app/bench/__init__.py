@@ -28,6 +28,7 @@ from ..core.versions import library_version
 from . import sections
 from .inputs import prepare_catalog
 from .machine import load_average, machine_description
+from .photo_sizes import describe_photos
 from .report import Bench, Row
 from .sections import KNN_SIZES, REOPEN_SIZE, BenchContext
 
@@ -64,7 +65,7 @@ def run_bench(
     with tempfile.TemporaryDirectory(prefix="fashionrec-bench-") as tmp:
         workdir = Path(tmp)
         folder, source = prepare_catalog(images, n, workdir)
-        print(f"images   {source}", file=out)
+        print(f"images   {source}; {describe_photos(sorted(folder.iterdir()))}", file=out)
         bench.say("preparing the model …")
         t = time.perf_counter()
         embedder.load()

@@ -3,6 +3,7 @@ keeps figures later sections compare against in `ctx.rates`."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import statistics
 import time
@@ -21,6 +22,7 @@ from ..core.session import CatalogSession
 from .inputs import random_unit_vectors, synthesise_indexed_catalog
 from .machine import current_rss, mib, peak_rss, reset_peak_rss
 from .measure import Rate, forward_rate, knn_latencies, percentile, reopen, seed_loop_rate
+from .photo_sizes import describe_photos
 from .report import Bench
 
 QUERIES = 20
@@ -46,12 +48,17 @@ class BenchContext:
     compare_backends: bool = False
     rates: dict[str, Rate] = field(default_factory=dict)  # e.g. "ours", "raw", "seed"
 
+    @functools.cached_property
+    def photo_size(self) -> str:
+        """The photos' pixel size, e.g. "224×224": every speed figure depends on it."""
+        return describe_photos(self.photos)
+
 
 def indexing(bench: Bench, ctx: BenchContext) -> None:
     """Our whole pipeline on an empty store, between two raw forward runs on ready tensors (their sum is
     the raw figure, so a change in the machine's load affects both sides alike)."""
     embedder = ctx.embedder
-    bench.section(f"Indexing throughput ({len(ctx.photos)} photos)")
+    bench.section(f"Indexing throughput ({len(ctx.photos)} photos, {ctx.photo_size})")
     bench.say("raw forward of our backend …")
     pixels = np.stack([load_rgb(p, embedder.input_size) for p in ctx.photos[:RAW_FORWARD_MAX // 2]])
     raw = forward_rate(embedder.forward, pixels, ctx.batch_size)
@@ -76,7 +83,7 @@ def indexing(bench: Bench, ctx: BenchContext) -> None:
 
 
 def queries(bench: Bench, ctx: BenchContext) -> None:
-    bench.section(f"Query: drop a photo → 5 results ({QUERIES} warm queries)")
+    bench.section(f"Query: drop a photo → 5 results ({QUERIES} warm queries, {ctx.photo_size} photos)")
     bench.say("queries …")
     with CatalogSession(ctx.folder, ctx.embedder, ctx.data_dir) as session:
         session.query(ctx.photos[0], k=5)  # warm-up: the batch-1 path and the k-NN index
@@ -118,7 +125,7 @@ def knn(bench: Bench, ctx: BenchContext) -> None:
 
 def seed_and_other_backends(bench: Bench, ctx: BenchContext) -> None:
     embedder, photos = ctx.embedder, ctx.photos
-    bench.section("The seed project's loop on the same photos (and other backends)")
+    bench.section(f"The seed project's loop on the same photos ({ctx.photo_size}; and other backends)")
     if importlib.util.find_spec("keras") is None:  # the packaged app
         bench.add("seed loop: skipped, it needs Keras (not in this build)", "—")
     else:
