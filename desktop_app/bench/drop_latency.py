@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from ..core.catalog import scan
+from .event_loop import wait_until
 from .inputs import DEFAULT_IMAGES
 from .machine import load_average, machine_description
 from .measure import percentile
@@ -87,15 +88,6 @@ class PaintWatch:
         self.complete, self.painted_at = False, None
 
 
-def wait_until(app, condition, timeout: float = PAINT_TIMEOUT_S) -> None:
-    deadline = time.perf_counter() + timeout
-    while not condition():
-        if time.perf_counter() > deadline:
-            raise SystemExit("timed out waiting for the window")
-        app.processEvents()
-        time.sleep(0.0005)
-
-
 def gui_drops(app, window, photos: list[Path]) -> list[float]:
     """Seconds from each drop to the painted grid (the first photo is dropped once, not counted)."""
     from ..ui.app import deliver_drop, file_mime
@@ -106,10 +98,9 @@ def gui_drops(app, window, photos: list[Path]) -> list[float]:
         watch.reset()
         started = time.perf_counter()
         deliver_drop(window.grid.viewport(), file_mime(photo))
-        wait_until(app, lambda: watch.painted_at is not None)
+        wait_until(app, lambda: watch.painted_at is not None, PAINT_TIMEOUT_S, poll=0.0005)
         assert watch.painted_at is not None
         times.append(watch.painted_at - started)
-        wait_until(app, lambda: True)
         time.sleep(0.05)  # the thumbnail pool and the lanes idle, as between a person's drops
     return times[1:]
 

@@ -3,6 +3,8 @@ latency (the longest gap is the longest the window could not react), and waiting
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
 
 
@@ -37,3 +39,13 @@ def run_for(ms: int) -> None:
     loop = QEventLoop()
     QTimer.singleShot(ms, loop.quit)
     loop.exec()
+
+
+def wait_until(app, condition, timeout: float = 3600.0, poll: float = 0.005) -> None:
+    """Process the app's events until `condition()` holds (SystemExit after `timeout` seconds)."""
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise SystemExit("timed out waiting for the window")
+        app.processEvents()
+        time.sleep(poll)

@@ -24,17 +24,9 @@ from pathlib import Path
 from typing import cast
 
 from .browser_scroll import make_links
+from .event_loop import wait_until
 from .inputs import DEFAULT_IMAGES
 from .machine import load_average, machine_description
-
-
-def _wait(app, condition, timeout: float = 3600.0) -> None:
-    deadline = time.perf_counter() + timeout
-    while not condition():
-        if time.perf_counter() > deadline:
-            raise SystemExit("timed out")
-        app.processEvents()
-        time.sleep(0.005)
 
 
 def search_while_indexing(app, args, folder: Path, query: Path) -> None:
@@ -60,24 +52,24 @@ def search_while_indexing(app, args, folder: Path, query: Path) -> None:
         return window.control.progress
 
     window.open_catalog(folder)
-    _wait(app, lambda: window.control.progress is not None)
+    wait_until(app, lambda: window.control.progress is not None)
     total = progress().total
     print(f"1. search while indexing: {total:,} photos, {args.model}"
           f"{f' (random weights, seed {args.random_weights})' if weights else ''}, batch {args.batch_size}")
     for fraction in args.at:
-        _wait(app, lambda f=fraction: progress().done >= f * total)
+        wait_until(app, lambda f=fraction: progress().done >= f * total)
         done_before = progress().done
         grids: list[float] = []
         window.grid_ready.connect(grids.append)
         asked = time.perf_counter()
         window.query_image(query)
-        _wait(app, lambda grids=grids: bool(grids), timeout=120)
+        wait_until(app, lambda grids=grids: bool(grids), timeout=120)
         window.grid_ready.disconnect(grids.append)
         answer = answered[-1] - asked
         print(f"   at {done_before:,}/{total:,} indexed: answer {answer:.3f} s, complete grid {grids[0]:.3f} s, "
               f"indexing still running: {window.indexing}; title: {window.results_title.text()!r}")
     window.cancel_indexing()
-    _wait(app, lambda: not window.indexing)
+    wait_until(app, lambda: not window.indexing)
     window.close()
 
 
@@ -94,14 +86,14 @@ def watched_folder(app, photos: Path, workdir: Path) -> None:
     finished: list[object] = []
     window.index_finished.connect(finished.append)
     window.open_catalog(folder)
-    _wait(app, lambda: bool(finished))
+    wait_until(app, lambda: bool(finished))
     arrival = workdir / f"arrival{outside.suffix}"
     shutil.copy(outside, arrival)
     window.query_image(arrival)
-    _wait(app, lambda: window.grid.count() == 5)
+    wait_until(app, lambda: window.grid.count() == 5)
     copied = time.perf_counter()
     shutil.copy(arrival, folder / arrival.name)
-    _wait(app, lambda: bool(window.shown_results()) and window.shown_results()[0].relpath == arrival.name, 60)
+    wait_until(app, lambda: bool(window.shown_results()) and window.shown_results()[0].relpath == arrival.name, 60)
     print(f"2. watched folder (colour-texture, 200 items): a photo copied in is the first result after "
           f"{time.perf_counter() - copied:.2f} s, no key pressed; index runs started by the watch: {window.watch.runs}")
     window.close()
