@@ -119,17 +119,16 @@ def engine_queries(folder: Path, embedder, photos: list[Path]) -> list[float]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from PySide6.QtWidgets import QApplication
-
     from ..cli.options import weights_from
     from ..core.embedders import create_embedder
+    from ..core.indexer import IndexReport
     from ..ui.app import create_application
     from ..ui.main_window import MainWindow
 
     with tempfile.TemporaryDirectory(prefix="fashionrec-drop-") as tmp:
         work = Path(tmp)
         os.environ["FASHIONREC_DATA_DIR"] = str(work / "data")  # stores and window settings of this run only
-        app = QApplication.instance() or create_application(sys.argv[:1])
+        app = create_application(sys.argv[:1])  # the app's own style: tiles as a person sees them
         print(f"drop latency, {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine_description()}; "
               f"Qt platform {app.platformName()}", flush=True)
         sources = [args.photos / f.relpath for f in scan(args.photos.resolve()) if not f.problem]
@@ -147,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         window = MainWindow(embedder=embedder)
         window.resize(1100, 720)
         window.show()
-        finished = []
+        finished: list[IndexReport] = []
         window.index_finished.connect(finished.append)
         window.open_catalog(folder)
         wait_until(app, lambda: bool(finished), timeout=3600)
