@@ -110,4 +110,5 @@ def test_the_eta_waits_for_a_second_batch_and_leaves_the_start_up_out():
     first = Progress(16, 1000, 0, 13.0, first_batch=(16, 13.0))  # 13 s of start-up (Ray, the model) in it
     assert first.eta is None
     second = Progress(48, 1000, 0, 15.0, first_batch=(16, 13.0))
-    assert second.rate == 16.0 and second.eta == (1000 - 48) / 16.0
+    assert second.eta == (1000 - 48) / 16.0  # 32 files in the 2 s since the first batch
+    assert second.rate == 48 / 15.0  # the rate shown: so far

@@ -39,17 +39,17 @@ class Progress:
 
     @property
     def rate(self) -> float:
-        """Files per second since the first batch came back (start-up, e.g. loading the model or starting Ray,
-        left out); before that, so far."""
-        if self.first_batch and self.done > self.first_batch[0] and self.elapsed > self.first_batch[1]:
-            return (self.done - self.first_batch[0]) / (self.elapsed - self.first_batch[1])
+        """Files per second so far."""
         return self.done / self.elapsed if self.elapsed > 0 else 0.0
 
     @property
     def eta(self) -> float | None:
-        """Seconds left, once two batches give a steady rate to go by (the first includes the start-up)."""
-        steady = self.first_batch is not None and self.done > self.first_batch[0]
-        return (self.total - self.done) / self.rate if steady and self.rate > 0 else None
+        """Seconds left, at the rate since the first batch came back: its time holds the start-up (loading the
+        model, starting Ray), which the rest of the run does not repeat. None until a second batch is in."""
+        if not self.first_batch or self.done <= self.first_batch[0] or self.elapsed <= self.first_batch[1]:
+            return None
+        steady = (self.done - self.first_batch[0]) / (self.elapsed - self.first_batch[1])
+        return (self.total - self.done) / steady
 
 
 @dataclass
