@@ -10,21 +10,31 @@ import pytest
 from desktop_app.core.errors import UserError
 from desktop_app.core.weights import random_weights
 from desktop_app.ui.operations import catalog as catalog_ops
-from support import Hold, held_sessions, make_image
+from support import Hold, held_sessions, make_image, write_labels
 
 pytestmark = pytest.mark.gui
 TIMEOUT_MS = 60_000
 
 
-def held_built_in_network(monkeypatch, open_batches: int) -> tuple:
-    """The real EfficientNet-Lite0 (fp32, ONNX Runtime), whose index batches after the first `open_batches` are
-    held inside its session's run — inside the forward pass, where a lock would make a query wait — until the
-    test releases them (support.Hold)."""
+@pytest.fixture
+def held_network(monkeypatch):
+    """held_network(open_batches) → the real EfficientNet-Lite0 (fp32, ONNX Runtime) and its support.Hold: index
+    batches after the first `open_batches` are held inside its session's run — inside the forward pass, where a
+    lock would make a query wait — until the test releases them (or fails: then at teardown, before the window
+    closes)."""
     from desktop_app.core.embedders import efficientnet
 
-    hold = Hold(open_batches)
-    held_sessions(monkeypatch, hold)
-    return efficientnet.create("fp32"), hold
+    holds = []
+
+    def make(open_batches: int):
+        hold = Hold(open_batches)
+        held_sessions(monkeypatch, hold)
+        holds.append(hold)
+        return efficientnet.create("fp32"), hold
+
+    yield make
+    for hold in holds:
+        hold.release.set()
 
 
 def index(qtbot, window, folder):
@@ -34,9 +44,9 @@ def index(qtbot, window, folder):
 
 
 def test_a_search_during_the_first_indexing_answers_from_what_is_indexed_and_indexing_goes_on(
-        qtbot, open_window, make_catalog, monkeypatch):
+        qtbot, open_window, make_catalog, held_network):
     catalog = make_catalog(40)
-    embedder, hold = held_built_in_network(monkeypatch, open_batches=3)
+    embedder, hold = held_network(open_batches=3)
     window = open_window(embedder, batch_size=4)
     window.open_catalog(catalog)
     qtbot.waitUntil(lambda: hold.inside.is_set() and window.indexing_bar.bar.value() == 12, timeout=TIMEOUT_MS)
@@ -57,9 +67,9 @@ def test_a_search_during_the_first_indexing_answers_from_what_is_indexed_and_ind
     assert "img030.jpg" not in {r.relpath for r in window.shown_results()}  # itself, now indexed, is left out
 
 
-def test_before_the_first_batch_a_search_waits_for_it_then_answers(qtbot, open_window, make_catalog, monkeypatch):
+def test_before_the_first_batch_a_search_waits_for_it_then_answers(qtbot, open_window, make_catalog, held_network):
     catalog = make_catalog(12)
-    embedder, hold = held_built_in_network(monkeypatch, open_batches=0)
+    embedder, hold = held_network(open_batches=0)
     window = open_window(embedder, batch_size=4)
     window.open_catalog(catalog)
     qtbot.waitUntil(hold.inside.is_set, timeout=TIMEOUT_MS)
@@ -68,6 +78,29 @@ def test_before_the_first_batch_a_search_waits_for_it_then_answers(qtbot, open_w
     assert not window.notice.isVisible()  # not an error: the query runs as batches land
     hold.release.set()
     qtbot.waitUntil(lambda: window.grid.count() == 5 and not window.indexing, timeout=TIMEOUT_MS)
+
+
+def test_the_label_filter_follows_the_items_indexed_during_a_first_indexing(
+        qtbot, open_window, make_catalog, monkeypatch, held_network):
+    from desktop_app.ui import search_pane
+
+    monkeypatch.setattr(search_pane, "LABELS_SECONDS", 0.2)
+    catalog = write_labels(make_catalog(40), 40)  # articleType Shirts, Jeans, Tshirts in turn
+    embedder, hold = held_network(open_batches=3)
+    window = open_window(embedder, batch_size=4)
+    values = window.search.filters.value_box
+    window.open_catalog(catalog)
+    qtbot.waitUntil(lambda: hold.inside.is_set(), timeout=TIMEOUT_MS)
+    shown = lambda: [values.itemText(i) for i in range(values.count())]  # noqa: E731
+    qtbot.waitUntil(lambda: shown() == ["any", "Jeans (4)", "Shirts (4)", "Tshirts (4)"], timeout=10_000)
+    values.setCurrentIndex(2)  # the person's choice stays when the values grow
+    assert window.indexing and hold.events == ["index batch inside the runtime"]
+
+    hold.release.set()
+    with qtbot.waitSignal(window.index_finished, timeout=TIMEOUT_MS):
+        pass
+    qtbot.waitUntil(lambda: values.itemText(2) == "Shirts (14)", timeout=TIMEOUT_MS)
+    assert values.currentText() == "Shirts (14)"
 
 
 def test_a_photo_copied_into_the_open_catalog_is_found_without_pressing_anything(

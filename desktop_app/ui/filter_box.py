@@ -106,6 +106,10 @@ class FilterBox(QWidget):
             parts.append(f"tuned to {self.tuned_field()}")
         return ", ".join(parts)
 
+    def choosing(self) -> bool:
+        """One of its lists is open (refilling it now would close it under the person's pointer)."""
+        return any(box.view().isVisible() for box in (self.field_box, self.value_box, self.tune_box))
+
     def set_labels(self, choices: LabelChoices | None) -> None:
         """The open catalog's label fields and values (None: no labels, the label parts hide); the field, value
         and tuning chosen stay when the new catalog has them too."""

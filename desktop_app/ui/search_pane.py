@@ -5,7 +5,8 @@ Each query is of the newest-only group "query": the answer to an older query nev
 does its error. The title, the tiles and the notice always tell the same story: after a failed query the
 tiles of the last good one stay, and the title says so in its own words. While the catalog indexes, a query
 answers from what is indexed so far and says so; the shown query runs again as batches land, at most every
-RERUN_SECONDS, and once more when the index run ends.
+RERUN_SECONDS, and once more when the index run ends. The filter's label values follow the items indexed the
+same way, at most every LABELS_SECONDS (not while the person has one of its lists open).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .thumbnails import ThumbnailLoader
 WELCOME = "Open a catalog folder, then drop a photo to see the most similar items."
 READY = "Drop a photo to see the most similar items of this catalog."
 RERUN_SECONDS = 3.0  # while indexing, the shown query runs again at most this often
+LABELS_SECONDS = 5.0  # while indexing, the filter's label values follow the items indexed at most this often
 
 
 def feedback_note(settings: Query) -> str:
@@ -63,6 +65,9 @@ class SearchPane(QWidget):
         self.disliked: list[str] = []  # "Less like this"
         self._rerun_timer = QTimer(self, singleShot=True)
         self._rerun_timer.timeout.connect(self.rerun)
+        self._labels_read_at = 0.0  # when the label values were last asked for
+        self._labels_timer = QTimer(self, singleShot=True)
+        self._labels_timer.timeout.connect(self._labels_grew)
         self.k_box = QSpinBox()
         self.k_box.setRange(1, 50)
         self.k_box.setValue(DEFAULT_K)
@@ -181,6 +186,9 @@ class SearchPane(QWidget):
 
     def _grew(self, progress: Progress) -> None:
         self.indexing = progress
+        if progress.done and not self._labels_timer.isActive():
+            wait = LABELS_SECONDS - (time.perf_counter() - self._labels_read_at)
+            self._labels_timer.start(max(0, int(wait * 1000)))
         if self._query is None or self.pending or self._rerun_timer.isActive() or not progress.done:
             return
         wait = RERUN_SECONDS - (time.perf_counter() - self._started)
@@ -197,8 +205,19 @@ class SearchPane(QWidget):
             self.rerun()
 
     # -- internals ---------------------------------------------------------------------------------------
+    def _labels_grew(self) -> None:
+        if self.indexing is None:  # the run ended meanwhile: _changed has read them
+            return
+        if self.filters.choosing():
+            self._labels_timer.start(int(LABELS_SECONDS * 1000))
+        else:
+            self._read_labels()
+
     def _read_labels(self) -> None:
         """The filter box gets the open catalog's label fields and values (hidden without labels)."""
+        self._labels_timer.stop()
+        self._labels_read_at = time.perf_counter()
+
         def failed(message: str) -> None:
             self.filters.set_labels(None)
             self._host.show_message(message)
