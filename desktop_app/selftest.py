@@ -2,7 +2,7 @@
 
 In a temporary data dir it generates a small catalog, indexes it with seeded random ResNet50 weights and
 runs a 5-NN query, first through the core (what the CLI uses), then through the real main window
-(offscreen, its worker thread, its thumbnail grid). The query photo is a resized copy of one catalog item
+(offscreen, its lanes, its thumbnail grid, its watched folder). The query photo is a resized copy of one catalog item
 saved outside the catalog, so the right first answer is known. When a ResNet50 weights file was bundled,
 the app must also find it by itself and run its converted model. One summary line; exit 0 only if all passed.
 """
@@ -78,7 +78,10 @@ def check_core(catalog: Path, query: Path, embedder) -> list[str]:
 
 
 def check_window(catalog: Path, query: Path, embedder) -> tuple[list[str], float]:
-    """Open the real main window, let it index the catalog and show the grid for the query photo."""
+    """Open the real main window, let it index the catalog and show the grid for the query photo; then copy a
+    photo into the catalog: the folder watch (watchdog, which a build must carry) indexes it by itself."""
+    import shutil
+
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -91,32 +94,43 @@ def check_window(catalog: Path, query: Path, embedder) -> tuple[list[str], float
     outcome: dict = {}
 
     def finish(**result) -> None:
-        if not outcome:
-            outcome.update(result)
+        if "done" not in outcome:
+            outcome.update(result, done=True)
             QApplication.exit(0)
 
     def after_index(report) -> None:
-        if report.embedded == CATALOG_SIZE:
+        if window.watch.runs:  # the run the watch started for the copied photo
+            finish(watched=report.embedded)
+        elif report.embedded == CATALOG_SIZE:
             window.query_image(query)
         else:
             finish(error=f"window: expected {CATALOG_SIZE} embedded, got {report}")
 
+    def after_query(_seconds) -> None:
+        outcome["results"] = window.shown_results()
+        if window.watch.watching is None:
+            finish(error="window: the catalog folder is not watched")
+        else:
+            shutil.copy(query, catalog / f"copied-in{query.suffix}")
+
     window.index_finished.connect(after_index)
-    window.grid_ready.connect(lambda _seconds: finish(results=window.shown_results()))
+    window.grid_ready.connect(after_query)
     window.message_shown.connect(lambda text: finish(error=f"window showed: {text}") if text else None)
     window.show()
     QTimer.singleShot(0, lambda: window.open_catalog(catalog))
-    timeout_error = f"window: no results after {WINDOW_TIMEOUT_MS // 1000} s"
+    timeout_error = f"window: the query and the watched folder's index run not done after {WINDOW_TIMEOUT_MS // 1000} s"
     QTimer.singleShot(WINDOW_TIMEOUT_MS, lambda: finish(error=timeout_error))
     app.exec()
     visible = window.isVisible()
     tiles = window.grid.count()
     window.close()  # joins the worker thread
+    (catalog / f"copied-in{query.suffix}").unlink(missing_ok=True)
     check("error" not in outcome, outcome.get("error", ""))
     check(visible, "window: the main window was not visible")
     relpaths = [item.relpath for item in outcome["results"]]
     check_results("window query", relpaths)
     check(tiles == K, f"window: the grid shows {tiles} tiles, not {K}")
+    check(outcome.get("watched") == 1, f"window: the watched folder indexed {outcome.get('watched')} photos, not 1")
     return relpaths, time.perf_counter() - started
 
 

@@ -3,6 +3,9 @@
     python -m desktop_app.bench.search_while_indexing [--items 10000] [--model resnet50] [--random-weights 0]
         [--photos /work/shared/data/fashion-2k/images] [--at 0.05 0.1 0.2] [--batch-size 16]
 
+--model takes a model box choice too, e.g. "efficientnet-lite0 (fp32)"; --random-weights is ResNet50's seeded
+init (said in the output: its weights file is not on this machine).
+
 1. A catalog of N links to the sample photos (cycled) is opened in the window (offscreen is fine) for the first
    time; when indexing has done each fraction given by --at, a sample photo is dropped as a query: the time from
    the query to its answer (results title) and to the complete grid (thumbnails painted) is printed, with how
@@ -54,8 +57,10 @@ def search_while_indexing(app, args, folder: Path, query: Path) -> None:
     window.open_catalog(folder)
     wait_until(app, lambda: window.control.progress is not None)
     total = progress().total
-    print(f"1. search while indexing: {total:,} photos, {args.model}"
-          f"{f' (random weights, seed {args.random_weights})' if weights else ''}, batch {args.batch_size}")
+    catalog = window.catalog  # what the window opened: the embedder's own description (weights) and precision
+    model = f"{catalog.model} ({catalog.precision})" if catalog else args.model
+    print(f"1. search while indexing: {total:,} photos ({photo_sizes(args.photos)}; the query {photo_sizes(query)}), "
+          f"{model}, batch {args.batch_size}")
     for fraction in args.at:
         wait_until(app, lambda f=fraction: progress().done >= f * total)
         done_before = progress().done
@@ -71,6 +76,18 @@ def search_while_indexing(app, args, folder: Path, query: Path) -> None:
     window.cancel_indexing()
     wait_until(app, lambda: not window.indexing)
     window.close()
+
+
+def photo_sizes(path: Path, count: int = 50) -> str:
+    """The sizes of a photo, or of a folder's first `count` photos (the sample's are all 224×224)."""
+    from PIL import Image
+
+    paths = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())[:count]
+    sizes = set()
+    for photo in paths:
+        with Image.open(photo) as image:
+            sizes.add(image.size)
+    return ", ".join(f"{w}×{h}" for w, h in sorted(sizes))
 
 
 def watched_folder(app, photos: Path, workdir: Path) -> None:
