@@ -89,12 +89,12 @@ def measure_decoding(embedder, paths: list[Path], labels: dict[str, str] | None,
 
 
 def format_decoding(results: list[DecodingFidelity]) -> str:
-    lines = [f"{'model':20}{'photos':18}{'margin':>7}{'top-10 kept':>12}{'(re-save)':>10}"
+    lines = [f"{'model':24}{'photos':18}{'margin':>7}{'top-10 kept':>12}{'(re-save)':>10}"
              f"{'p@' + str(PRECISION_K) + ' full':>10}{'reduced':>9}{'(re-save)':>10}  fit"]
     for r in results:
         precision = ("  (no labels)" if r.precision_full is None else
                      f"{r.precision_full:>10.3f}{r.precision_reduced:>9.3f}{r.precision_resaved:>10.3f}")
-        lines.append(f"{r.model:20}{r.photos:18}{r.margin:>6}×{r.reduced.top_overlap:>12.3f}"
+        lines.append(f"{r.model:24}{r.photos:18}{r.margin:>6}×{r.reduced.top_overlap:>12.3f}"
                      f"{r.resaved.top_overlap:>10.3f}{precision:<29}  {'yes' if r.goal_met else 'NO'}")
     lines.append(f"top-10 kept: reduced decoding (decoded at least margin × the model's input) against full decoding; "
                  f"(re-save): full decoding of the photos re-saved as JPEG q{JPEG_QUALITY}. p@{PRECISION_K}: "
