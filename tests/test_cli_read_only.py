@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from desktop_app import cli
+from desktop_app.core.catalog_data import Catalog
 from desktop_app.core.embedders import create_embedder
 from desktop_app.core.session import CatalogSession
-from support import REPO, CountingEmbedder
+from support import REPO, CountingEmbedder, make_image, write_labels
 
 pytestmark = pytest.mark.integration
 
@@ -101,3 +102,56 @@ def test_an_up_to_date_cache_on_a_read_only_disk_is_searched_and_listed(make_cat
     assert info.returncode == 0, info.stderr
     assert f"catalog {folder}\n  colour-texture" in info.stdout
     assert "no longer exists" not in info.stdout and "forget --missing" not in info.stdout
+
+
+READING_COMMANDS = {  # a command that indexes before reading → (its arguments after the folder, what it prints)
+    "eval": (("-k", "2"), "leave-one-out on 'articleType': 4 queries, 5 labelled items"),
+    "neighbours": (("--out", "OUT/similar.csv", "-k", "2"), "wrote 10 rows (5 items × 2 similar items)"),
+    "duplicates": (("--threshold", "0"), "0 group(s) of near-duplicates, 0 items, among 5 items"),
+    "match": (("--catalog", "FOLDER", "--out", "OUT/matches.csv", "-k", "2"), "matched 5 photos of"),
+}
+
+
+@pytest.mark.skipif(not _can_mount_read_only(), reason="needs a private mount namespace (unshare --mount)")
+@pytest.mark.parametrize("command", READING_COMMANDS)
+def test_commands_that_index_first_read_an_up_to_date_cache_on_a_read_only_disk(command, make_catalog, data_dir,
+                                                                                 tmp_path):
+    """eval, neighbours, duplicates and match bring the index up to date before reading it: on a read-only data
+    folder an up-to-date cache is read as it is (they failed with 'Cannot write to the fashionrec data folder'),
+    and one that is not up to date is said in one line, naming what changed and why it cannot be brought up to
+    date."""
+    folder = make_catalog(5)
+    write_labels(folder, 5)
+    with CatalogSession(folder, create_embedder("colour-texture")) as session:
+        session.index()
+    out = tmp_path / "out"
+    out.mkdir()
+    extra, printed = READING_COMMANDS[command]
+    argv = [command, folder, *[a.replace("OUT", str(out)).replace("FOLDER", str(folder)) for a in extra],
+            "--model", "colour-texture"]
+    result = read_only_view(data_dir, tmp_path / "read-only", *argv)
+    assert result.returncode == 0, result.stderr
+    assert printed in result.stdout
+
+    make_image(folder / "img100.jpg", seed=100)  # the cache is no longer up to date
+    (folder / "img001.jpg").unlink()
+    stale = read_only_view(data_dir, tmp_path / "read-only-2", *argv)
+    assert stale.returncode == 1 and "Traceback" not in stale.stderr
+    assert stale.stderr.splitlines()[-1] == (
+        f"fashionrec: The cache of {folder} for colour-texture is not up to date (new or changed photos: 1, gone: 1) "
+        f"and cannot be brought up to date: fashionrec's data folder {tmp_path / 'read-only-2'}/catalogs/"
+        f"{Catalog.open(folder, data_dir).folder.name} cannot be written (a read-only disk or folder): index the "
+        "catalog where it can be written, or point FASHIONREC_DATA_DIR at a writable copy of it.")
+
+
+@pytest.mark.skipif(not _can_mount_read_only(), reason="needs a private mount namespace (unshare --mount)")
+def test_a_model_never_indexed_on_a_read_only_disk_says_it_cannot_be_indexed_there(make_catalog, data_dir, tmp_path):
+    folder = make_catalog(3)
+    with CatalogSession(folder, create_embedder("colour-texture")) as session:
+        session.index()
+    result = read_only_view(data_dir, tmp_path / "read-only", "duplicates", folder, "--model", "shape-colour")
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith(f"fashionrec: The catalog {folder} is not indexed with shape-colour yet. It has a "
+                                    "cache for colour-texture: add --model colour-texture to search it")
+    assert result.stderr.rstrip().endswith("cannot be written (a read-only disk or folder): index the catalog where "
+                                           "it can be written, or point FASHIONREC_DATA_DIR at a writable copy of it.")

@@ -56,6 +56,33 @@ def test_the_cli_says_once_which_network_it_uses(offline_without_weights, make_c
     assert seen == [BUILT_IN_MODEL] and err.count("note: ") == 1 and err.startswith(NOTE)
 
 
+def test_a_mistake_is_one_line_without_the_note(offline_without_weights, make_catalog, tmp_path, capsys):
+    """The note is said once the command is sure to run: a wrong folder, photo, output or labels file is the one
+    line of the mistake (the note came first, before the folder was even looked at)."""
+    folder = make_catalog(3)
+
+    def built_in(args):  # stands for the built-in network (a fast embedder of the name the default chose)
+        embedder = embedders.create_embedder("colour-texture")
+        assert args.model == BUILT_IN_MODEL
+        return embedder
+
+    assert cli.main(["index", str(folder)], make_embedder=built_in) == 0
+    assert capsys.readouterr().err.count("note: ") == 1
+    mistakes = [["index", str(tmp_path / "nope")],
+                ["query", str(tmp_path / "nope.jpg"), "--catalog", str(folder)],
+                ["query", str(folder / "img000.jpg"), "--catalog", str(folder), "--like", "nope.jpg"],
+                ["neighbours", str(folder), "--out", str(tmp_path / "nope" / "x.csv")],
+                ["duplicates", str(tmp_path / "nope"), "--threshold", "0.1"],
+                ["eval", str(folder)],
+                ["match", str(tmp_path / "nope"), "--catalog", str(folder), "--out", str(tmp_path / "m.csv")]]
+    for argv in mistakes:
+        assert cli.main(argv, make_embedder=built_in) == 1
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and err.startswith("fashionrec: "), (argv, err)
+    assert cli.main(["query", str(folder / "img000.jpg"), "--catalog", str(folder)], make_embedder=built_in) == 0
+    assert capsys.readouterr().err.count("note: ") == 1
+
+
 def test_asking_for_resnet50_without_weights_still_says_how_to_get_them(offline_without_weights, make_catalog, capsys):
     assert cli.main(["index", str(make_catalog(2)), "--model", "resnet50"]) == 1
     err = capsys.readouterr().err

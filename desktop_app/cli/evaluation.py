@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..core import feedback, labels, tuning
+from ..core.catalog_data import Catalog
 from ..core.errors import UserError
 from ..core.evaluate import contact_sheet, evaluate, format_report
 from ..core.files import check_output_file
@@ -19,7 +20,7 @@ from .options import (
     seed,
     whole_number,
 )
-from .sessions import index_before_reading, open_session
+from .sessions import index_before_reading, labels_file_from, open_to_read
 
 MAX_SHEET_ROWS = 100  # a sheet to look at (100 rows are 17,000 px tall); 100,000 rows wrote a 167 MB PNG
 
@@ -35,11 +36,12 @@ def cmd_eval(args) -> int:
         if args.field not in (labels.DEFAULT_FIELD, args.tuned):
             raise UserError("--tuned FIELD scores that field: leave out --field, or give the same one.")
         args.field = args.tuned
-    with open_session(args) as session:
-        labels_path = session.catalog.labels_path
-        if labels_path is None:
-            raise UserError(f"No {labels.LABELS_FILENAME} in or beside {session.root}; pass --labels FILE.")
-        labels.read_label_table(labels_path, []).column(args.field, [])  # checked before any indexing
+    catalog = Catalog.open(args.folder, labels_file=labels_file_from(args))
+    labels_path = catalog.labels_path
+    if labels_path is None:
+        raise UserError(f"No {labels.LABELS_FILENAME} in or beside {catalog.root}; pass --labels FILE.")
+    labels.read_label_table(labels_path, []).column(args.field, [])  # checked before any indexing
+    with open_to_read(args) as session:
         print(f"catalog {session.root}\nlabels  {labels_path}", file=sys.stderr)  # the model: in the report
         index_before_reading(session, args)
         relpaths, vectors = session.store.load_vectors()

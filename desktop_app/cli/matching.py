@@ -14,7 +14,7 @@ from ..core.search import DEFAULT_K
 from ..core.session import CatalogSession
 from .options import add_filter_arguments, add_model_options, add_precision_option, count, distance
 from .progress import ProgressLine
-from .sessions import index_before_reading, open_session, print_catalog_and_model
+from .sessions import index_before_reading, open_to_read, print_catalog_and_model
 
 
 def cmd_match(args) -> int:
@@ -23,7 +23,7 @@ def cmd_match(args) -> int:
     where = parse_conditions(args.where)
     query_files(args.query_folder)  # a missing or empty query folder is said before the catalog is indexed
     args.folder = args.catalog
-    with open_session(args) as session:
+    with open_to_read(args) as session:
         print_catalog_and_model(session)
         index_before_reading(session, args)
         matches = match_folder(session, args.query_folder, args.k, where, args.max_distance, args.batch_size,

@@ -120,15 +120,23 @@ def _automatic_model_text() -> str:
 
 def choose_default_model(args: argparse.Namespace) -> None:
     """Sets args.model when --model was left out: ResNet50 when its weights are given or found, else the built-in
-    network, said in one line on stderr (core.embedders.default_model)."""
+    network (core.embedders.default_model). Which one is said by `say_default_model`, once the command is sure
+    to run: a mistake in its arguments or folder stays one line."""
     if getattr(args, "model", "") is not None:
         return
     chosen = default_model(weights_from(args))
     args.model = chosen.model
-    note = chosen.note(f"For ResNet50 give --weights FILE; --model {BUILT_IN_MODEL} chooses this network without "
-                       "this note.")
+    args.default_model_note = chosen.note(f"For ResNet50 give --weights FILE; --model {BUILT_IN_MODEL} chooses this "
+                                          "network without this note.")
+
+
+def say_default_model(args: argparse.Namespace) -> None:
+    """The one `note:` line on stderr saying that the built-in network is used (no --model, no ResNet50 weights);
+    nothing when a model was named or ResNet50's weights were found, or when it was said already."""
+    note = getattr(args, "default_model_note", "")
     if note:
         print(f"note: {note}", file=sys.stderr)
+        args.default_model_note = ""
 
 
 def weights_from(args: argparse.Namespace) -> Weights | None:

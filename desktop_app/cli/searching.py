@@ -22,6 +22,7 @@ from .options import (
     count,
     crop,
     distance,
+    say_default_model,
 )
 from .sessions import open_session
 
@@ -33,7 +34,7 @@ def cmd_query(args) -> int:
     if args.crop and args.crop.fractions and all(float(v).is_integer() for v in astuple(args.crop)):
         print(f"note: --crop {args.crop} is read as fractions of the photo's width and height (all four numbers are "
               "0 or 1); a region in pixels has a number above 1.", file=sys.stderr)
-    with open_session(args, read_only=True) as session:
+    with open_session(args, read_only=True, say_model=False) as session:
         query = Query(args.images[0], k=args.k, crop=args.crop, where=parse_conditions(args.where),
                       max_distance=args.max_distance, tuned=args.tuned, exclude_self=not args.include_self,
                       more_images=tuple(args.images[1:]), liked=tuple(catalog_item(session, i) for i in args.like),
@@ -41,6 +42,7 @@ def cmd_query(args) -> int:
         if args.tuned:
             tuned.tuning_of(session, args.tuned)  # fitted now (saying so) or read from its cache
         results = session.search(query)
+    say_default_model(args)  # once the photos and items were found usable: a mistake in them stays one line
     print_results(results, session, args.json)
     if not results:
         print(f"fashionrec: {explain_no_results(args)}", file=sys.stderr)

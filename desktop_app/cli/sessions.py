@@ -9,13 +9,14 @@ from pathlib import Path
 
 from ..core import caches
 from ..core.catalog import catalog_root
+from ..core.catalog_data import Catalog
 from ..core.embedders import Embedder, WeightsNeeded, create_embedder
 from ..core.errors import UserError
 from ..core.session import CatalogSession
 from ..core.store import NotIndexed
 from . import interrupted
 from .commands import program_name
-from .options import backend_from, choose_default_model, precision_from, weights_from
+from .options import backend_from, choose_default_model, precision_from, say_default_model, weights_from
 from .progress import ProgressLine, print_report
 
 
@@ -27,8 +28,9 @@ def embedder_from(args: argparse.Namespace) -> Embedder:
                            catalog=Path(folder).expanduser().resolve() if folder else None)
 
 
-def open_session(args, read_only: bool = False) -> CatalogSession:
-    """The session of `args.folder` with `args.make_embedder(args)`; says so when its cache was rebuilt.
+def open_session(args, read_only: bool = False, say_model: bool = True) -> CatalogSession:
+    """The session of `args.folder` with `args.make_embedder(args)`; says so when its cache was rebuilt, and (unless
+    not `say_model`: the command says it later) that the built-in network is used when none was named.
     `read_only`: search an existing cache only (never creates one; works on a read-only data folder)."""
     root = catalog_root(args.folder)
     try:
@@ -42,10 +44,30 @@ def open_session(args, read_only: bool = False) -> CatalogSession:
     try:
         session = CatalogSession(root, embedder, read_only=read_only, labels_file=labels_file_from(args))
     except NotIndexed as err:
-        raise UserError(f"{err} {what_is_cached(root, embedder)}") from None
+        raise NotIndexed(f"{err} {what_is_cached(root, embedder)}") from None
     if session.store.rebuilt_reason:
         print(f"note: the cache was rebuilt: {session.store.rebuilt_reason}", file=sys.stderr)
+    if say_model:
+        say_default_model(args)
     return session
+
+
+def open_to_read(args) -> CatalogSession:
+    """The session of a command that reads the whole index after `index_before_reading` (eval, neighbours,
+    duplicates, match). Where the catalog's data folder cannot be written (a read-only disk) its cache is opened
+    to read only: an up-to-date one is read as it is, and one that is not is said (index_before_reading)."""
+    catalog = Catalog.open(args.folder)
+    if catalog.can_write():
+        return open_session(args)
+    try:
+        return open_session(args, read_only=True)
+    except NotIndexed as err:
+        raise UserError(f"{err} {cannot_write(catalog)}") from None
+
+
+def cannot_write(catalog: Catalog) -> str:
+    return (f"fashionrec's data folder {catalog.folder} cannot be written (a read-only disk or folder): index the "
+            "catalog where it can be written, or point FASHIONREC_DATA_DIR at a writable copy of it.")
 
 
 def what_is_cached(root, embedder: Embedder) -> str:
@@ -85,7 +107,15 @@ def say_waiting(session: CatalogSession) -> Callable[[], None]:
 
 
 def index_before_reading(session: CatalogSession, args) -> None:
-    """Bring the index up to date before reading it (quietly when nothing changed)."""
+    """Bring the index up to date before reading it (quietly when nothing changed); a session opened to read only
+    (open_to_read on a read-only data folder) is only checked: a UserError when its cache is not up to date."""
+    if session.read_only:
+        changed, gone = session.pending_changes()
+        if changed or gone:
+            raise UserError(f"The cache of {session.root} for {session.embedder.name} is not up to date (new or "
+                            f"changed photos: {changed:,}, gone: {gone:,}) and cannot be brought up to date: "
+                            f"{cannot_write(session.catalog)}")
+        return
     with interrupted.during(args, interrupted.INDEXING):
         report = session.index(progress=ProgressLine(), wait_for_lock=args.wait,
                                on_wait=say_waiting(session), lock_only_for_changes=True)

@@ -24,7 +24,7 @@ from .options import (
     distance,
 )
 from .progress import StepProgress
-from .sessions import index_before_reading, open_session, print_catalog_and_model
+from .sessions import index_before_reading, open_to_read, print_catalog_and_model
 
 
 def check_neighbours_arguments(args: argparse.Namespace) -> None:
@@ -98,7 +98,7 @@ def run_duplicates(args: argparse.Namespace, session: CatalogSession, progress) 
 def _search_whole_catalog(args, check, run, what: str) -> int:
     """Check the arguments, bring the index up to date, then `run(args, session, progress)`."""
     check(args)  # before any indexing
-    with open_session(args) as session:
+    with open_to_read(args) as session:
         print_catalog_and_model(session)
         index_before_reading(session, args)
         return run(args, session, StepProgress(what))

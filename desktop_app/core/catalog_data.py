@@ -26,7 +26,7 @@ from .catalog import catalog_root, no_images_message, scan
 from .errors import UserError
 from .files import save_arrays_atomically
 from .store import Store
-from .store_io import store_lock
+from .store_io import folder_writable, store_lock
 
 if TYPE_CHECKING:
     from .embedders import Embedder
@@ -72,6 +72,12 @@ class Catalog:
                 "Free some space or fix its permissions, or point FASHIONREC_DATA_DIR at a writable folder."
             ) from None
         return self.folder
+
+    def can_write(self) -> bool:
+        """Whether its files can be made and changed here: False when `folder` exists on a read-only disk or in a
+        folder this user may not write (its stores can then only be read: `open_store(..., read_only=True)`).
+        A folder not made yet counts as writable: making it says what is wrong (`writable_folder`)."""
+        return not self.folder.is_dir() or folder_writable(self.folder)
 
     # -- stores ------------------------------------------------------------------------------------
     def store_path(self, model_name: str, fingerprint: str) -> Path:

@@ -113,6 +113,17 @@ def _changes(store: Store, files: list[CatalogFile], unreadable: list[tuple[str,
                     [f for f in todo if f.relpath not in known])
 
 
+def pending_changes(store: Store, scan: Scan = scan) -> tuple[int, int]:
+    """(new or changed files, stored files gone) that an index run would handle now, found without writing:
+    (0, 0) means the store is up to date with its folder. A folder that cannot be read counts once, as a new
+    skipped entry, until the store lists it."""
+    files, unreadable = _scan_folder(store, scan)
+    changes = _changes(store, files, unreadable)
+    known = store.identities()
+    unlisted = [s for s in changes.unreadable_folders if s.relpath not in known]
+    return len(changes.todo) + len(unlisted), len(changes.gone)
+
+
 def index_catalog(
     store: Store,
     embedder: Embedder,

@@ -18,7 +18,7 @@ from .embedders import Embedder
 from .errors import UserError
 from .filters import CatalogItem, Conditions, allowed_mask, catalog_items
 from .images import Crop, ImageError
-from .indexer import IndexReport, index_catalog
+from .indexer import IndexReport, index_catalog, pending_changes
 from .labels import LabelTable, file_stamp, read_label_table
 from .query import Query, search
 from .search import DEFAULT_K, Result, Searcher
@@ -76,6 +76,15 @@ class CatalogSession:
         if is_big(report.indexed, self.store.dim):  # (re)build the compact index now, not on the first query
             self._searcher = open_searcher(self.store)
         return report
+
+    @property
+    def read_only(self) -> bool:
+        """Opened to read only (an existing store; it cannot index)."""
+        return self.store.read_only
+
+    def pending_changes(self) -> tuple[int, int]:
+        """(new or changed photos, indexed photos gone) since the last index run, found without writing."""
+        return pending_changes(self.store)
 
     @property
     def searcher(self) -> Searcher | CompactSearcher:

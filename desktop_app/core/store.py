@@ -65,6 +65,7 @@ class Store:
         self.model_name = model_name
         self.path = catalog.store_path(model_name, fingerprint)
         self.rebuilt_reason: str | None = None  # set when a damaged or foreign store was replaced
+        self.read_only = read_only
         if read_only:
             self.folder = catalog.folder
             self._db = self._open_read_only()
@@ -176,6 +177,7 @@ class Store:
         """A read-only twin of this store on its own SQLite connection: in WAL mode each of its reads sees one
         committed state, whatever this (writing) connection commits meanwhile (core/reader.py)."""
         twin = copy.copy(self)
+        twin.read_only = True
         try:
             twin._db = connect_read_only(self.path)
         except sqlite3.Error as err:
