@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -160,3 +165,50 @@ def held_interpreters(monkeypatch, hold: Hold) -> None:
             super().invoke()
 
     monkeypatch.setattr(tflite_runtime, "interpreter_class", lambda: HeldInterpreter)
+
+
+# -- processes that get a signal mid-step (tests/test_cli_interrupts.py, tests/test_ui_signals.py) ---------------
+
+def start_python(script: str, **names: Path) -> subprocess.Popen:
+    """A child Python running `script` (dedented; each NAME in it replaced by the repr of its path), with the app
+    and this folder (its test embedders) importable."""
+    code = textwrap.dedent(script)
+    for name, value in names.items():
+        code = code.replace(name, repr(str(value)))
+    search_path = f"{REPO}{os.pathsep}{REPO / 'tests'}"
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": search_path})
+
+
+def wait_for(condition, process: subprocess.Popen, timeout: float = 60) -> None:
+    """Until condition() holds; fails (with the process's output) when it ends first or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the step to interrupt never started"
+        time.sleep(0.02)
+
+
+def ended(process: subprocess.Popen, timeout: float = 60) -> str:
+    """The process's stderr once it has ended; one still running after `timeout` s is killed and the test fails."""
+    try:
+        return process.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+        raise AssertionError(f"the process did not end within {timeout} s; stderr:\n{err}") from None
+
+
+def stored(folder: Path, embedder=None) -> int:
+    """Items in the cache of `folder` for `embedder` (default a CountingEmbedder), read without writing."""
+    from desktop_app.core.session import CatalogSession
+
+    with CatalogSession(folder, embedder or CountingEmbedder(), read_only=True) as session:
+        return session.store.count()
+
+
+def stored_or_zero(folder: Path) -> int:
+    try:
+        return stored(folder)
+    except Exception:  # not created yet, or its tables not yet
+        return 0

@@ -7,20 +7,15 @@ step they are stopped in is slowed down, by a test embedder or a slow row writer
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 import sys
-import textwrap
-import time
-from pathlib import Path
 
 import pytest
 
 from desktop_app import cli
 from desktop_app.core import export
 from desktop_app.core.session import CatalogSession
-from support import REPO, CountingEmbedder
+from support import CountingEmbedder, ended, start_python, stored, stored_or_zero, wait_for
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is not a signal a Windows process gets")]
@@ -56,41 +51,12 @@ SLOW_EXPORT = """
 """
 
 
-def start(script: str, **names: Path) -> subprocess.Popen:
-    code = textwrap.dedent(script)
-    for name, value in names.items():
-        code = code.replace(name, repr(str(value)))
-    search_path = f"{REPO}{os.pathsep}{REPO / 'tests'}"  # the app, and support.py's test embedder
-    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": search_path})
-
-
-def wait_for(condition, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the step to interrupt never started"
-        time.sleep(0.02)
-
-
-def stored(folder: Path) -> int:
-    with CatalogSession(folder, CountingEmbedder(), read_only=True) as session:
-        return session.store.count()
-
-
-def stored_or_zero(folder: Path) -> int:
-    try:
-        return stored(folder)
-    except Exception:  # not created yet, or its tables not yet
-        return 0
-
-
 def test_sigterm_while_indexing_keeps_the_finished_batches_and_the_next_run_resumes(make_catalog):
     folder = make_catalog(20)
-    process = start(SLOW_INDEX, FOLDER=folder)
+    process = start_python(SLOW_INDEX, FOLDER=folder)
     wait_for(lambda: stored_or_zero(folder) >= 2, process)
     process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=60)
+    err = ended(process)
     assert process.returncode == 143, err
     assert err.splitlines()[-1] == "fashionrec: terminated; every finished batch is saved and the next run resumes."
     kept = stored(folder)
@@ -108,11 +74,11 @@ def test_sigterm_while_exporting_leaves_no_file_and_no_partial(make_catalog, tmp
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     started = tmp_path / "writing-started"
-    process = start(SLOW_EXPORT, FOLDER=folder, OUT=out_dir / "similar.csv", STARTED=started)
+    process = start_python(SLOW_EXPORT, FOLDER=folder, OUT=out_dir / "similar.csv", STARTED=started)
     wait_for(started.exists, process)
     assert [p.suffix for p in out_dir.iterdir()] == [".partial"]  # the hidden file is being written
     process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=60)
+    err = ended(process)
     assert process.returncode == 143, err
     assert err.splitlines()[-1] == f"fashionrec: terminated; {out_dir / 'similar.csv'} was not written (no file " \
                                    f"was written)."

@@ -28,6 +28,7 @@ from ..core.images import Crop
 from ..core.logs import setup_logging
 from ..core.paths import resources_dir
 from .main_window import MainWindow
+from .stop_signals import StopSignals, say_stopping, signal_exit_code
 
 STARTED = time.perf_counter()  # as early as this module is imported: the launch measurement's zero
 
@@ -187,4 +188,16 @@ def run(argv: list[str] | None = None) -> int:
     script = Script(window, args)
     QTimer.singleShot(0, script.start)
     app.aboutToQuit.connect(window.shut_down)  # quitting without closing the window still joins the worker
-    return app.exec()
+    stop_signals = StopSignals(lambda signum: close_on_signal(window, signum), window)
+    try:
+        return app.exec()
+    finally:
+        stop_signals.restore()
+
+
+def close_on_signal(window: MainWindow, signum: int) -> None:
+    """SIGTERM or Ctrl+C: close as File ▸ Quit does (cancel, finish the batch, no partial files), then exit with
+    128 + the signal's number; open dialogs' own event loops end too."""
+    say_stopping(signum)
+    window.close()
+    QApplication.exit(signal_exit_code(signum))
