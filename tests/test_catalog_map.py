@@ -69,6 +69,43 @@ def test_without_opentsne_the_map_says_how_to_install_it(monkeypatch):
         layout(np.zeros((10, 4), np.float32))
 
 
+def test_the_packaged_app_says_where_the_map_is_instead_of_pip(monkeypatch):
+    """Its person cannot pip-install into the app: the message says the map is left out (and why) and where it
+    works."""
+    monkeypatch.setitem(sys.modules, "openTSNE", None)  # the packaged app leaves it out
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    with pytest.raises(MapUnavailable) as raised:
+        layout(np.zeros((10, 4), np.float32))
+    message = str(raised.value)
+    assert message.startswith("The catalog map is not part of the packaged app") and "pip" not in message
+    assert "size limit" in message and "run from source with its `map` extra" in message
+
+
+def test_each_phase_is_said_as_it_starts_and_only_the_iterations_count_progress(monkeypatch):
+    """The neighbour search (no progress of its own) runs under its own phase, after the library is loaded and
+    before the iterations, whose progress goes from 0 to the end: the window's bar is busy, then counts."""
+    import openTSNE.affinity
+
+    events = []
+    real_affinities = openTSNE.affinity.MultiscaleMixture
+    monkeypatch.setattr(openTSNE.affinity, "MultiscaleMixture",
+                        lambda *a, **k: events.append("neighbour search") or real_affinities(*a, **k))
+    monkeypatch.delitem(sys.modules, "openTSNE")  # not imported yet, as in a window's first map
+    vectors, _ = _clusters(per_cluster=20)
+    points = layout(vectors, progress=lambda done, total: events.append((done, total)), phase=events.append,
+                    workers=1)
+    assert points is not None and points.shape == (60, 2)
+    iterations = sum(catalog_map.ITERATIONS)
+    assert events[:4] == [catalog_map.LOADING_LIBRARY, catalog_map.FINDING_NEIGHBOURS, "neighbour search",
+                          catalog_map.LAYING_OUT]
+    counts = events[4:]
+    assert counts[0] == (0, iterations) and counts[-1] == (iterations, iterations) and len(counts) > 10
+    assert all(isinstance(event, tuple) for event in counts)
+    again = []
+    layout(vectors, phase=again.append, workers=1)  # the library is loaded now: not said again
+    assert again == [catalog_map.FINDING_NEIGHBOURS, catalog_map.LAYING_OUT]
+
+
 def test_a_lasso_picks_the_points_inside_it_even_when_concave():
     points = np.array([[0.5, 0.5], [1.5, 0.5], [0.5, 1.5], [1.5, 1.5], [3, 3], [1.0, 1.0]])
     u_shape = np.array([[0, 0], [2, 0], [2, 2], [1.2, 2], [1.2, 0.8], [0.8, 0.8], [0.8, 2], [0, 2]])

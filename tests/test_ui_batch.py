@@ -11,6 +11,8 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
+from desktop_app.core import catalog_map
+from desktop_app.ui.task_row import TaskRow
 from support import write_labels
 
 pytestmark = pytest.mark.gui
@@ -98,11 +100,21 @@ def test_more_and_less_like_this_move_the_results_and_reset_goes_back(qtbot, ope
     assert not any("like this" in grid.item(i).text() for i in range(grid.count()))
 
 
-def test_the_map_lays_out_colours_shows_the_query_and_picks_items(qtbot, open_window, make_catalog, tmp_path):
+def test_the_map_lays_out_colours_shows_the_query_and_picks_items(qtbot, open_window, make_catalog, tmp_path,
+                                                                   monkeypatch):
     catalog = write_labels(make_catalog(30), 30)
     window = indexed_window(qtbot, open_window, catalog)
+    shown = []  # what the progress row showed: (label, busy bar) per phase, (done, total) per count
+    real_phase, real_progress = TaskRow.phase, TaskRow.progress
+    monkeypatch.setattr(TaskRow, "phase", lambda row, text: (real_phase(row, text),
+                                                             shown.append((text, row.bar.maximum() == 0))))
+    monkeypatch.setattr(TaskRow, "progress", lambda row, done, total: (real_progress(row, done, total),
+                                                                       shown.append((done, total))))
     view = window.tools.batch.show_map()
     qtbot.waitUntil(lambda: view.map is not None, timeout=TIMEOUT_MS)
+    phases = [event for event in shown if isinstance(event[0], str) and event[0] != catalog_map.LOADING_LIBRARY]
+    assert phases == [(catalog_map.FINDING_NEIGHBOURS, True), (catalog_map.LAYING_OUT, True)]
+    assert shown.index(phases[1]) < shown.index((0, sum(catalog_map.ITERATIONS)))  # counted only while laying out
     canvas = view.canvas
     assert len(canvas.relpaths) == 30 and "laid out in" in view.summary.text()
     assert [text.split(" (")[0] for text, _ in canvas.legend] == ["Jeans", "Shirts", "Tshirts"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +35,12 @@ ITERATIONS = (250, 500)  # openTSNE's defaults: early exaggeration, then the nor
 PROGRESS_EVERY = 10  # iterations between progress reports (and chances to cancel)
 BARNES_HUT_BELOW = 10_000  # items: below it Barnes-Hut is faster than the FFT grid (openTSNE's own advice)
 FORMAT_VERSION = 1
-MapProgress = Callable[[int, int], None]  # (steps done, steps in all)
+MapProgress = Callable[[int, int], None]  # (iterations done, iterations in all) while the items are laid out
+MapPhase = Callable[[str], None]  # one of the phases below, as it starts
+# The phases of a layout, said as they start (the window's label): the first two report no progress of their own.
+LOADING_LIBRARY = "Loading the layout library (openTSNE)…"  # its import pulls in scikit-learn and SciPy: seconds
+FINDING_NEIGHBOURS = "Finding each item's nearest neighbours (step 1 of 2)…"  # PCA, then openTSNE's affinities
+LAYING_OUT = "Laying the items out (step 2 of 2)…"  # openTSNE's iterations: progress and cancel every 10
 
 
 class MapUnavailable(UserError):
@@ -56,29 +62,45 @@ class CatalogMap:
         return len(self.relpaths)
 
 
-def _tsne():
+def _tsne(phase: MapPhase | None = None):
+    """openTSNE, imported now (LOADING_LIBRARY is said first when it was not yet: that takes seconds)."""
+    if phase and "openTSNE" not in sys.modules:
+        phase(LOADING_LIBRARY)
     try:
         import openTSNE
     except ImportError:
-        raise MapUnavailable("The catalog map needs openTSNE, which this installation leaves out: install it with "
-                             "pip install 'fashionrec[map]' (when running from source).") from None
+        raise MapUnavailable(unavailable_message()) from None
     return openTSNE
 
 
+def unavailable_message() -> str:
+    """Why there is no map here, and where there is one. The packaged app leaves openTSNE out: with SciPy and
+    scikit-learn a layout loads ~100 MiB more (measured, docs/batch.md), and the app is kept under 400 MB."""
+    if getattr(sys, "frozen", False):
+        return ("The catalog map is not part of the packaged app: its layout library (openTSNE, with SciPy and "
+                "scikit-learn, about 100 MB) would take the app past its size limit. The map works in fashionrec run "
+                "from source with its `map` extra (docs/batch.md, \"Catalog map\"); every other feature works here.")
+    return ("The catalog map needs openTSNE, which this installation leaves out: install it with "
+            "pip install 'fashionrec[map]'.")
+
+
 def layout(vectors: np.ndarray, progress: MapProgress | None = None, should_cancel: Callable[[], bool] | None = None,
-           start: np.ndarray | None = None, seed: int = 0, workers: int | None = None) -> np.ndarray | None:
+           start: np.ndarray | None = None, seed: int = 0, workers: int | None = None,
+           phase: MapPhase | None = None) -> np.ndarray | None:
     """2-D points for the vectors (None when cancelled): PCA to MAP_DIMS, then openTSNE from `start` (points of
-    a previous layout, e.g. a catalog that grew) or from the PCA's first two axes."""
-    openTSNE = _tsne()
+    a previous layout, e.g. a catalog that grew) or from the PCA's first two axes. `phase(text)` is told each
+    phase as it starts (LOADING_LIBRARY, FINDING_NEIGHBOURS, LAYING_OUT); `progress` counts the last one's
+    iterations, where `should_cancel` is asked (and once between the first two)."""
+    openTSNE = _tsne(phase)
     n = len(vectors)
     if n < 4:  # t-SNE needs a few neighbours: too few items to lay out, put them on a line
         return np.column_stack([np.linspace(-1, 1, n), np.zeros(n)]).astype(np.float32)
+    if phase:
+        phase(FINDING_NEIGHBOURS)
     mean, components = fit_pca(vectors)
     reduced = np.asarray((np.asarray(vectors, np.float32) - mean) @ components[:MAP_DIMS].T, np.float32)
-    total = 1 + sum(ITERATIONS)
-    if progress:
-        progress(0, total)
-    done = [1]
+    total = sum(ITERATIONS)
+    done = [0]
 
     def report(iteration, error, embedding) -> bool:
         done[0] += PROGRESS_EVERY
@@ -93,7 +115,20 @@ def layout(vectors: np.ndarray, progress: MapProgress | None = None, should_canc
                          n_iter=ITERATIONS[1], callbacks=report, callbacks_every_iters=PROGRESS_EVERY,
                          initialization=np.asarray(initial, np.float64),
                          negative_gradient_method="fft" if n > BARNES_HUT_BELOW else "bh")
-    embedding = np.asarray(tsne.fit(reduced), np.float32)
+    # The neighbour search, made here as TSNE.fit would make it, so that it is a phase of its own (it gives no
+    # progress: ~40 % of the time at 44,000 items) and the iterations after it report theirs.
+    from openTSNE.affinity import MultiscaleMixture
+
+    affinities = MultiscaleMixture(
+        reduced, tsne.perplexity, method=tsne.neighbors, metric=tsne.metric, metric_params=tsne.metric_params,
+        n_jobs=tsne.n_jobs, random_state=tsne.random_state, verbose=tsne.verbose, knn_kwargs=tsne.knn_kwargs)
+    if should_cancel and should_cancel():
+        return None
+    if phase:
+        phase(LAYING_OUT)
+    if progress:
+        progress(0, total)
+    embedding = np.asarray(tsne.fit(reduced, affinities=affinities), np.float32)
     if should_cancel and should_cancel():
         return None
     if progress:
@@ -145,9 +180,10 @@ def previous_points(catalog, store, relpaths: list[str]) -> np.ndarray | None:
     return start / max(float(np.std(start[:, 0])), 1e-12) * 1e-4  # openTSNE's scale for an initialisation
 
 
-def catalog_map(session, progress: MapProgress | None = None,
-                should_cancel: Callable[[], bool] | None = None) -> CatalogMap | None:
-    """The map of a CatalogSession's indexed items: cached, or laid out now and cached (None when cancelled)."""
+def catalog_map(session, progress: MapProgress | None = None, should_cancel: Callable[[], bool] | None = None,
+                phase: MapPhase | None = None) -> CatalogMap | None:
+    """The map of a CatalogSession's indexed items: cached, or laid out now (`layout`'s phases and progress) and
+    cached (None when cancelled)."""
     store = session.store
     cached = load_map(session.catalog, store)
     if cached is not None:
@@ -157,7 +193,7 @@ def catalog_map(session, progress: MapProgress | None = None,
     if not relpaths:
         raise UserError(f"The catalog {session.root} has no indexed images yet; index it first.")
     started = time.perf_counter()
-    points = layout(vectors, progress, should_cancel, previous_points(session.catalog, store, relpaths))
+    points = layout(vectors, progress, should_cancel, previous_points(session.catalog, store, relpaths), phase=phase)
     if points is None:
         return None
     laid_out = CatalogMap(relpaths, points, generation, time.perf_counter() - started)

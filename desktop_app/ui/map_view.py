@@ -84,8 +84,15 @@ class MapView(QDialog):
         self.show()
         self.raise_()
         if not self.row.running:
-            self.row.start("Laying the catalog out…", catalog_map(self._host, self.row.progress), self._show,
+            self.row.start("Laying the catalog out…", catalog_map(self._host, self._progress), self._show,
                            self._failed)
+
+    def _progress(self, *report) -> None:
+        """A phase of the layout starting (its name: the bar goes busy), or (done, total) of its iterations."""
+        if len(report) == 1:
+            self.row.phase(report[0])
+        else:
+            self.row.progress(*report)
 
     def _show(self, answer) -> None:
         root, laid_out, labels = answer

@@ -48,6 +48,11 @@ class TaskRow(QFrame):
             self.cancel_button.setEnabled(False)
             self.label.setText("Cancelling…")
 
+    def phase(self, text: str) -> None:
+        """A step that reports no progress of its own starts: its name, and the bar busy (not a still 0 %)."""
+        self.label.setText(text)
+        self.bar.setRange(0, 0)
+
     def progress(self, done: int, total: int) -> None:
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(done)

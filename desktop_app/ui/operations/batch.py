@@ -43,11 +43,13 @@ def write_selection(host, relpaths: list[str], path: str) -> Op:
 
 
 def catalog_map(host, on_progress) -> Op:
-    """(catalog root, core.catalog_map.CatalogMap or None when cancelled, the label table or None)."""
+    """(catalog root, core.catalog_map.CatalogMap or None when cancelled, the label table or None);
+    on_progress(phase text) as each phase of the layout starts, on_progress(done, total) during its iterations."""
     def work(catalog, task):
         from ...core.catalog_map import catalog_map as laid_out
 
         session = catalog.session
-        return str(session.root), laid_out(session, task.report, task.should_cancel), session.labels
+        return str(session.root), laid_out(session, task.report, task.should_cancel, phase=task.report), \
+            session.labels
 
     return op(host, work, WRITER).with_progress(on_progress)
