@@ -38,7 +38,7 @@ FORMAT_VERSION = 1
 MapProgress = Callable[[int, int], None]  # (iterations done, iterations in all) while the items are laid out
 MapPhase = Callable[[str], None]  # one of the phases below, as it starts
 # The phases of a layout, said as they start (the window's label): the first two report no progress of their own.
-LOADING_LIBRARY = "Loading the layout library (openTSNE)…"  # its import pulls in scikit-learn and SciPy: seconds
+LOADING_LIBRARY = "Loading the layout library (openTSNE)…"  # its import pulls in scikit-learn and SciPy: 2–4 s
 FINDING_NEIGHBOURS = "Finding each item's nearest neighbours (step 1 of 2)…"  # PCA, then openTSNE's affinities
 LAYING_OUT = "Laying the items out (step 2 of 2)…"  # openTSNE's iterations: progress and cancel every 10
 
@@ -116,7 +116,8 @@ def layout(vectors: np.ndarray, progress: MapProgress | None = None, should_canc
                          initialization=np.asarray(initial, np.float64),
                          negative_gradient_method="fft" if n > BARNES_HUT_BELOW else "bh")
     # The neighbour search, made here as TSNE.fit would make it, so that it is a phase of its own (it gives no
-    # progress: ~40 % of the time at 44,000 items) and the iterations after it report theirs.
+    # progress; at 44,000 items 18 % of the layout's clock, 45 s under load: docs/batch.md) and the iterations
+    # after it report theirs.
     from openTSNE.affinity import MultiscaleMixture
 
     affinities = MultiscaleMixture(
