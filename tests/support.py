@@ -28,6 +28,24 @@ def make_image(path: Path, seed: int, size=(60, 80), mode="RGB", fmt=None) -> Pa
     return path
 
 
+def reencoded_copies(catalog: Path, folder: Path, numbers) -> Path:
+    """Re-encoded copies (JPEG q75, resized to 90 %) of catalog items img<i>.jpg in `folder`: match's kind of query
+    photo (issue 25)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in numbers:
+        img = Image.open(catalog / f"img{i:03d}.jpg")
+        img.resize((round(img.width * 0.9), round(img.height * 0.9))).save(folder / f"copy{i:03d}.jpg", quality=75)
+    return folder
+
+
+def index_in_window(qtbot, window, folder, timeout_ms: int = 120_000):
+    """Open `folder` in the window and wait for its index run to end; its IndexReport. The timeout is generous:
+    CI shares 2 cores, and nothing waiting here asserts speed."""
+    with qtbot.waitSignal(window.index_finished, timeout=timeout_ms) as finished:
+        window.open_catalog(folder)
+    return finished.args[0]
+
+
 def side_by_side(folder: Path, left: str, right: str, out: Path) -> Path:
     """A photo of two catalog items side by side (their decoded pixels, saved losslessly)."""
     a, b = (np.asarray(Image.open(folder / name).convert("RGB")) for name in (left, right))
@@ -169,6 +187,31 @@ def held_interpreters(monkeypatch, hold: Hold) -> None:
 
 # -- processes that get a signal mid-step (tests/test_cli_interrupts.py, tests/test_ui_signals.py) ---------------
 
+class SlowEmbedder(CountingEmbedder):
+    """A CountingEmbedder taking 0.3 s a batch: a signal sent while it indexes lands mid-run."""
+
+    def embed(self, batch):
+        time.sleep(0.3)
+        return super().embed(batch)
+
+
+def slow_export_rows(started: str | None = None) -> None:
+    """From now on core.export writes a row every 50 ms, and creates the file `started` as it begins writing:
+    a signal sent then lands mid-write."""
+    from desktop_app.core import export
+
+    rows = export.neighbour_rows
+
+    def slow_rows(*args):
+        if started:
+            Path(started).touch()
+        for row in rows(*args):
+            time.sleep(0.05)
+            yield row
+
+    export.neighbour_rows = slow_rows
+
+
 def start_python(script: str, **names: Path) -> subprocess.Popen:
     """A child Python running `script` (dedented; each NAME in it replaced by the repr of its path), with the app
     and this folder (its test embedders) importable."""
@@ -207,8 +250,33 @@ def stored(folder: Path, embedder=None) -> int:
         return session.store.count()
 
 
+def assert_the_next_run_resumes(folder: Path, kept: int, total: int) -> None:
+    """After a stop that kept `kept` of `total` photos: the cache is whole, and the next index run embeds only the
+    others."""
+    from desktop_app.core.session import CatalogSession
+
+    embedder = CountingEmbedder()
+    with CatalogSession(folder, embedder) as session:
+        assert session.store.integrity_ok()
+        report = session.index()
+    assert (report.unchanged, report.embedded) == (kept, total - kept) and embedder.embedded == total - kept
+
+
 def stored_or_zero(folder: Path) -> int:
     try:
         return stored(folder)
     except Exception:  # not created yet, or its tables not yet
         return 0
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of `fashionrec-cli argv…` run in this process (cli.main), with --model
+    colour-texture unless the arguments name a model; an argparse usage error gives its exit code too."""
+    from desktop_app import cli
+
+    try:
+        code = cli.main([*argv] if "--model" in argv else [*argv, "--model", "colour-texture"])
+    except SystemExit as exit:  # a usage error, from argparse
+        code = exit.code
+    out, err = capsys.readouterr()
+    return code, out, err

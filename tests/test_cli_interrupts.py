@@ -15,37 +15,23 @@ import pytest
 from desktop_app import cli
 from desktop_app.core import export
 from desktop_app.core.session import CatalogSession
-from support import CountingEmbedder, ended, start_python, stored, stored_or_zero, wait_for
+from support import CountingEmbedder, assert_the_next_run_resumes, ended, start_python, stored, stored_or_zero, wait_for
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is not a signal a Windows process gets")]
 
 SLOW_INDEX = """
-    import time
     from desktop_app import cli
-    from support import CountingEmbedder
+    from support import SlowEmbedder
 
-    class Slow(CountingEmbedder):
-        def embed(self, batch):
-            time.sleep(0.3)
-            return super().embed(batch)
-
-    raise SystemExit(cli.main(["index", FOLDER, "--batch-size", "2"], make_embedder=lambda args: Slow()))
+    raise SystemExit(cli.main(["index", FOLDER, "--batch-size", "2"], make_embedder=lambda args: SlowEmbedder()))
 """
 
 SLOW_EXPORT = """
-    import time
     from desktop_app import cli
-    from desktop_app.core import export
-    from support import CountingEmbedder
+    from support import CountingEmbedder, slow_export_rows
 
-    rows = export.neighbour_rows
-    def slow_rows(*args):
-        open(STARTED, "w").close()  # tells the test that the rows are being written
-        for row in rows(*args):
-            time.sleep(0.05)
-            yield row
-    export.neighbour_rows = slow_rows
+    slow_export_rows(started=STARTED)
     raise SystemExit(cli.main(["neighbours", FOLDER, "--out", OUT, "-k", "3"],
                               make_embedder=lambda args: CountingEmbedder()))
 """
@@ -61,10 +47,7 @@ def test_sigterm_while_indexing_keeps_the_finished_batches_and_the_next_run_resu
     assert err.splitlines()[-1] == "fashionrec: terminated; every finished batch is saved and the next run resumes."
     kept = stored(folder)
     assert 2 <= kept < 20 and kept % 2 == 0  # whole batches only
-    embedder = CountingEmbedder()
-    with CatalogSession(folder, embedder) as session:
-        report = session.index()
-    assert (report.unchanged, report.embedded) == (kept, 20 - kept) and embedder.embedded == 20 - kept
+    assert_the_next_run_resumes(folder, kept, 20)
 
 
 def test_sigterm_while_exporting_leaves_no_file_and_no_partial(make_catalog, tmp_path):

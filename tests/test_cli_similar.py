@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image
 
 from desktop_app import cli
+from support import run_cli
 
 
 def _catalog_with_labels_and_a_copy(make_catalog):
@@ -24,19 +25,9 @@ def _indexed(folder, capsys):
     return folder
 
 
-def _run(capsys, *argv):
-    """The command with --model colour-texture, unless the arguments name a model."""
-    try:
-        code = cli.main([*argv] if "--model" in argv else [*argv, "--model", "colour-texture"])
-    except SystemExit as exit:  # a usage error, from argparse
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_neighbours_writes_csv_rows_with_labels_and_says_how_many(make_catalog, tmp_path, capsys):
     folder = _catalog_with_labels_and_a_copy(make_catalog)
-    code, out, _ = _run(capsys, "neighbours", str(folder), "-k", "2", "--out", str(tmp_path / "similar.csv"))
+    code, out, _ = run_cli(capsys, "neighbours", str(folder), "-k", "2", "--out", str(tmp_path / "similar.csv"))
     with open(tmp_path / "similar.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert code == 0 and "wrote 22 rows (11 items × 2 similar items)" in out
@@ -49,7 +40,7 @@ def test_neighbours_writes_csv_rows_with_labels_and_says_how_many(make_catalog, 
 
 def test_neighbours_refuses_a_bad_output_before_indexing(make_catalog, tmp_path, capsys, data_dir):
     folder = make_catalog(3)
-    code, _, err = _run(capsys, "neighbours", str(folder), "--out", str(tmp_path / "similar.txt"))
+    code, _, err = run_cli(capsys, "neighbours", str(folder), "--out", str(tmp_path / "similar.txt"))
     assert code == 1 and err.strip() == ("fashionrec: Cannot tell the format of similar.txt: "
                                          "name the output .csv or .jsonl.")
     assert not list(data_dir.rglob("*.sqlite"))  # nothing indexed
@@ -57,15 +48,15 @@ def test_neighbours_refuses_a_bad_output_before_indexing(make_catalog, tmp_path,
 
 def test_duplicates_prints_the_groups_and_json(make_catalog, capsys):
     folder = _catalog_with_labels_and_a_copy(make_catalog)
-    code, out, _ = _run(capsys, "duplicates", str(folder))
+    code, out, _ = run_cli(capsys, "duplicates", str(folder))
     assert code == 0
     assert out.splitlines()[0].startswith("group 1: 2 items, farthest link 0.")
     assert out.splitlines()[1:3] == [f"  {folder.resolve() / 'copy-of-3.jpg'}", f"  {folder.resolve() / 'img003.jpg'}"]
     assert "1 group(s) of near-duplicates, 2 items, among 11 items at distance <= 0.26, the default for " \
            "colour-texture" in out
-    code, out, err = _run(capsys, "duplicates", str(folder), "--json", "--threshold", "0")
+    code, out, err = run_cli(capsys, "duplicates", str(folder), "--json", "--threshold", "0")
     assert code == 0 and json.loads(out) == [] and "0 group(s)" in err
-    code, out, _ = _run(capsys, "duplicates", str(folder), "--model", "shape-colour")
+    code, out, _ = run_cli(capsys, "duplicates", str(folder), "--model", "shape-colour")
     assert code == 0 and "at distance <= 0.24, the default for shape-colour" in out
     assert out.splitlines()[1:3] == [f"  {folder.resolve() / 'copy-of-3.jpg'}", f"  {folder.resolve() / 'img003.jpg'}"]
 
@@ -83,16 +74,16 @@ def test_query_with_a_crop_a_filter_and_a_distance_limit(make_catalog, tmp_path,
     halves = [np.asarray(Image.open(folder / name).convert("RGB")) for name in ("img004.jpg", "img007.jpg")]
     Image.fromarray(np.concatenate(halves, axis=1)).save(tmp_path / "both.png")
 
-    code, out, err = _run(capsys, "query", str(tmp_path / "both.png"), "--catalog", str(folder), "-k", "1",
+    code, out, err = run_cli(capsys, "query", str(tmp_path / "both.png"), "--catalog", str(folder), "-k", "1",
                         "--crop", "0.5,0,0.5,1")
     assert code == 0 and out.split()[-1] == str(folder.resolve() / "img007.jpg"), err
 
-    code, out, _ = _run(capsys, "query", str(folder / "img003.jpg"), "--catalog", str(folder), "-k", "3",
-                        "--where", "articleType=jeans", "--json")
+    code, out, _ = run_cli(capsys, "query", str(folder / "img003.jpg"), "--catalog", str(folder), "-k", "3",
+                           "--where", "articleType=jeans", "--json")
     assert code == 0 and [int(r["path"][-7:-4]) % 2 for r in json.loads(out)] == [0, 0, 0]
 
-    code, out, err = _run(capsys, "query", str(folder / "img003.jpg"), "--catalog", str(folder),
-                          "--max-distance", "0.0001")
+    code, out, err = run_cli(capsys, "query", str(folder / "img003.jpg"), "--catalog", str(folder),
+                             "--max-distance", "0.0001")
     assert code == 0 and out == ""
     assert err.strip() == "fashionrec: No catalog item is within distance 0.0001 of the photo; try a larger " \
                           "--max-distance."
@@ -110,5 +101,5 @@ def test_bad_crops_and_filters_are_one_line(make_catalog, capsys):
         (["--where", "articleType=Dress"], "No item has articleType=Dress; values of articleType: Jeans, Shirts."),
         (["--max-distance", "far"], "argument --max-distance: expected a number, got 'far'"),
     ]:
-        code, out, err = _run(capsys, "query", image, "--catalog", str(folder), *argv)
+        code, out, err = run_cli(capsys, "query", image, "--catalog", str(folder), *argv)
         assert code in (1, 2) and out == "" and len(err.strip().splitlines()) == 1 and message in err, err

@@ -6,41 +6,21 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from desktop_app import cli
 from desktop_app.core.matching import match_folder
 from desktop_app.core.search import Searcher
 from desktop_app.core.session import CatalogSession
-from support import CountingEmbedder, write_labels
+from support import CountingEmbedder, reencoded_copies, run_cli, write_labels
 
 pytestmark = pytest.mark.integration
 
 
-def _copies(catalog, folder, numbers):
-    """Re-encoded copies (JPEG q75, resized to 90 %) of catalog items, the goal's kind of query photo."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in numbers:
-        img = Image.open(catalog / f"img{i:03d}.jpg")
-        img.resize((round(img.width * 0.9), round(img.height * 0.9))).save(folder / f"copy{i:03d}.jpg", quality=75)
-    return folder
-
-
-def _run(capsys, *argv):
-    try:
-        code = cli.main([*argv, "--model", "colour-texture"])
-    except SystemExit as exit:  # a usage error, from argparse
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_match_writes_each_photos_nearest_items_with_labels_and_skips_bad_files(make_catalog, tmp_path, capsys):
     catalog = write_labels(make_catalog(12), 12)
-    queries = _copies(catalog, tmp_path / "supplier" / "sub", [1, 5, 7])
+    queries = reencoded_copies(catalog, tmp_path / "supplier" / "sub", [1, 5, 7])
     (tmp_path / "supplier" / "broken.jpg").write_bytes(b"not a photo")
-    code, out, _ = _run(capsys, "match", str(tmp_path / "supplier"), "--catalog", str(catalog), "-k", "2",
-                        "--out", str(tmp_path / "matches.csv"))
+    code, out, _ = run_cli(capsys, "match", str(tmp_path / "supplier"), "--catalog", str(catalog), "-k", "2",
+                           "--out", str(tmp_path / "matches.csv"))
     with open(tmp_path / "matches.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert code == 0 and "wrote 6 rows" in out and "1 skipped" in out
@@ -63,9 +43,9 @@ def cli_embedder():
 
 def test_match_json_and_max_distance_give_a_photo_with_no_close_item_an_empty_row(make_catalog, tmp_path, capsys):
     catalog = make_catalog(6)
-    _copies(catalog, tmp_path / "q", [2])
-    code, out, err = _run(capsys, "match", str(tmp_path / "q"), "--catalog", str(catalog), "--json",
-                          "--max-distance", "0")
+    reencoded_copies(catalog, tmp_path / "q", [2])
+    code, out, err = run_cli(capsys, "match", str(tmp_path / "q"), "--catalog", str(catalog), "--json",
+                             "--max-distance", "0")
     assert code == 0 and json.loads(out) == [{"query": "copy002.jpg", "rank": "", "item": "", "distance": ""}]
     assert "1 with no item within distance 0" in err
 
@@ -73,15 +53,15 @@ def test_match_json_and_max_distance_give_a_photo_with_no_close_item_an_empty_ro
 def test_match_refuses_a_missing_output_choice_and_an_empty_folder(make_catalog, tmp_path, capsys, data_dir):
     catalog = make_catalog(3)
     (tmp_path / "empty").mkdir()
-    code, _, err = _run(capsys, "match", str(tmp_path / "empty"), "--catalog", str(catalog))
+    code, _, err = run_cli(capsys, "match", str(tmp_path / "empty"), "--catalog", str(catalog))
     assert code == 2 and "one of the arguments --out --json is required" in err
-    code, _, err = _run(capsys, "match", str(tmp_path / "empty"), "--catalog", str(catalog), "--json")
+    code, _, err = run_cli(capsys, "match", str(tmp_path / "empty"), "--catalog", str(catalog), "--json")
     assert code == 1 and err.startswith("fashionrec: No images found in") and not list(data_dir.rglob("*.sqlite"))
 
 
 def test_match_embeds_in_batches_and_finds_what_one_query_per_photo_finds(make_catalog, tmp_path, data_dir):
     catalog = make_catalog(20)
-    queries = _copies(catalog, tmp_path / "q", range(0, 14, 2))  # 7 photos
+    queries = reencoded_copies(catalog, tmp_path / "q", range(0, 14, 2))  # 7 photos
     embedder = CountingEmbedder()
     with CatalogSession(catalog, embedder) as session:
         session.index()
@@ -97,7 +77,7 @@ def test_match_embeds_in_batches_and_finds_what_one_query_per_photo_finds(make_c
 
 def test_match_stops_between_batches_when_cancelled(make_catalog, tmp_path):
     catalog = make_catalog(8)
-    queries = _copies(catalog, tmp_path / "q", range(8))
+    queries = reencoded_copies(catalog, tmp_path / "q", range(8))
     with CatalogSession(catalog, CountingEmbedder()) as session:
         session.index()
         matches = match_folder(session, queries, batch_size=2, should_cancel=lambda: True)

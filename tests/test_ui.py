@@ -18,15 +18,9 @@ from desktop_app.core import settings, weights
 from desktop_app.core.catalog_data import Catalog
 from desktop_app.ui.app import deliver_drop, file_mime
 from desktop_app.ui.dialogs import SkippedDialog, WeightsDialog
-from desktop_app.ui.main_window import MainWindow
+from support import index_in_window
 
 INDEX_TIMEOUT_MS = 120_000  # generous: CI shares 2 cores; nothing here asserts speed
-
-
-def index(qtbot, window: MainWindow, folder):
-    with qtbot.waitSignal(window.index_finished, timeout=INDEX_TIMEOUT_MS) as finished:
-        window.open_catalog(folder)
-    return finished.args[0]
 
 
 @pytest.mark.heavy
@@ -36,7 +30,7 @@ def test_index_to_100_percent_then_a_dropped_photo_fills_the_grid(qtbot, open_wi
     (catalog / "broken.jpg").write_bytes(b"not really a jpeg")
     window = open_window(random_embedder)
 
-    report = index(qtbot, window, catalog)
+    report = index_in_window(qtbot, window, catalog)
 
     assert (report.embedded, report.cancelled) == (9, False)
     assert window.indexing_bar.bar.value() == window.indexing_bar.bar.maximum() == 10  # 9 photos + 1 skipped
@@ -75,7 +69,7 @@ def test_cancel_stops_early_and_leaves_a_valid_cache_that_resumes(qtbot, open_wi
     window = open_window(random_embedder, batch_size=2)
     window.control.loading_model.connect(window.cancel_indexing)  # cancel as soon as indexing starts
 
-    report = index(qtbot, window, catalog)
+    report = index_in_window(qtbot, window, catalog)
 
     assert report.cancelled and 0 < report.indexed < 24
     assert not window.indexing_bar.isVisible()
@@ -113,7 +107,7 @@ def test_dropped_non_image_shows_a_message_and_keeps_the_results(qtbot, open_win
                                                                random_embedder):
     catalog = make_catalog(6)
     window = open_window(random_embedder)
-    index(qtbot, window, catalog)
+    index_in_window(qtbot, window, catalog)
     with qtbot.waitSignal(window.grid_ready, timeout=INDEX_TIMEOUT_MS):
         deliver_drop(window, file_mime(catalog / "img000.jpg"))
 
@@ -212,7 +206,7 @@ def test_weight_free_model_indexes_and_answers_drops_and_pastes(qtbot, open_wind
     window = open_window(model="colour-texture")
     assert window.model_box.currentText() == "colour-texture"
 
-    report = index(qtbot, window, catalog)
+    report = index_in_window(qtbot, window, catalog)
     assert report.embedded == 8 and not window.demo_banner.isVisible()
     with qtbot.waitSignal(window.grid_ready, timeout=30_000):
         deliver_drop(window, file_mime(catalog / "img002.jpg"))
@@ -235,7 +229,7 @@ def test_the_model_box_chooses_the_model_that_indexes(qtbot, open_window, make_c
     assert window.model == "resnet50"
     window.model_box.setCurrentText("colour-texture")
     assert window.model == "colour-texture"
-    index(qtbot, window, catalog)
+    index_in_window(qtbot, window, catalog)
     assert window.status.model_label.text() == "colour-texture"
     assert [a.text() for a in window.recent.menu.actions()] == [str(catalog.resolve())]
     assert window.status.count_label.text() == "3 items"

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from desktop_app.core import catalog_map
 from desktop_app.ui.task_row import TaskRow
-from support import write_labels
+from support import reencoded_copies, write_labels
 
 pytestmark = pytest.mark.gui
 
@@ -27,18 +26,10 @@ def indexed_window(qtbot, open_window, folder):
     return window
 
 
-def copies(catalog, folder, numbers):
-    folder.mkdir()
-    for i in numbers:
-        img = Image.open(catalog / f"img{i:03d}.jpg")
-        img.resize((round(img.width * 0.9), round(img.height * 0.9))).save(folder / f"copy{i:03d}.jpg", quality=75)
-    return folder
-
-
 def test_match_a_folder_lists_each_photos_best_match_and_shows_its_results(qtbot, open_window, make_catalog,
                                                                             tmp_path):
     catalog = write_labels(make_catalog(9), 9)
-    queries = copies(catalog, tmp_path / "supplier", [2, 4, 7])
+    queries = reencoded_copies(catalog, tmp_path / "supplier", [2, 4, 7])
     (queries / "broken.jpg").write_bytes(b"nope")
     window = indexed_window(qtbot, open_window, catalog)
     view = window.tools.batch.show_match(str(queries))

@@ -10,7 +10,7 @@ import pytest
 from desktop_app.core.errors import UserError
 from desktop_app.core.weights import random_weights
 from desktop_app.ui.operations import catalog as catalog_ops
-from support import Hold, held_sessions, make_image, write_labels
+from support import Hold, held_sessions, index_in_window, make_image, write_labels
 
 pytestmark = pytest.mark.gui
 TIMEOUT_MS = 60_000
@@ -35,12 +35,6 @@ def held_network(monkeypatch):
     yield make
     for hold in holds:
         hold.release.set()
-
-
-def index(qtbot, window, folder):
-    with qtbot.waitSignal(window.index_finished, timeout=TIMEOUT_MS) as finished:
-        window.open_catalog(folder)
-    return finished.args[0]
 
 
 def test_a_search_during_the_first_indexing_answers_from_what_is_indexed_and_indexing_goes_on(
@@ -108,7 +102,7 @@ def test_a_photo_copied_into_the_open_catalog_is_found_without_pressing_anything
     catalog = make_catalog(6)
     arrival = make_image(tmp_path / "new-arrival.jpg", seed=99)
     window = open_window(counting_embedder)
-    index(qtbot, window, catalog)
+    index_in_window(qtbot, window, catalog)
     assert window.watch.watching == str(catalog.resolve()) and window.watch.action.isChecked()
     with qtbot.waitSignal(window.grid_ready, timeout=TIMEOUT_MS):
         window.query_image(arrival)
@@ -128,7 +122,7 @@ def test_a_burst_of_1000_copied_photos_is_one_index_run(qtbot, open_window, make
     catalog = make_catalog(3)
     burst = [make_image(tmp_path / "burst" / f"new{i:04d}.jpg", seed=1000 + i) for i in range(1000)]
     window = open_window(counting_embedder, batch_size=64)
-    index(qtbot, window, catalog)
+    index_in_window(qtbot, window, catalog)
     runs = []
     window.index_finished.connect(runs.append)
 
@@ -142,7 +136,7 @@ def test_a_burst_of_1000_copied_photos_is_one_index_run(qtbot, open_window, make
 def test_watching_can_be_turned_off_and_is_remembered(qtbot, open_window, make_catalog, counting_embedder):
     catalog = make_catalog(3)
     window = open_window(counting_embedder)
-    index(qtbot, window, catalog)
+    index_in_window(qtbot, window, catalog)
     window.watch.action.trigger()  # Catalog ▸ Watch the folder for new photos: off
     assert window.watch.watching is None
     make_image(catalog / "unseen.jpg", seed=50)
@@ -157,7 +151,7 @@ def test_random_weights_chosen_for_resnet50_leave_the_other_models_working(qtbot
     catalog = make_catalog(4)
     window = open_window(model="colour-texture")
     window.weights = random_weights(0)  # what the weights dialog's demo button leaves behind
-    assert index(qtbot, window, catalog).indexed == 4 and window.catalog.model_name == "colour-texture"
+    assert index_in_window(qtbot, window, catalog).indexed == 4 and window.catalog.model_name == "colour-texture"
     with qtbot.waitSignal(window.index_finished, timeout=TIMEOUT_MS):
         window.model_box.setCurrentText("shape-colour")
     assert window.catalog.model_name == "shape-colour" and window.status.model_label.text() == "shape-colour"
@@ -168,7 +162,7 @@ def test_a_model_that_cannot_open_is_said_and_the_box_goes_back_to_the_open_one(
                                                                                monkeypatch):
     catalog = make_catalog(4)
     window = open_window(model="colour-texture")
-    index(qtbot, window, catalog)
+    index_in_window(qtbot, window, catalog)
     real = catalog_ops.create_embedder
 
     def create(model, weights=None, precision=None, catalog=None):
@@ -193,7 +187,7 @@ def test_cancelling_the_weights_dialog_keeps_box_status_and_f5_on_the_open_model
     monkeypatch.setattr("desktop_app.core.weights._try_download", lambda: None)  # no ResNet50 weights, offline
     catalog = make_catalog(4)
     window = open_window(model="colour-texture")
-    index(qtbot, window, catalog)
+    index_in_window(qtbot, window, catalog)
     window.ask_for_weights = lambda message: None  # the person cancels the dialog
     with qtbot.waitSignal(window.message_shown, timeout=TIMEOUT_MS):
         window.model_box.setCurrentText("resnet50")

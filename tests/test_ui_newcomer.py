@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton
 from desktop_app.core import weights
 from desktop_app.core.embedders import create_embedder
 from desktop_app.ui.dialogs import WeightsDialog
+from support import index_in_window
 
 TIMEOUT_MS = 60_000
 
@@ -20,12 +21,6 @@ def no_weights(monkeypatch, make_catalog):
     """No ResNet50 weights anywhere, and offline, whatever the host."""
     monkeypatch.setattr("desktop_app.core.weights.keras_cache_path", lambda: make_catalog(0, name="empty") / "none.h5")
     monkeypatch.setattr("desktop_app.core.weights._try_download", lambda: None)
-
-
-def index(qtbot, window, folder):
-    with qtbot.waitSignal(window.index_finished, timeout=TIMEOUT_MS) as finished:
-        window.open_catalog(folder)
-    return finished.args[0]
 
 
 def test_weights_dialog_speaks_gui_offers_the_weight_free_model_and_a_link(qtbot):
@@ -98,7 +93,7 @@ def test_switching_model_after_cancelling_the_weights_dialog_clears_the_notice_a
 def test_a_failed_query_keeps_title_tiles_and_notice_consistent(qtbot, open_window, make_catalog, tmp_path):
     catalog = make_catalog(8)
     window = open_window(model="colour-texture")
-    index(qtbot, window, catalog)
+    index_in_window(qtbot, window, catalog)
     bad = tmp_path / "notes.jpg"
     bad.write_text("not a photo")
 
@@ -135,7 +130,7 @@ def test_resumed_indexing_clears_the_cancelled_note_and_refreshes_results_of_the
     embedder.embed = embed_then_cancel
     window.lanes.writer.given["colour-texture"] = embedder
     cancelling.set()
-    report = index(qtbot, window, catalog)
+    report = index_in_window(qtbot, window, catalog)
     cancelling.clear()
     assert report.cancelled and report.indexed < 6
     assert window.statusBar().currentMessage().startswith("Indexing cancelled")
@@ -203,7 +198,7 @@ def test_about_describes_the_active_model(qtbot, open_window, make_catalog, monk
     monkeypatch.setattr(QMessageBox, "about", lambda parent, title, text: shown.append(text))
     window = open_window(model="colour-texture")
     window.about_action.trigger()
-    index(qtbot, window, make_catalog(2))
+    index_in_window(qtbot, window, make_catalog(2))
     window.about_action.trigger()
     assert "Model: colour-texture" in shown[0]
     assert "colour + texture descriptor" in shown[1] and "ResNet50" not in shown[1]

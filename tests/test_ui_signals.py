@@ -13,40 +13,26 @@ import sys
 
 import pytest
 
-from desktop_app.core.session import CatalogSession
-from support import CountingEmbedder, ended, start_python, stored, stored_or_zero, wait_for
+from support import assert_the_next_run_resumes, ended, start_python, stored, stored_or_zero, wait_for
 
 pytestmark = [pytest.mark.integration,
               pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM is not a signal a Windows process gets")]
 
 WINDOW_INDEXING = """
-    import time
     from desktop_app.ui import app
     from desktop_app.ui.main_window import MainWindow
-    from support import CountingEmbedder
+    from support import SlowEmbedder
 
-    class Slow(CountingEmbedder):
-        def embed(self, batch):
-            time.sleep(0.3)
-            return super().embed(batch)
-
-    app.MainWindow = lambda **options: MainWindow(embedder=Slow(), batch_size=2)
+    app.MainWindow = lambda **options: MainWindow(embedder=SlowEmbedder(), batch_size=2)
     raise SystemExit(app.run(["fashionrec", FOLDER]))
 """
 
 WINDOW_EXPORTING = """
-    import time
-    from desktop_app.core import export
     from desktop_app.ui import app
     from desktop_app.ui.main_window import MainWindow
-    from support import CountingEmbedder
+    from support import CountingEmbedder, slow_export_rows
 
-    rows = export.neighbour_rows
-    def slow_rows(*args):
-        for row in rows(*args):
-            time.sleep(0.05)
-            yield row
-    export.neighbour_rows = slow_rows
+    slow_export_rows()
 
     def window(**options):  # once indexed, File ▸ Export similar items… to OUT, 3 per item
         made = MainWindow(embedder=CountingEmbedder())
@@ -79,11 +65,7 @@ def test_a_signal_while_indexing_closes_the_window_keeping_the_finished_batches(
     assert "Traceback" not in err
     kept = stored(folder)
     assert 2 <= kept < 20 and kept % 2 == 0  # whole batches only
-    embedder = CountingEmbedder()
-    with CatalogSession(folder, embedder) as session:
-        assert session.store.integrity_ok()
-        report = session.index()
-    assert (report.unchanged, report.embedded) == (kept, 20 - kept) and embedder.embedded == 20 - kept
+    assert_the_next_run_resumes(folder, kept, 20)
 
 
 def test_sigterm_while_the_window_exports_leaves_no_file_and_no_partial(make_catalog, tmp_path):

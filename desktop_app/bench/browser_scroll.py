@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import cast
 
 from ..core.catalog import scan
 from .inputs import DEFAULT_IMAGES, link_or_copy
-from .machine import load_average, machine_description
+from .machine import load_average, run_heading
 from .photo_sizes import describe_size, enlarged_copies, photo_size_argument
 
 
@@ -48,16 +46,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--distinct", type=int, default=300, help="how many enlarged copies (with --photo-size)")
     args = parser.parse_args(argv)
 
-    from PySide6.QtWidgets import QApplication
 
     from ..core.filters import CatalogItem
     from ..ui.catalog_grid import CatalogGrid
     from ..ui.thumbnails import ThumbnailLoader
-    from .event_loop import LoopWatch, run_for
+    from .event_loop import LoopWatch, gui_application, run_for
 
-    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
-    print(f"browser scroll, {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine_description()}; "
-          f"Qt platform {app.platformName()}")
+    app = gui_application()
+    print(f"{run_heading('browser scroll')}; Qt platform {app.platformName()}")
     with tempfile.TemporaryDirectory(prefix="fashionrec-browser-") as workdir:
         started = time.perf_counter()
         names = make_links(args.photos, args.items, Path(workdir), args.photo_size, args.distinct)

@@ -26,7 +26,7 @@ from pathlib import Path
 from ..core.catalog import scan
 from .event_loop import wait_until
 from .inputs import DEFAULT_IMAGES
-from .machine import load_average, machine_description
+from .machine import load_average, run_heading
 from .measure import percentile
 from .photo_sizes import PHONE_SIZE, SHOP_SIZE, describe_size, enlarged_copies, photo_size_argument
 
@@ -129,8 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         os.environ["FASHIONREC_DATA_DIR"] = str(work / "data")  # stores and window settings of this run only
         app = create_application(sys.argv[:1])  # the app's own style: tiles as a person sees them
-        print(f"drop latency, {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine_description()}; "
-              f"Qt platform {app.platformName()}", flush=True)
+        print(f"{run_heading('drop latency')}; Qt platform {app.platformName()}", flush=True)
         sources = [args.photos / f.relpath for f in scan(args.photos.resolve()) if not f.problem]
         if len(sources) < args.n + args.drops + 1:
             raise SystemExit(f"{args.photos} has {len(sources)} photos; need n + drops + 1")

@@ -3,9 +3,12 @@ latency (the longest gap is the longest the window could not react), and waiting
 
 from __future__ import annotations
 
+import sys
 import time
+from typing import cast
 
 from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+from PySide6.QtWidgets import QApplication
 
 
 class LoopWatch:
@@ -32,6 +35,11 @@ class LoopWatch:
 
     def stop(self) -> None:
         self._heartbeat.stop()
+
+
+def gui_application() -> QApplication:
+    """The QApplication a GUI bench measures in (the running one, else a new one)."""
+    return cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
 
 
 def run_for(ms: int) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 
 SIMD_FLAGS = ("avx2", "avx512f", "avx512_vnni")
@@ -33,6 +34,11 @@ def machine_description() -> str:
         memory = f", {total_kib / 2**20:.0f} GiB RAM"
     return (f"{platform.system()} {platform.machine()}, {cpu}{flags}, {os.cpu_count()} CPUs{memory}; "
             f"load average {load_average()}")
+
+
+def run_heading(title: str) -> str:
+    """The first line of a bench module's output: what it measures, when, and on what machine under what load."""
+    return f"{title}, {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine_description()}"
 
 
 def _proc_status_bytes(field: str) -> int | None:

@@ -21,7 +21,7 @@ from ..core.catalog import scan
 from ..core.catalog_map import CatalogMap, layout, read_map, save_map
 from ..core.images import load_readable
 from .inputs import DEFAULT_IMAGES
-from .machine import load_average, machine_description
+from .machine import load_average
 from .report import Bench
 from .scale import synthetic_vectors
 
@@ -62,8 +62,7 @@ class PhaseClock:
 def run_map_bench(embedder, images: Path | None = None, items: int = ITEMS, out=None, log=None) -> Bench:
     images = images or DEFAULT_IMAGES
     bench = Bench(out, log)
-    print(f"machine  {machine_description()}", file=bench.out)
-    print(f"model    {embedder.describe()}", file=bench.out)
+    bench.heading(embedder)
     bench.say(f"embedding the photos of {images} …")
     _, pixels = load_readable([images / f.relpath for f in scan(images.resolve())], embedder.input_size)
     real = np.concatenate([embedder.embed(np.stack(pixels[i:i + 32])) for i in range(0, len(pixels), 32)])

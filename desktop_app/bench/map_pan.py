@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import cast
 
 import numpy as np
 
-from .machine import load_average, machine_description
+from .machine import load_average, run_heading
 
 
 def synthetic_map(items: int, seed: int = 0) -> tuple[list[str], np.ndarray, list[str | None]]:
@@ -42,17 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from PySide6.QtCore import QPointF
-    from PySide6.QtWidgets import QApplication
 
     from ..core.catalog_map import CatalogMap, read_map, save_map
     from ..ui.map_canvas import MapCanvas
     from ..ui.thumbnails import ThumbnailLoader
     from .browser_scroll import make_links
-    from .event_loop import LoopWatch, run_for
+    from .event_loop import LoopWatch, gui_application, run_for
 
-    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
-    print(f"map pan/zoom, {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine_description()}; "
-          f"Qt platform {app.platformName()}")
+    app = gui_application()
+    print(f"{run_heading('map pan/zoom')}; Qt platform {app.platformName()}")
     relpaths, points, labels = synthetic_map(args.items)
     with tempfile.TemporaryDirectory(prefix="fashionrec-map-") as workdir:
         cache = Path(workdir) / "store.sqlite.map.npz"

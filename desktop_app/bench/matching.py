@@ -24,7 +24,7 @@ from ..core.catalog import scan
 from ..core.matching import match_folder
 from ..core.session import CatalogSession
 from .inputs import DEFAULT_IMAGES, synthesise_indexed_catalog
-from .machine import load_average, machine_description
+from .machine import load_average
 from .report import Bench
 
 CATALOG_SIZE, QUERIES, TOP1_GOAL = 3000, 200, 0.99
@@ -85,8 +85,7 @@ def run_match_bench(embedder, images: Path | None = None, seed: int = 0, out=Non
     images = images or DEFAULT_IMAGES
     bench = Bench(out, log)
     photos = [images / f.relpath for f in scan(images.resolve())]
-    print(f"machine  {machine_description()}", file=bench.out)
-    print(f"model    {embedder.describe()}", file=bench.out)
+    bench.heading(embedder)
     with tempfile.TemporaryDirectory(prefix="fashionrec-bench-match-") as tmp:
         work = Path(tmp)
         bench.section(f"Finding the original ({CATALOG_SIZE:,} catalog photos: {min(len(photos), CATALOG_SIZE):,} "

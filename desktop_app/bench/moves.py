@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..core.session import CatalogSession
 from .inputs import prepare_catalog, store_random_vectors
-from .machine import load_average, machine_description
+from .machine import load_average
 from .report import Bench
 
 MOVED, GOAL_S = 1000, 5.0
@@ -24,8 +24,7 @@ MOVED, GOAL_S = 1000, 5.0
 
 def run_moves_bench(embedder, images: Path | None = None, n: int = 2000, out=None, log=None) -> Bench:
     bench = Bench(out, log)
-    print(f"machine  {machine_description()}", file=bench.out)
-    print(f"model    {embedder.describe()} (its vectors' size only: nothing is embedded)", file=bench.out)
+    bench.heading(embedder, " (its vectors' size only: nothing is embedded)")
     with tempfile.TemporaryDirectory(prefix="fashionrec-bench-moved-") as tmp:
         work = Path(tmp)
         folder, source = prepare_catalog(images, n, work)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .inputs import DEFAULT_IMAGES
-from .machine import current_rss, load_average, machine_description
+from .machine import current_rss, load_average, run_heading
 
 QUERY_PAUSE = 0.05  # between two queries, as a person's queries are apart
 
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in paths:
             with Image.open(path) as image:
                 sizes.add(image.size)
-        print(f"query beside index batches, {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine_description()}")
+        print(run_heading("query beside index batches"))
         print(f"{embedder.describe()} ({embedder.precision}, {getattr(embedder, 'backend', '')}); photos "
               f"{args.photos} ({', '.join(f'{w}×{h}' for w, h in sorted(sizes))}), batch {len(images) - 1}, "
               f"{args.queries} queries")

@@ -34,6 +34,13 @@ class Bench:
         self.rows.append(row)
         print(row.line(), file=self.out, flush=True)
 
+    def heading(self, embedder, about_the_model: str = "") -> None:
+        """The machine and the model the figures come from (first lines of a bench section's output)."""
+        from .machine import machine_description
+
+        print(f"machine  {machine_description()}", file=self.out)
+        print(f"model    {embedder.describe()}{about_the_model}", file=self.out)
+
     def section(self, title: str) -> None:
         print(f"\n{title}", file=self.out, flush=True)
 

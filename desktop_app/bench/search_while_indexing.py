@@ -20,16 +20,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import cast
 
 from .browser_scroll import make_links
-from .event_loop import wait_until
+from .event_loop import gui_application, wait_until
 from .inputs import DEFAULT_IMAGES
-from .machine import load_average, machine_description
+from .machine import load_average, run_heading
 
 
 def search_while_indexing(app, args, folder: Path, query: Path) -> None:
@@ -128,11 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.model != "resnet50":
         args.random_weights = None
 
-    from PySide6.QtWidgets import QApplication
-
-    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
-    print(f"search while indexing, {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine_description()}; "
-          f"Qt platform {app.platformName()}; load {load_average()}")
+    app = gui_application()
+    print(f"{run_heading('search while indexing')}; Qt platform {app.platformName()}; load {load_average()}")
     with tempfile.TemporaryDirectory(prefix="fashionrec-lanes-") as workdir:
         os.environ["FASHIONREC_DATA_DIR"] = str(Path(workdir) / "data")  # a first indexing, whatever was cached
         (Path(workdir) / "catalog").mkdir()

@@ -168,14 +168,6 @@ def backend_from(args: argparse.Namespace) -> str | None:
 def weights_or_found(args: argparse.Namespace) -> Weights:
     """The weights asked for, else the ones found (WeightsNeeded when there are none): for the bench's
     int8 figures, where a silent random init would measure nothing real."""
-    from ..core.embedders import WeightsNeeded
-    from ..core.errors import UserError
-    from ..core.weights import resolve_weights
+    from ..core.embedders import weights_or_found as given_or_found
 
-    weights = weights_from(args)
-    if weights is None:
-        try:
-            weights = resolve_weights()
-        except UserError as err:
-            raise WeightsNeeded(str(err)) from None
-    return weights
+    return given_or_found(weights_from(args))

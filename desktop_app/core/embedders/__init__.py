@@ -205,9 +205,17 @@ def _create_fp32_embedder(model: str, weights: Weights | None, backend: str | No
         raise UserError(f"Unknown model '{model}'. Available: {', '.join(MODELS)}")
     if weights is not None and not needs_weights(model):
         raise UserError(f"--weights and --random-weights are for resnet50; {model} needs no weights.")
-    if needs_weights(model) and weights is None:
-        try:
-            weights = resolve_weights()
-        except UserError as err:
-            raise WeightsNeeded(str(err)) from None
+    if needs_weights(model):
+        weights = weights_or_found(weights)
     return REGISTRY[model].make(weights, backend)
+
+
+def weights_or_found(weights: Weights | None) -> Weights:
+    """ResNet50's weights: those given, else those weights.resolve_weights finds (may try a download);
+    WeightsNeeded, saying how to get them, when there are none (never a silent random init)."""
+    if weights is not None:
+        return weights
+    try:
+        return resolve_weights()
+    except UserError as err:
+        raise WeightsNeeded(str(err)) from None
