@@ -2,7 +2,8 @@
 
 In a temporary data dir it generates a small catalog, indexes it with seeded random ResNet50 weights and
 runs a 5-NN query, first through the core (what the CLI uses), then through the real main window
-(offscreen, its lanes, its thumbnail grid, its watched folder). The query photo is a resized copy of one catalog item
+(offscreen, its lanes, its thumbnail grid, its watched folder); then the built-in network (EfficientNet-Lite0,
+its int8 model bundled) indexes and queries the same catalog. The query photo is a resized copy of one catalog item
 saved outside the catalog, so the right first answer is known. When a ResNet50 weights file was bundled,
 the app must also find it by itself and run its converted model. One summary line; exit 0 only if all passed.
 """
@@ -187,9 +188,25 @@ def check_int8_query(catalog: Path, query: Path, workdir: Path) -> str:
     return f"int8 index + query ({time.perf_counter() - started:.1f} s) found {relpaths[0]} first"
 
 
+def check_built_in(catalog: Path, query: Path, workdir: Path) -> str:
+    """The built-in network from its bundled checkpoint, at its default precision (int8, calibrated on the
+    generated set): checkpoint read and checked, graph built, quantized, index + query, the twin first."""
+    from .core.embedders import BUILT_IN_MODEL, create_embedder
+
+    os.environ["FASHIONREC_CACHE_DIR"] = str(workdir / "model-cache")  # not the person's cache
+    os.environ["FASHIONREC_DATA_DIR"] = str(workdir / "built-in-data")
+    started = time.perf_counter()
+    embedder = create_embedder(BUILT_IN_MODEL, catalog=catalog.resolve())
+    check(embedder.precision == "int8", f"the built-in network runs in {embedder.precision}, not its default int8")
+    relpaths = check_core(catalog, query, embedder)
+    made = "the app's bundled copy" if "bundled copy" in embedder.load_report else "quantized here"
+    return (f"built-in network {BUILT_IN_MODEL} int8 ({made}) index + query ({time.perf_counter() - started:.1f} s) "
+            f"found {relpaths[0]} first")
+
+
 def run_checks(workdir: Path, embedder=None, int8: bool = True) -> str:
     """All checks in `workdir`; `embedder` defaults to ResNet50 with seeded random weights. `int8=False` leaves
-    out the int8 check (it quantizes ResNet50: a minute on 2 cores)."""
+    out the int8 checks (ResNet50's and the built-in network's: they quantize, a minute on 2 cores)."""
     from .core.embedders import create_embedder
     from .core.paths import resources_dir
     from .core.weights import random_weights
@@ -208,11 +225,12 @@ def run_checks(workdir: Path, embedder=None, int8: bool = True) -> str:
     check(window == core, f"window results {window} differ from core results {core}")
     bundled = check_bundled_weights(query)
     chosen = check_weights_chosen_at_run_time(query, workdir)
+    built_in = check_built_in(catalog, query, workdir) if int8 else "built-in network not checked"
     int8_outcome = check_int8_query(catalog, query, workdir) if int8 else "int8 not checked"
     build = "frozen" if getattr(sys, "frozen", False) else "from source"
     return (f"{build}, {type(embedder).__name__} ({embedder.describe()}); {CATALOG_SIZE} generated images indexed, "
             f"{K}-NN query via core ({core_seconds:.1f} s) and main window ({window_seconds:.1f} s) agree: "
-            f"{', '.join(core)}; {bundled}; {chosen}; {int8_outcome}; resources at {resources_dir()}")
+            f"{', '.join(core)}; {bundled}; {chosen}; {built_in}; {int8_outcome}; resources at {resources_dir()}")
 
 
 def main() -> int:

@@ -35,13 +35,17 @@ EXPECTED = {
 }
 
 
-def first_photo_of_each_type() -> dict[str, str]:
+def article_types() -> dict[str, str]:
+    """The sample's articleType by file name, in file-name order."""
     with open(DEFAULT_IMAGES.parent / "labels.csv", newline="") as f:
-        rows = sorted(csv.DictReader(f), key=lambda row: row["filename"])
+        return {row["filename"]: row["articleType"] for row in sorted(csv.DictReader(f), key=lambda r: r["filename"])}
+
+
+def first_photo_of_each_type() -> dict[str, str]:
     first: dict[str, str] = {}
-    for row in rows:
-        if row["articleType"] in EXPECTED:
-            first.setdefault(row["articleType"], row["filename"])
+    for name, kind in article_types().items():
+        if kind in EXPECTED:
+            first.setdefault(kind, name)
     return first
 
 
@@ -54,3 +58,30 @@ def test_the_classifier_names_the_expected_class_for_sample_photos():
     named = {f"{kind} ({photos[kind]})": int(cls) for kind, cls in zip(photos, top, strict=True)}
     right = [int(cls) in EXPECTED[kind] for kind, cls in zip(photos, top, strict=True)]
     assert sum(right) >= 8, named
+
+
+@pytest.mark.heavy
+def test_region_search_on_a_composite_of_two_sample_photos(tmp_path):
+    """Each half of a T-shirt | jeans composite finds its own photo first, then items of its own articleType:
+    the crop reaches the network, and the network's neighbours mean something."""
+    from desktop_app.bench.inputs import link_or_copy
+    from desktop_app.core.embedders import create_embedder
+    from desktop_app.core.images import Crop
+    from desktop_app.core.session import CatalogSession
+    from support import side_by_side
+
+    kinds = article_types()
+    folder = tmp_path / "catalog"
+    folder.mkdir()
+    for name in sorted(kinds)[:300]:  # the first 300 photos by name: both halves' photos are among them
+        link_or_copy(DEFAULT_IMAGES / name, folder / name)
+    tshirt, jeans = first_photo_of_each_type()["Tshirts"], first_photo_of_each_type()["Jeans"]
+    composite = side_by_side(folder, tshirt, jeans, tmp_path / "outfit.png")
+    with CatalogSession(folder, create_embedder("efficientnet-lite0", precision="int8")) as session:
+        session.index()
+        halves = {tshirt: session.query(composite, k=5, crop=Crop.parse("0,0,0.5,1")),
+                  jeans: session.query(composite, k=5, crop=Crop.parse("0.5,0,0.5,1"))}
+    for source, results in halves.items():
+        assert results[0].relpath == source and results[0].distance < 0.05
+        same_kind = [kinds[r.relpath] == kinds[source] for r in results[1:]]
+        assert sum(same_kind) >= 3, [(r.relpath, kinds[r.relpath]) for r in results]

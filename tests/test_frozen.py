@@ -39,6 +39,16 @@ def test_self_test_checks_core_and_window_with_a_weight_free_model(tmp_path, qap
     assert "core" in summary and "main window" in summary and "agree" in summary
 
 
+@pytest.mark.heavy
+def test_self_test_runs_the_built_in_network(tmp_path, monkeypatch):
+    for name in ("FASHIONREC_CACHE_DIR", "FASHIONREC_DATA_DIR"):  # the check points them at its work dir
+        monkeypatch.setenv(name, os.environ[name])
+    items = selftest.make_catalog(tmp_path / "catalog")
+    query = selftest.make_query(items[selftest.TWIN], tmp_path / "query.png")
+    summary = selftest.check_built_in(tmp_path / "catalog", query, tmp_path)
+    assert summary.startswith("built-in network efficientnet-lite0 int8") and f"item{selftest.TWIN:02d}.jpg" in summary
+
+
 def test_self_test_failure_exits_non_zero(monkeypatch, capsys):
     def broken(_workdir):
         raise selftest.SelfTestFailure("window: no results")
@@ -72,6 +82,7 @@ def test_packaged_app_passes_its_self_test(packaged_app):
     assert summary.startswith("fashionrec self-test passed")
     assert "frozen, LiteRTResNet50Embedder" in summary  # the converted model, found inside the bundle
     assert "weights file chosen at run time made into a model" in summary  # the bundled template works
+    assert "built-in network efficientnet-lite0 int8 (the app's bundled copy) index + query" in summary
     print(summary)
 
 

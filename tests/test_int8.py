@@ -226,6 +226,17 @@ def test_goal_needs_all_three_conditions(int8_overlap, jpeg_overlap, precision_i
     assert result.goal_met is met
 
 
+def test_report_says_whether_int8_may_be_a_default_and_shows_another_calibration():
+    other = ("int8 calibrated on 32 of these photos", fidelity.Agreement(0.97, 0.88, 0.81), 0.749)
+    result = fidelity.Fidelity(100, fidelity.Agreement(0.97, 0.88, 0.82), fidelity.Agreement(0.99, 0.98, 0.95),
+                               100, 0.746, 0.748, 0.747, other)
+    text = fidelity.format_fidelity(result, "test")
+    assert "int8 calibrated on 32 of these photos" in text.splitlines()[4] and "0.81" in text.splitlines()[4]
+    assert "what makes int8 a model's default, docs/models.md \"int8\"): yes" in text and "NOT met" in text
+    lower = fidelity.Fidelity(100, result.int8, result.jpeg, 100, 0.746, 0.730, 0.747)
+    assert "default, docs/models.md \"int8\"): no" in fidelity.format_fidelity(lower, "test")
+
+
 # -- the real network (heavy) ----------------------------------------------------------------------------------
 
 @pytest.mark.heavy

@@ -26,7 +26,7 @@ from ..core.errors import UserError
 from ..core.indexer import DEFAULT_BATCH_SIZE
 from ..core.versions import library_version
 from . import sections
-from .inputs import prepare_catalog
+from .inputs import prepare_catalog, source_folder
 from .machine import load_average, machine_description
 from .photo_sizes import describe_photos
 from .report import Bench, Row
@@ -72,7 +72,7 @@ def run_bench(
         print(f"model ready in {time.perf_counter() - t:.1f} s: {embedder.load_report}", file=out)
 
         ctx = BenchContext(embedder, folder, sorted(folder.iterdir()), workdir, workdir / "data", batch_size,
-                           knn_sizes, reopen_size, compare_backends)
+                           knn_sizes, reopen_size, compare_backends, source=source_folder(images))
         # k-NN before anything loads TensorFlow: its idle worker threads spin for a while after each use and
         # would slow the k-NN's BLAS threads, which the app (tflite, no TensorFlow) never sees.
         for section in (sections.indexing, sections.queries, sections.reopening, sections.knn, *extra_sections,

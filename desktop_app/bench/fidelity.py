@@ -1,9 +1,11 @@
 """`fashionrec-cli bench --fidelity`: how far int8 vectors are from fp32 ones, on a person's weights and photos.
 
-Three sets of vectors of the same photos: fp32 (the recipe), int8, and fp32 of the photos re-saved as JPEG
-quality 90 (the yardstick: a change nobody would call a different photo). For int8 and for the re-saved
-photos against fp32: the mean cosine per image, and how much of each photo's top-10 neighbour list stays the
-same (int8 queries search int8 vectors; re-saved queries search the original fp32 vectors). With labels
+Three sets of vectors of the same photos: fp32, int8, and fp32 of the photos re-saved as JPEG quality 90 (the
+yardstick: a change nobody would call a different photo); for a network whose int8 is calibrated on a generated
+set (EfficientNet-Lite0), a fourth: int8 calibrated on the photos themselves, to show whether that matters.
+For int8 and for the re-saved photos against fp32: the mean cosine per image, and how much of each photo's
+top-10 neighbour list stays the same (int8 queries search int8 vectors; re-saved queries search the original
+fp32 vectors). With labels
 (a labels.csv beside the photos), precision@5 by label of each. int8 passes when it keeps more of the
 neighbour lists than re-saving does, keeps at least 90 % of them, and loses at most 0.01 precision@5.
 """
@@ -49,6 +51,7 @@ class Fidelity:
     precision_fp32: float | None = None  # precision@5 by label; None without labels
     precision_int8: float | None = None
     precision_jpeg: float | None = None
+    other_int8: tuple[str, Agreement, float | None] | None = None  # (what, agreement, precision@5)
 
     @property
     def goal_met(self) -> bool:
@@ -114,8 +117,10 @@ def decode(paths: list[Path]) -> tuple[list[Path], np.ndarray]:
 
 
 def measure_fidelity(paths: list[Path], fp32: Embedder, int8: Embedder, labels: dict[str, str] | None = None,
-                     say: Callable[[str], None] = lambda _: None) -> Fidelity:
-    """Fidelity of `int8` against `fp32` on these photos; `labels` maps file names to labels."""
+                     say: Callable[[str], None] = lambda _: None,
+                     other_int8: tuple[str, Embedder] | None = None) -> Fidelity:
+    """Fidelity of `int8` (and of `other_int8`, (what, embedder)) against `fp32` on these photos; `labels` maps
+    file names to labels."""
     paths, pixels = decode(paths)
     started = time.perf_counter()
     vectors_fp32 = embed_all(fp32, pixels)
@@ -126,27 +131,38 @@ def measure_fidelity(paths: list[Path], fp32: Embedder, int8: Embedder, labels: 
     with tempfile.TemporaryDirectory(prefix="fashionrec-jpeg90-") as folder:
         resaved = [resaved_as_jpeg(p, Path(folder)) for p in paths]
         vectors_jpeg = embed_all(fp32, decode(resaved)[1])
-    result = Fidelity(len(paths), agreement(vectors_int8, vectors_int8, vectors_fp32),
-                      agreement(vectors_jpeg, vectors_fp32, vectors_fp32))
+    vectors_other = embed_all(other_int8[1], pixels) if other_int8 else None
     known = [i for i, p in enumerate(paths) if labels and p.name in labels]
-    if labels is None or len(known) < 2:
-        return result
-    names = [labels[paths[i].name] for i in known]
-    return Fidelity(result.images, result.int8, result.jpeg, len(known),
-                    precision_by_label(vectors_fp32[known], names), precision_by_label(vectors_int8[known], names),
-                    precision_by_label(vectors_jpeg[known], names))
+    names = [labels[paths[i].name] for i in known] if labels else []
+
+    def precision(vectors: np.ndarray) -> float | None:
+        return precision_by_label(vectors[known], names) if len(known) >= 2 else None
+
+    other = None
+    if other_int8 and vectors_other is not None:
+        other = (other_int8[0], agreement(vectors_other, vectors_other, vectors_fp32), precision(vectors_other))
+    return Fidelity(len(paths), agreement(vectors_int8, vectors_int8, vectors_fp32),
+                    agreement(vectors_jpeg, vectors_fp32, vectors_fp32), len(known) if len(known) >= 2 else 0,
+                    precision(vectors_fp32), precision(vectors_int8), precision(vectors_jpeg), other)
 
 
 def format_fidelity(result: Fidelity, subject: str) -> str:
     lines = [f"int8 fidelity on {result.images} photos ({subject})",
-             f"{'':34}{'mean cosine':>12}{'min cosine':>12}{'top-10 kept':>13}"]
-    for name, agreed in (("int8 vs fp32", result.int8), (f"fp32, photos re-saved as JPEG q{JPEG_QUALITY}",
-                                                            result.jpeg)):
-        lines.append(f"{name:34}{agreed.mean_cosine:>12.5f}{agreed.min_cosine:>12.5f}{agreed.top_overlap:>13.3f}")
+             f"{'':44}{'mean cosine':>12}{'min cosine':>12}{'top-10 kept':>13}"]
+    rows = [("int8 vs fp32", result.int8), (f"fp32, photos re-saved as JPEG q{JPEG_QUALITY}", result.jpeg)]
+    if result.other_int8:
+        rows.append((result.other_int8[0], result.other_int8[1]))
+    for name, agreed in rows:
+        lines.append(f"{name:44}{agreed.mean_cosine:>12.5f}{agreed.min_cosine:>12.5f}{agreed.top_overlap:>13.3f}")
     if result.precision_fp32 is not None:
         lines.append(f"precision@{PRECISION_K} by label ({result.labelled} labelled photos): "
                      f"fp32 {result.precision_fp32:.3f} · int8 {result.precision_int8:.3f} · "
-                     f"fp32 on re-saved JPEG {result.precision_jpeg:.3f}")
+                     f"fp32 on re-saved JPEG {result.precision_jpeg:.3f}"
+                     + (f" · {result.other_int8[0]} {result.other_int8[2]:.3f}"
+                        if result.other_int8 and result.other_int8[2] is not None else ""))
+        kept = result.precision_int8 >= result.precision_fp32 - GOAL_PRECISION_LOSS
+        lines.append(f"precision@{PRECISION_K} within {GOAL_PRECISION_LOSS} of fp32 (what makes int8 a model's "
+                     f"default, docs/models.md \"int8\"): {'yes' if kept else 'no'}")
     else:
         lines.append("precision@5: no labels.csv beside the photos")
     verdict = "met" if result.goal_met else "NOT met"
@@ -180,14 +196,21 @@ def labels_by_filename(folder: Path) -> dict[str, str] | None:
     return {os.path.basename(relpath): label for relpath, label in column.labels.items()}
 
 
-def run_fidelity(folder: Path, weights, limit: int | None = None, say: Callable[[str], None] = print) -> Fidelity:
-    """`bench --fidelity`: the photos in `folder` (an even sample of `limit` of them), the recipe's fp32
-    embedder against the int8 one calibrated on an even sample of the same photos."""
+def run_fidelity(folder: Path, model: str, weights=None, limit: int | None = None,
+                 say: Callable[[str], None] = print) -> Fidelity:
+    """`bench --fidelity`: the photos in `folder` (an even sample of `limit` of them), `model`'s fp32 embedder
+    against its int8 one. ResNet50's int8 calibrates on an even sample of the same photos, as `index` does on its
+    catalog; EfficientNet-Lite0's on its generated set, and an int8 calibrated on the photos is measured beside."""
     from ..core.embedders import create_embedder
-    from ..core.embedders.int8 import Calibration, Int8ResNet50Embedder, sample_evenly
+    from ..core.embedders.int8 import Calibration, Int8Embedder, Int8ResNet50Embedder, sample_evenly
 
     paths = image_files(folder, limit)
-    int8 = Int8ResNet50Embedder(weights, Calibration.from_files(sample_evenly(paths), f"{len(paths)} photos"))
-    result = measure_fidelity(paths, create_embedder("resnet50", weights), int8, labels_by_filename(folder), say)
-    say(format_fidelity(result, f"{weights.describe()}; photos from {folder}"))
+    on_photos = Calibration.from_files(sample_evenly(paths), f"{len(sample_evenly(paths))} of these photos")
+    if model == "resnet50":
+        fp32, int8, other = create_embedder(model, weights), Int8ResNet50Embedder(weights, on_photos), None
+    else:
+        fp32, int8 = create_embedder(model, precision="fp32"), create_embedder(model, precision="int8")
+        other = (f"int8 calibrated on {on_photos.source}", Int8Embedder(int8.network, on_photos))
+    result = measure_fidelity(paths, fp32, int8, labels_by_filename(folder), say, other)
+    say(format_fidelity(result, f"{fp32.describe()}; int8 {int8.describe()}; photos from {folder}"))
     return result

@@ -44,9 +44,14 @@ def link_or_copy(src: Path, dst: Path) -> None:
             dst.write_bytes(src.read_bytes())
 
 
+def source_folder(images: Path | None) -> Path | None:
+    """Where the bench's photos come from: `images`, else the sample when present (None: generated ones)."""
+    return images or (DEFAULT_IMAGES if DEFAULT_IMAGES.is_dir() else None)
+
+
 def prepare_catalog(images: Path | None, n: int, workdir: Path) -> tuple[Path, str]:
     """A folder with exactly n photos (links to the first n of `images`, or generated ones)."""
-    source = images or (DEFAULT_IMAGES if DEFAULT_IMAGES.is_dir() else None)
+    source = source_folder(images)
     folder = workdir / "catalog"
     if source is None:
         generate_images(folder, n)

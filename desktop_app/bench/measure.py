@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.embedders.recipe import preprocess
+from ..core.embedders import recipe
 from ..core.search import Searcher
 from ..core.session import CatalogSession
 
@@ -58,11 +58,14 @@ def seed_loop_rate(model, paths: list[Path]) -> Rate:
     return Rate.measure(len(paths), lambda: [one(path) for path in paths])
 
 
-def forward_rate(forward: Callable[[np.ndarray], np.ndarray], pixels: np.ndarray, batch_size: int) -> Rate:
-    """Throughput of `forward` on ready, preprocessed batches (one warm-up batch not counted)."""
+def forward_rate(embedder, pixels: np.ndarray, batch_size: int) -> Rate:
+    """Throughput of the embedder's network (`forward`) on ready, preprocessed batches (one warm-up batch not
+    counted). A network written as ONNX here names its own preprocessing; the others are the ResNet50 recipe."""
+    network = getattr(embedder, "network", None)
+    preprocess = network.preprocess if network is not None else recipe.preprocess
     batches = [preprocess(pixels[i : i + batch_size]) for i in range(0, len(pixels), batch_size)]
-    forward(batches[0])
-    return Rate.measure(len(pixels), lambda: [forward(batch) for batch in batches])
+    embedder.forward(batches[0])
+    return Rate.measure(len(pixels), lambda: [embedder.forward(batch) for batch in batches])
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -27,7 +27,9 @@ def query_median(session: CatalogSession, photos: list[Path]) -> float:
     return statistics.median(latencies)
 
 
-def _pipeline(ctx: BenchContext, embedder, name: str) -> tuple[Rate, float]:
+def pipeline(ctx: BenchContext, embedder, name: str) -> tuple[Rate, float]:
+    """The whole index pipeline of `embedder` on the bench's photos (a store of its own, `name`), then the
+    median latency of a query."""
     with CatalogSession(ctx.folder, embedder, ctx.data_dir / name) as session:
         cpu = time.process_time()
         report = session.index(batch_size=ctx.batch_size)
@@ -43,9 +45,9 @@ def versus_fp32(bench: Bench, ctx: BenchContext) -> None:
     bench.section(f"int8 against fp32 ({len(ctx.photos)} photos, same run)")
     bench.say("fp32 index pipeline and queries …")
     fp32.load()
-    fp32_rate, fp32_query = _pipeline(ctx, fp32, "fp32")
+    fp32_rate, fp32_query = pipeline(ctx, fp32, "fp32")
     bench.say("int8 index pipeline and queries, again …")
-    int8_rate, int8_query = _pipeline(ctx, int8, "int8")
+    int8_rate, int8_query = pipeline(ctx, int8, "int8")
     bench.add("fp32 index pipeline (TFLite)", str(fp32_rate))
     bench.add("int8 index pipeline (ONNX Runtime)", str(int8_rate))
     ratio = int8_rate.per_second / fp32_rate.per_second

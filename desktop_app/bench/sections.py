@@ -19,6 +19,7 @@ from ..core.formatting import rough_duration
 from ..core.images import load_rgb
 from ..core.search import Searcher
 from ..core.session import CatalogSession
+from ..core.weights import random_weights
 from .inputs import random_unit_vectors, synthesise_indexed_catalog
 from .machine import current_rss, mib, peak_rss, reset_peak_rss
 from .measure import Rate, forward_rate, knn_latencies, percentile, reopen, seed_loop_rate
@@ -47,6 +48,7 @@ class BenchContext:
     reopen_size: int = REOPEN_SIZE
     compare_backends: bool = False
     rates: dict[str, Rate] = field(default_factory=dict)  # e.g. "ours", "raw", "seed"
+    source: Path | None = None  # the folder `photos` are the first of (None: generated photos)
 
     @functools.cached_property
     def photo_size(self) -> str:
@@ -61,7 +63,7 @@ def indexing(bench: Bench, ctx: BenchContext) -> None:
     bench.section(f"Indexing throughput ({len(ctx.photos)} photos, {ctx.photo_size})")
     bench.say("raw forward of our backend …")
     pixels = np.stack([load_rgb(p, embedder.input_size) for p in ctx.photos[:RAW_FORWARD_MAX // 2]])
-    raw = forward_rate(embedder.forward, pixels, ctx.batch_size)
+    raw = forward_rate(embedder, pixels, ctx.batch_size)
 
     bench.say(f"indexing {len(ctx.photos)} photos with the index pipeline (cold, empty store) …")
     rss_samples: list[int] = []
@@ -72,7 +74,7 @@ def indexing(bench: Bench, ctx: BenchContext) -> None:
     ours = Rate(report.embedded, report.elapsed, time.process_time() - cpu_started)
     peak = peak_rss()
     bench.say("raw forward of our backend, again …")
-    raw += forward_rate(embedder.forward, pixels, ctx.batch_size)
+    raw += forward_rate(embedder, pixels, ctx.batch_size)
     bench.add(f"raw forward, {embedder.backend} backend, ready tensors", str(raw))
     bench.add(f"our index pipeline (scan+decode+embed+store, {report.embedded} new)", str(ours))
     if len(rss_samples) > 2:
@@ -133,18 +135,19 @@ def seed_and_other_backends(bench: Bench, ctx: BenchContext) -> None:
 
         bench.say(f"seed loop on {len(photos)} photos ({rough_duration(len(photos) / SEED_LOOP_RATE)} at "
                   f"~{SEED_LOOP_RATE:.0f} img/s) …")
-        assert embedder.weights is not None  # the bench measures resnet50, which runs on weights
-        seed = seed_loop_rate(build_keras_model(embedder.weights), photos)
-        bench.add("seed loop: load_img + predict per image", str(seed))
+        weights = embedder.weights if embedder.name == "resnet50" else random_weights(0)  # the seed's ResNet50
+        seed = seed_loop_rate(build_keras_model(weights), photos)
+        random = " (ResNet50, random weights: speed only)" if weights.is_random else ""
+        bench.add(f"seed loop: load_img + predict per image{random}", str(seed))
         ctx.rates["seed"] = seed
-    if ctx.compare_backends:
+    if ctx.compare_backends and embedder.name == "resnet50":
         pixels = np.stack([load_rgb(p, embedder.input_size) for p in photos[:RAW_FORWARD_MAX]])
         for backend in available_backends():
             if backend != embedder.backend:
                 bench.say(f"raw forward of the {backend} backend …")
                 other = cast(NetworkEmbedder, create_embedder("resnet50", embedder.weights, backend))
                 bench.add(f"raw forward, {backend} backend (not used)",
-                          str(forward_rate(other.forward, pixels, ctx.batch_size)))
+                          str(forward_rate(other, pixels, ctx.batch_size)))
 
 
 def ratios(bench: Bench, ctx: BenchContext) -> None:

