@@ -160,7 +160,8 @@ def format_fidelity(result: Fidelity, subject: str) -> str:
                      f"fp32 on re-saved JPEG {result.precision_jpeg:.3f}"
                      + (f" · {result.other_int8[0]} {result.other_int8[2]:.3f}"
                         if result.other_int8 and result.other_int8[2] is not None else ""))
-        kept = result.precision_int8 >= result.precision_fp32 - GOAL_PRECISION_LOSS
+        kept = result.precision_int8 is not None and \
+            result.precision_int8 >= result.precision_fp32 - GOAL_PRECISION_LOSS
         lines.append(f"precision@{PRECISION_K} within {GOAL_PRECISION_LOSS} of fp32 (what makes int8 a model's "
                      f"default, docs/models.md \"int8\"): {'yes' if kept else 'no'}")
     else:
@@ -206,11 +207,14 @@ def run_fidelity(folder: Path, model: str, weights=None, limit: int | None = Non
 
     paths = image_files(folder, limit)
     on_photos = Calibration.from_files(sample_evenly(paths), f"{len(sample_evenly(paths))} of these photos")
+    fp32: Embedder = create_embedder(model, weights, precision="fp32")
+    other: tuple[str, Embedder] | None = None
     if model == "resnet50":
-        fp32, int8, other = create_embedder(model, weights), Int8ResNet50Embedder(weights, on_photos), None
+        int8: Embedder = Int8ResNet50Embedder(weights, on_photos)
     else:
-        fp32, int8 = create_embedder(model, precision="fp32"), create_embedder(model, precision="int8")
-        other = (f"int8 calibrated on {on_photos.source}", Int8Embedder(int8.network, on_photos))
+        int8 = create_embedder(model, precision="int8")
+        network = int8.network  # type: ignore[attr-defined]  # an Int8Embedder
+        other = (f"int8 calibrated on {on_photos.source}", Int8Embedder(network, on_photos))
     result = measure_fidelity(paths, fp32, int8, labels_by_filename(folder), say, other)
     say(format_fidelity(result, f"{fp32.describe()}; int8 {int8.describe()}; photos from {folder}"))
     return result

@@ -153,9 +153,9 @@ def run_scale(bench, real_sets: dict[str, np.ndarray], workdir: Path, items: int
     for name, real in real_sets.items():
         bench.section(f"Big catalogs: {name} vectors ({real.shape[1]}-d)")
         bench.say(f"recall on the {len(real):,} real vectors (they query the others) …")
-        same, proved, asked = real_recall(real, queries=REAL_QUERIES)
+        same, proved, queried = real_recall(real, queries=REAL_QUERIES)
         kept = min(compact_index.FIRST_STAGE, len(real)) / len(real)
-        bench.add(f"top-5 = exact, {len(real):,} real {name} vectors ({asked:,} queries; the first stage keeps "
+        bench.add(f"top-5 = exact, {len(real):,} real {name} vectors ({queried:,} queries; the first stage keeps "
                   f"{kept:.0%})", f"{same:.1%} (proved exact: {proved:.1%})", f"≥ {RECALL_GOAL:.0%}",
                   same >= RECALL_GOAL)
         folder = workdir / f"scale-{name}"

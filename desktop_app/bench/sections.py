@@ -135,7 +135,7 @@ def seed_and_other_backends(bench: Bench, ctx: BenchContext) -> None:
 
         bench.say(f"seed loop on {len(photos)} photos ({rough_duration(len(photos) / SEED_LOOP_RATE)} at "
                   f"~{SEED_LOOP_RATE:.0f} img/s) …")
-        weights = embedder.weights if embedder.name == "resnet50" else random_weights(0)  # the seed's ResNet50
+        weights = embedder.weights if embedder.name == "resnet50" and embedder.weights else random_weights(0)
         seed = seed_loop_rate(build_keras_model(weights), photos)
         random = " (ResNet50, random weights: speed only)" if weights.is_random else ""
         bench.add(f"seed loop: load_img + predict per image{random}", str(seed))

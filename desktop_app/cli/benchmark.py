@@ -6,8 +6,8 @@ import functools
 from pathlib import Path
 
 from ..bench import DEFAULT_N as BENCH_DEFAULT_N
-from ..bench.photo_sizes import SHOP_SIZE, photo_size_argument
 from ..bench.augmented import REAL_ITEMS
+from ..bench.photo_sizes import SHOP_SIZE, photo_size_argument
 from ..core.embedders import BUILT_IN_MODEL, create_embedder
 from ..core.embedders.precision import PRECISIONS, default_for_new_catalogs
 from ..core.errors import UserError
