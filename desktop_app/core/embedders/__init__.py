@@ -155,13 +155,11 @@ def default_model(weights: Weights | None = None) -> DefaultModel:
     """ResNet50 whenever its weights are given or found (weights.resolve_weights: FASHIONREC_WEIGHTS, the saved
     choice, a file, the Keras cache, a download), else the built-in network, which needs none. A weights file
     that is named (FASHIONREC_WEIGHTS, the saved choice) but unusable is WeightsNeeded, not a quiet switch."""
-    if weights is not None:
-        return DefaultModel(DEFAULT_MODEL, weights)
     try:
-        return DefaultModel(DEFAULT_MODEL, resolve_weights())
-    except UserError as err:
+        return DefaultModel(DEFAULT_MODEL, weights_or_found(weights))
+    except WeightsNeeded as err:
         if str(err) != missing_weights_message():
-            raise WeightsNeeded(str(err)) from None
+            raise
     return DefaultModel(BUILT_IN_MODEL)
 
 
