@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from desktop_app.core import decoding
 from desktop_app.core.catalog import scan
@@ -94,19 +95,51 @@ def test_every_decode_reserves_from_the_process_budget(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("model, precision", [(m, p) for m in MODELS if not needs_weights(m)
                                               for p in (("fp32", "int8") if m == BUILT_IN_MODEL else ("fp32",))])
-def test_a_model_decoding_reduced_says_so_in_its_fingerprint(model, precision):
-    """Vectors of reduced decoding must never share a store with vectors of full decoding."""
+def test_a_model_not_decoding_as_the_recipe_says_so_in_its_fingerprint(model, precision):
+    """Vectors of one decoding (scale, resize filter) must never share a store with vectors of another."""
     embedder = create_embedder(model, precision=precision)
     tag = decoding.decoding_tag(model, precision)
-    assert (decoding.decoder_for(embedder).margin != decoding.FULL) == bool(tag)
+    assert (decoding.decoder_for(embedder) != Decoder(embedder.input_size)) == bool(tag)
     assert tag in embedder.fingerprint
 
 
 def test_resnet50_fp32_keeps_the_seed_recipes_full_decoding():
-    assert decoding.policy_of("resnet50") == decoding.FULL and decoding.decoding_tag("resnet50") == ""
+    assert decoding.policy_of("resnet50") == decoding.Decoding() and decoding.decoding_tag("resnet50") == ""
 
 
 def test_the_policy_is_looked_up_by_model_and_precision(monkeypatch):
-    monkeypatch.setattr(decoding, "POLICY", {"m": 2, "m int8": 1})
-    assert [decoding.policy_of("m"), decoding.policy_of("m", "int8"), decoding.policy_of("other")] == [2, 1, 0]
-    assert decoding.decoding_tag("m", "int8") == "decode-reduced-1x-v1"
+    monkeypatch.setattr(decoding, "POLICY", {"m": decoding.Decoding(2), "m int8": decoding.Decoding(1, "bilinear")})
+    assert [decoding.policy_of("m"), decoding.policy_of("m", "int8"), decoding.policy_of("other")] == [
+        decoding.Decoding(2), decoding.Decoding(1, "bilinear"), decoding.Decoding()]
+    assert decoding.decoding_tag("m") == "decode-reduced-2x-v1"  # as before resize filters existed
+    assert decoding.decoding_tag("m", "int8") == "decode-reduced-1x-bilinear-v1"
+    assert decoding.Decoding(decoding.FULL, "bilinear").tag == "decode-full-bilinear-v1"
+
+
+def _stripes(path: Path, size=(1600, 2000)) -> Path:
+    """One-pixel black and white columns: what nearest-neighbour sampling aliases and an average sees as grey."""
+    pixels = np.zeros((size[1], size[0], 3), np.uint8)
+    pixels[:, ::2] = 255
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+@pytest.mark.parametrize("margin", [decoding.FULL, 1])
+def test_an_antialiased_resize_averages_what_nearest_neighbour_samples(tmp_path, margin):
+    path = _stripes(tmp_path / "stripes.png")
+    nearest = Decoder((64, 80), margin)(path).astype(int)
+    bilinear = Decoder((64, 80), margin, "bilinear")(path).astype(int)
+    if margin == decoding.FULL:
+        assert set(np.unique(nearest)) <= {0, 255}  # single source pixels, black or white
+    assert np.abs(bilinear - 127.5).max() <= 2  # every input pixel the stripes' mean
+
+
+def test_reduced_and_full_decoding_with_the_same_antialiased_resize_give_about_the_same_pixels(tmp_path):
+    rng = np.random.default_rng(3)
+    smooth = Image.fromarray(rng.integers(0, 256, (8, 6, 3), dtype=np.uint8)).resize((1500, 2000), Image.BILINEAR)
+    noisy = np.clip(np.asarray(smooth, np.int16) + rng.normal(0, 3, (2000, 1500, 3)), 0, 255).astype(np.uint8)
+    path = tmp_path / "shop.jpg"
+    Image.fromarray(noisy).save(path, quality=90)
+    full = Decoder((224, 224), decoding.FULL, "bilinear")(path).astype(int)
+    for margin in (1, 2):
+        assert np.abs(Decoder((224, 224), margin, "bilinear")(path).astype(int) - full).mean() < 0.5

@@ -46,3 +46,13 @@ def test_timed_decode_adds_up_the_cpu_time_of_its_calls(tmp_path):
     for _ in range(3):
         assert timed(path).shape == (50, 50, 3)
     assert len(timed.calls) == 3 and timed.cpu_seconds > 0
+
+
+def test_copies_are_saved_at_the_quality_asked(tmp_path):
+    source = [make_image(tmp_path / "p.png", seed=1, size=(60, 60), fmt="PNG")]
+    tables = {}
+    for quality in (90, 95):
+        copy = photo_sizes.enlarged_copies(source, tmp_path / f"q{quality}", (120, 160), quality=quality)[0]
+        with Image.open(copy) as img:
+            tables[quality] = img.quantization[0]
+    assert max(tables[95]) < max(tables[90])  # finer quantization: the higher quality

@@ -29,7 +29,7 @@ def colour_texture_decoded_as_when_the_fixture_was_written(monkeypatch):
     """The fixture was written when colour-texture decoded every photo in full; since issue 22 it decodes big
     photos reduced, which its fingerprint names (so such a cache is indexed again once). The migration is tested
     with the decoding and fingerprint the fixture was written with."""
-    monkeypatch.setitem(decoding.POLICY, "colour-texture", decoding.FULL)
+    monkeypatch.setitem(decoding.POLICY, "colour-texture", decoding.Decoding())
 
 
 def _rows(path, query: str) -> list[tuple]:

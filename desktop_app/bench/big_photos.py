@@ -20,7 +20,7 @@ from ..core.embedders import BUILT_IN_MODEL, create_embedder
 from ..core.session import CatalogSession
 from .machine import mib, peak_rss, reset_peak_rss
 from .measure import Rate
-from .photo_sizes import describe_photos, describe_size, enlarged_copies
+from .photo_sizes import QUALITY, describe_photos, describe_size, enlarged_copies
 from .precision import query_median
 from .report import Bench, model_label
 from .sections import BenchContext
@@ -91,15 +91,15 @@ def models(ctx: BenchContext) -> list:
     return [*others, ctx.embedder]
 
 
-def section(bench: Bench, ctx: BenchContext, size: tuple[int, int]) -> None:
+def section(bench: Bench, ctx: BenchContext, size: tuple[int, int], quality: int = QUALITY) -> None:
     small_size, big_size = describe_photos(ctx.photos), describe_size(size)
-    bench.say(f"making {len(ctx.photos)} {big_size} copies …")
+    bench.say(f"making {len(ctx.photos)} {big_size} copies (JPEG q{quality}) …")
     big_folder = ctx.workdir / f"photos-{big_size}"
-    enlarged_copies(ctx.photos, big_folder, size)
+    enlarged_copies(ctx.photos, big_folder, size, quality=quality)
     for embedder in models(ctx):
         label = model_label(embedder)
         bench.section(f"{label}: the {len(ctx.photos)} photos at {small_size} and enlarged to {big_size} (padded, "
-                      f"mild noise, JPEG q90), indexed in the order small, big, big, small")
+                      f"mild noise, JPEG q{quality}), indexed in the order small, big, big, small")
         bench.say(f"{label}: indexing at both sizes …")
         small, big = SizeRun(), SizeRun()
         for number, (folder, run) in enumerate([(ctx.folder, small), (big_folder, big), (big_folder, big),

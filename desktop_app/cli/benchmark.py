@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import argparse
 import functools
 from pathlib import Path
 
 from ..bench import DEFAULT_N as BENCH_DEFAULT_N
 from ..bench.augmented import REAL_ITEMS
-from ..bench.photo_sizes import SHOP_SIZE, photo_size_argument
+from ..bench.photo_sizes import QUALITY, RESAVE_SAFE_QUALITY, SHOP_SIZE, photo_size_argument
+from ..core.decoding import NEAREST
 from ..core.embedders import BUILT_IN_MODEL, create_embedder
 from ..core.embedders.precision import PRECISIONS, default_for_new_catalogs
 from ..core.errors import UserError
+from ..core.images import RESIZE_FILTERS
 from .options import add_batch_size_option, add_model_options, add_precision_option, count, seed, weights_or_found
+
+
+def jpeg_quality(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a JPEG quality (a whole number from 1 to 100)")
+    return int(text)
+
+
+def resize_filters(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in RESIZE_FILTERS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"'{text}': resize filters are {', '.join(RESIZE_FILTERS)} (comma-separated)")
+    return names
 
 
 def decoding_models(args) -> list:
@@ -43,7 +60,8 @@ def cmd_bench(args) -> int:
         from ..bench.decoding import run_decoding_bench
         from ..bench.inputs import DEFAULT_IMAGES
 
-        run_decoding_bench(decoding_models(args), args.images or DEFAULT_IMAGES, args.n, args.photo_size or SHOP_SIZE)
+        run_decoding_bench(decoding_models(args), args.images or DEFAULT_IMAGES, args.n, args.photo_size or SHOP_SIZE,
+                           resizes=args.resize, quality=args.photo_quality or RESAVE_SAFE_QUALITY)
         return 0
     if args.model == "resnet50" and args.weights is None and args.random_weights is None:
         args.random_weights = 0  # speed does not depend on the weights' values (labelled as random)
@@ -91,7 +109,8 @@ def cmd_bench(args) -> int:
     if args.photo_size:
         from ..bench import big_photos
 
-        extra_sections.append(functools.partial(big_photos.section, size=args.photo_size))
+        extra_sections.append(functools.partial(big_photos.section, size=args.photo_size,
+                                                quality=args.photo_quality or QUALITY))
     run_bench(embedder or args.make_embedder(args), images=args.images, n=n, batch_size=args.batch_size,
               compare_backends=args.compare_backends, extra_sections=extra_sections)
     return 0
@@ -110,8 +129,9 @@ def bench_arguments(p) -> None:
     extra.add_argument("--duplicates", action="store_true", help="instead: precision and recall of --model's "
                        "duplicate thresholds on planted copies of the photos")
     extra.add_argument("--decoding", action="store_true", help="instead: whether each model may decode photos "
-                       "reduced (JPEG DCT scaling): its neighbour lists and precision@5 against full decoding, at the "
-                       "photos' size and at --photo-size (default 1500x2000); -n photos, evenly (default all)")
+                       "reduced (JPEG DCT scaling): its neighbour lists and precision@5 against full decoding with "
+                       "each --resize filter, at the photos' size and at --photo-size (default 1500x2000); -n photos, "
+                       "evenly (default all)")
     extra.add_argument("--fidelity", action="store_true", help="instead: how close int8 vectors are to fp32 "
                        "ones on the photos (-n of them, evenly; default all) for --model (resnet50: the weights "
                        "given or found)")
@@ -134,6 +154,12 @@ def bench_arguments(p) -> None:
     p.add_argument("--photo-size", type=photo_size_argument, metavar="WxH",
                    help="also index the photos enlarged to this size (e.g. 1500x2000, a shop's; 4000x3000, a "
                         "phone's) with every model, beside the photos as they are, and the share of decoding")
+    p.add_argument("--photo-quality", type=jpeg_quality, metavar="Q",
+                   help=f"JPEG quality of the enlarged copies (default {QUALITY} for --photo-size; "
+                        f"{RESAVE_SAFE_QUALITY} for --decoding, so that its q90 re-save changes them)")
+    p.add_argument("--resize", type=resize_filters, default=(NEAREST,), metavar="F[,F…]",
+                   help=f"--decoding: the resize filters to measure, of {', '.join(RESIZE_FILTERS)} "
+                        f"(default {NEAREST}, the recipe's)")
     add_model_options(p, default="resnet50")  # the bench says which weights it measures
     add_precision_option(p)
 

@@ -1,10 +1,12 @@
 """Turning files into a model's pixels: each model's decode policy, and the pool that decodes ahead on every core.
 
-- `decoder_for(embedder)` is the one place that says how a model's pixels are made (`POLICY`): at full size,
-  as the seed recipe did (`FULL`), or reduced: JPEGs decoded at the smallest DCT scale (1/2, 1/4, 1/8) still at
-  least `margin` times the model's input, other formats box-reduced as much (images.load_rgb). The choice is
-  measured per model (`bench --decoding`, docs/performance.md "Reduced decoding"); a reduced model names its
-  decoding in its fingerprint (`decoding_tag`), so a store never mixes vectors of both decodings.
+- `decoder_for(embedder)` is the one place that says how a model's pixels are made (`POLICY`): decoded at full
+  size, as the seed recipe did (`FULL`), or reduced: JPEGs decoded at the smallest DCT scale (1/2, 1/4, 1/8)
+  still at least `margin` times the model's input, other formats box-reduced as much (images.load_rgb); then
+  resized to the model's input with a filter (`resize`: the recipe's nearest neighbour, or an antialiased one).
+  The choice is measured per model (`bench --decoding`, docs/performance.md "Big photos"); a model that does
+  not decode as the recipe did names its decoding in its fingerprint (`decoding_tag`), so a store never mixes
+  vectors of two decodings.
 - `decoded_in_order(decode, root, items)` yields each file's pixels (or the reason it is skipped) in order,
   while threads decode the next ones: Pillow releases the GIL while it decodes, resizes and converts, so the
   threads use the cores the model's forward pass leaves free.
@@ -28,27 +30,47 @@ import numpy as np
 
 from .catalog import UNREAD_MTIME, CatalogFile
 from .embedders.base import Embedder
-from .images import Crop, ImageError, UnreadableFile, load_rgb, os_error_reason
+from .images import RESIZE_FILTERS, Crop, ImageError, UnreadableFile, load_rgb, os_error_reason
 
 log = logging.getLogger(__name__)
 
 FULL = 0  # decode at full size
-# model name (+ " int8" for its int8 model, when that differs) → FULL, or the margin of a reduced decode: the
-# decoded picture stays at least `margin` × the model's input. Measured with `bench --decoding` (docs/performance.md,
-# "Reduced decoding": precision@5 and top-10 lists against full decoding, at 224×224 and at 1500×2000).
-POLICY: dict[str, int] = {
-    "resnet50": FULL,  # the seed recipe's decoding, kept bit for bit (tests/test_recipe.py)
+NEAREST = "nearest"  # the recipe's resize (keras load_img): one source pixel per input pixel
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How a model's photos become its input: decoded at full size (FULL) or reduced to at least `margin` × the
+    input, then resized with `resize` (a name of images.RESIZE_FILTERS)."""
+
+    margin: int = FULL
+    resize: str = NEAREST
+
+    @property
+    def tag(self) -> str:
+        """What the model's fingerprint adds: "" for the recipe's decoding (fingerprints as they were)."""
+        if self == Decoding():
+            return ""
+        scale = "full" if self.margin == FULL else f"reduced-{self.margin}x"
+        return "-".join(["decode", scale, *([] if self.resize == NEAREST else [self.resize]), "v1"])
+
+
+# model name (+ " int8" for its int8 model, when that differs) → its Decoding. Measured with `bench --decoding`
+# (docs/performance.md, "Big photos": precision@5 and top-10 lists against full decoding with the same resize, at
+# 224×224 and at 1500×2000).
+POLICY: dict[str, Decoding] = {
+    "resnet50": Decoding(),  # the seed recipe's decoding, kept bit for bit (tests/test_recipe.py)
     # The weight-free descriptors sample their 64×80 input nearest-neighbour: on a big photo the full decode picks
     # single noisy pixels (precision@5 0.021 lower on 1500×2000 copies than on the 224×224 originals), the reduced
     # one averages them (0.008 lower). Their top-10 lists move more than a q90 re-save moves them (the re-save keeps
     # the sampled pixels); margin 2 keeps the 224×224 sample's vectors as they were (decoded at full size).
-    "colour-texture": 2,
-    "shape-colour": 2,
+    "colour-texture": Decoding(2),
+    "shape-colour": Decoding(2),
     # Decoded at 1/4 a 1500×2000 photo keeps its precision@5 (0.685 vs 0.682 decoded in full; 0.696 the 224×224
     # originals) and the rate of 224×224 photos within reach; its top-10 lists move more than a re-save's too.
-    "efficientnet-lite0 int8": 1,
+    "efficientnet-lite0 int8": Decoding(1),
 }
-DEFAULT_POLICY = FULL  # a model not measured keeps the full decode
+DEFAULT_POLICY = Decoding()  # a model not measured keeps the recipe's decoding
 
 DEFAULT_BUDGET = 768 * 2**20  # bytes all decodes of the process may hold at once (see images._decode_bytes)
 DEFAULT_WORKERS = 2  # decoding threads
@@ -82,15 +104,14 @@ class DecodeBudget:
 BUDGET = DecodeBudget()
 
 
-def policy_of(model: str, precision: str = "fp32") -> int:
-    """FULL, or the margin of the model's reduced decoding."""
+def policy_of(model: str, precision: str = "fp32") -> Decoding:
+    """How this model (at this precision) decodes its photos."""
     return POLICY.get(f"{model} {precision}", POLICY.get(model, DEFAULT_POLICY))
 
 
 def decoding_tag(model: str, precision: str = "fp32") -> str:
-    """What a model's fingerprint adds for its decoding: "" for the full decode (fingerprints as before)."""
-    margin = policy_of(model, precision)
-    return "" if margin == FULL else f"decode-reduced-{margin}x-v1"
+    """What a model's fingerprint adds for its decoding: "" for the recipe's (fingerprints as before)."""
+    return policy_of(model, precision).tag
 
 
 @dataclass(frozen=True)
@@ -100,16 +121,18 @@ class Decoder:
 
     size: tuple[int, int]  # width, height
     margin: int = FULL  # FULL, or decode reduced to at least margin × size
+    resize: str = NEAREST  # the filter from the decoded size to `size` (images.RESIZE_FILTERS)
 
     def __call__(self, path: str | os.PathLike, crop: Crop | None = None) -> np.ndarray:
         reduce_to = None if self.margin == FULL else (self.margin * self.size[0], self.margin * self.size[1])
-        return load_rgb(path, self.size, crop=crop, reduce_to=reduce_to, budget=BUDGET)
+        return load_rgb(path, self.size, RESIZE_FILTERS[self.resize], crop=crop, reduce_to=reduce_to, budget=BUDGET)
 
 
 def decoder_for(embedder: Embedder) -> Decoder:
     """The decoder of this embedder's model (its input size, its policy)."""
     width, height = embedder.input_size
-    return Decoder((width, height), policy_of(embedder.name, embedder.precision))
+    decoding = policy_of(embedder.name, embedder.precision)
+    return Decoder((width, height), decoding.margin, decoding.resize)
 
 
 Decode = Callable[[Path], np.ndarray]  # a Decoder, or a stand-in of the same shape (tests)

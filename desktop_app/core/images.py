@@ -1,7 +1,8 @@
 """Safe image decoding with Pillow: any readable file becomes an RGB uint8 array, or a one-line reason.
 
-The resize matches `keras.utils.load_img(path, target_size=...)` (nearest neighbour, no aspect
-preservation), so our vectors equal the original per-image recipe's on ordinary RGB photos.
+The default resize matches `keras.utils.load_img(path, target_size=...)` (nearest neighbour, no aspect
+preservation), so our vectors equal the original per-image recipe's on ordinary RGB photos; a model's decoding
+(decoding.POLICY) may name an antialiased filter instead (RESIZE_FILTERS).
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MODEL_SIZE = (224, 224)  # width, height
 MAX_PIXELS = 100_000_000  # larger declared sizes are treated as decompression bombs
 _MAX_FILE_BYTES = 512 * 1024 * 1024
+# The resize filters a model's decoding may name (decoding.POLICY). Nearest is the recipe's (keras load_img); the
+# others are Pillow's antialiased ones (their support widens with the reduction, so every source pixel counts).
+RESIZE_FILTERS = {"nearest": Image.Resampling.NEAREST, "bilinear": Image.Resampling.BILINEAR,
+                  "box": Image.Resampling.BOX, "lanczos": Image.Resampling.LANCZOS}
 REDUCTIONS = (8, 4, 2, 1)  # the scales JPEG decoders offer (DCT scaling), largest reduction first
 # open_rgb enforces MAX_PIXELS itself. Pillow's bomb *warning* would only be noise, and turning it into an
 # error with warnings.catch_warnings() is not thread-safe (decoding runs in threads). Pillow's hard
