@@ -116,6 +116,13 @@ def test_formats_without_decoder_scaling_are_box_reduced_like_a_jpeg(tmp_path, f
     assert not np.array_equal(reduced, exact)  # box-reduced (1/8), not a nearest-neighbour pick of the full
 
 
+def test_an_upright_photo_is_not_copied_after_decoding(tmp_path, monkeypatch):
+    """Copying a decoded 1500×2000 picture cost twice its decoding (docs/performance.md)."""
+    path = photo(tmp_path / "shop.jpg", (1500, 2000))
+    monkeypatch.setattr(Image.Image, "copy", lambda self: pytest.fail("the decoded picture was copied"))
+    assert load_rgb(path, (224, 224)).shape == (224, 224, 3)
+
+
 def test_reduced_decoding_keeps_the_exif_orientation(tmp_path):
     exif = Image.Exif()
     exif[0x0112] = 6  # stored sideways: turn 90° clockwise to see it upright
