@@ -24,4 +24,4 @@ def test_duplicates_bench_prints_a_row_per_threshold(make_catalog, capsys):
     assert "12 photos, 2 of them × 7 planted copies (seed 0)" in out
     table = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
     assert [row[0] for row in table][:3] == ["0.02", "0.04", "0.06"]
-    assert any(row[0] == "0.26" and "(default)" in " ".join(row) for row in table)
+    assert any(row[0] == "0.24" and "(default)" in " ".join(row) for row in table)

@@ -52,7 +52,7 @@ def test_duplicates_prints_the_groups_and_json(make_catalog, capsys):
     assert code == 0
     assert out.splitlines()[0].startswith("group 1: 2 items, farthest link 0.")
     assert out.splitlines()[1:3] == [f"  {folder.resolve() / 'copy-of-3.jpg'}", f"  {folder.resolve() / 'img003.jpg'}"]
-    assert "1 group(s) of near-duplicates, 2 items, among 11 items at distance <= 0.26, the default for " \
+    assert "1 group(s) of near-duplicates, 2 items, among 11 items at distance <= 0.24, the default for " \
            "colour-texture" in out
     code, out, err = run_cli(capsys, "duplicates", str(folder), "--json", "--threshold", "0")
     assert code == 0 and json.loads(out) == [] and "0 group(s)" in err
