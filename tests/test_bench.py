@@ -2,6 +2,7 @@
 
 import io
 import os
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from desktop_app.bench import inputs, machine, measure
 from desktop_app.cli import benchmark, program
 from desktop_app.cli.commands import COMMANDS
 from desktop_app.core.catalog import scan
+from desktop_app.core.catalog_data import Catalog
 from desktop_app.core.errors import UserError
 from desktop_app.core.images import load_rgb
 from support import make_image
@@ -49,9 +51,11 @@ def test_the_indexer_counts_its_decodes(tmp_path, counting_embedder):
         assert session.index().decoded == 2
 
 
-def test_reopen_of_a_synthesised_indexed_catalog_decodes_nothing(tmp_path, counting_embedder):
+def test_reopen_of_a_synthesised_indexed_catalog_decodes_and_hashes_nothing(tmp_path, counting_embedder):
     photos = [make_image(tmp_path / f"src{i}.jpg", seed=i) for i in range(3)]
     inputs.synthesise_indexed_catalog(photos, 25, tmp_path / "big", counting_embedder, tmp_path / "data")
+    with closing(Catalog((tmp_path / "big").resolve(), tmp_path / "data").open_store(counting_embedder)) as store:
+        assert store.unhashed() == []  # as the indexer leaves it: the re-open's time is not a migration's
     seconds, decodes, items = measure.reopen(tmp_path / "big", counting_embedder, tmp_path / "data")
     assert (decodes, items, counting_embedder.embedded) == (0, 25, 0)
 

@@ -12,6 +12,7 @@ from ..core.catalog import scan
 from ..core.catalog_data import Catalog
 from ..core.embedders.base import l2_normalise
 from ..core.errors import UserError
+from ..core.moves import hash_as_scanned
 from ..core.store import Embedded
 
 DEFAULT_IMAGES = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-2k" / "images"
@@ -74,22 +75,26 @@ def random_unit_vectors(n: int, dim: int, seed: int) -> np.ndarray:
 
 def synthesise_indexed_catalog(photos: list[Path], count: int, folder: Path, embedder, data_dir: Path) -> None:
     """A `count`-file catalog (links to `photos`, cycled) whose store (under `data_dir`) already holds a vector
-    per file, as if indexed: random unit vectors, since re-opening never looks at their values."""
+    and a content hash per file, as if indexed: random unit vectors, since re-opening never looks at their values."""
     folder.mkdir(parents=True)
     for i in range(count):
         link_or_copy(photos[i % len(photos)], folder / f"item{i:06d}{photos[i % len(photos)].suffix}")
-    store_random_vectors(folder, embedder, data_dir)
+    store_random_vectors(folder, embedder, data_dir, hashed=True)
 
 
-def store_random_vectors(folder: Path, embedder, data_dir: Path) -> None:
-    """The folder's store (under `data_dir`) filled with a random unit vector per file, as if indexed."""
-    files = scan(folder.resolve())
-    store = Catalog(folder.resolve(), data_dir).open_store(embedder)
+def store_random_vectors(folder: Path, embedder, data_dir: Path, hashed: bool = False) -> None:
+    """The folder's store (under `data_dir`) filled with a random unit vector per file, as if indexed; with
+    `hashed`, also each file's content hash, as today's indexer stores it (without, the first `index` hashes
+    every item once, as for a cache migrated from store format 1)."""
+    root = folder.resolve()
+    files = scan(root)
+    store = Catalog(root, data_dir).open_store(embedder)
     try:
         for start in range(0, len(files), 1000):
             chunk = files[start : start + 1000]
             vectors = random_unit_vectors(len(chunk), embedder.dim, seed=start)
-            embedded = [Embedded(f.relpath, f.size, f.mtime_ns, v) for f, v in zip(chunk, vectors, strict=True)]
+            embedded = [Embedded(f.relpath, f.size, f.mtime_ns, v, hash_as_scanned(root, f) if hashed else None)
+                        for f, v in zip(chunk, vectors, strict=True)]
             store.commit_batch(embedded, [])
     finally:
         store.close()
