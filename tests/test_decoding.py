@@ -112,8 +112,8 @@ def test_the_policy_is_looked_up_by_model_and_precision(monkeypatch):
     assert [decoding.policy_of("m"), decoding.policy_of("m", "int8"), decoding.policy_of("other")] == [
         decoding.Decoding(2), decoding.Decoding(1, "bilinear"), decoding.Decoding()]
     assert decoding.decoding_tag("m") == "decode-reduced-2x-v1"  # as before resize filters existed
-    assert decoding.decoding_tag("m", "int8") == "decode-reduced-1x-bilinear-v1"
-    assert decoding.Decoding(decoding.FULL, "bilinear").tag == "decode-full-bilinear-v1"
+    assert decoding.decoding_tag("m", "int8") == "decode-reduced-1x-bilinear-v2"
+    assert decoding.Decoding(decoding.FULL, "bilinear").tag == "decode-full-bilinear-v2"
 
 
 def _stripes(path: Path, size=(1600, 2000)) -> Path:
@@ -143,3 +143,10 @@ def test_reduced_and_full_decoding_with_the_same_antialiased_resize_give_about_t
     full = Decoder((224, 224), decoding.FULL, "bilinear")(path).astype(int)
     for margin in (1, 2):
         assert np.abs(Decoder((224, 224), margin, "bilinear")(path).astype(int) - full).mean() < 0.5
+
+
+def test_a_filter_only_shrinks_a_picture_enlarged_on_either_side_is_resized_nearest(tmp_path):
+    small = _stripes(tmp_path / "small.png", (40, 100))  # narrower than the input: enlarged across
+    assert set(np.unique(Decoder((64, 80), decoding.FULL, "bilinear")(small))) <= {0, 255}  # nearest: no greys
+    big = _stripes(tmp_path / "big.png", (640, 800))
+    assert np.abs(Decoder((64, 80), decoding.FULL, "bilinear")(big).astype(int) - 127.5).max() <= 4  # averaged: grey

@@ -52,7 +52,9 @@ class Decoding:
         if self == Decoding():
             return ""
         scale = "full" if self.margin == FULL else f"reduced-{self.margin}x"
-        return "-".join(["decode", scale, *([] if self.resize == NEAREST else [self.resize]), "v1"])
+        if self.resize == NEAREST:
+            return f"decode-{scale}-v1"
+        return f"decode-{scale}-{self.resize}-v2"  # v2: the filter only shrinks, enlarging is nearest (load_rgb)
 
 
 # model name (+ " int8" for its int8 model, when that differs) → its Decoding. Measured with `bench --decoding`

@@ -273,7 +273,11 @@ def load_rgb(
         box = (int(left * across), int(top * down), math.ceil(right * across), math.ceil(bottom * down))
         img = img.crop(box)
     if img.size != size:
-        img = img.resize(size, resample)
+        # An antialiasing filter is for shrinking; a picture enlarged on either side (a small photo, a small crop)
+        # is resized as the recipe does, nearest: enlarged bilinear, a copy looks like the catalog's other enlarged
+        # (cropped) variants of its photo more than like the photo (bench --match: top-1 97.3 % against 99.2 %).
+        enlarged = img.width < size[0] or img.height < size[1]
+        img = img.resize(size, Image.Resampling.NEAREST if enlarged else resample)
     return np.asarray(img, dtype=np.uint8)
 
 
