@@ -76,8 +76,7 @@ POLICY: dict[str, Decoding] = {
     # EfficientNet-Lite0's input is the sample's own size (224×224): no filter changes its vectors there. int8: a
     # 1500×2000 photo decoded at 1/4 and resized bilinear keeps 0.938 of the lists of full decoding + bilinear
     # (nearest at 1/4: 0.813 of nearest's; a re-save 0.961) and its precision@5 (0.684 against 0.683); on
-    # 1500×1500 copies (the originals' aspect) 0.698 against 0.696 at 224×224, where full decoding + nearest
-    # loses 0.015 (0.681).
+    # 1500×1500 copies (the originals' aspect) 0.695 against 0.696 at 224×224.
     "efficientnet-lite0 int8": Decoding(1, "bilinear"),
     # fp32 keeps the full decode with nearest (the reference, ~7 ms of CPU for 1500×2000): at 1/2 + bilinear it
     # kept 0.975 of the lists (re-save 0.977) but cost as much CPU; precision@5 within 0.01 of 224×224 either way.

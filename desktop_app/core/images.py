@@ -2,7 +2,7 @@
 
 The default resize matches `keras.utils.load_img(path, target_size=...)` (nearest neighbour, no aspect
 preservation), so our vectors equal the original per-image recipe's on ordinary RGB photos; a model's decoding
-(decoding.POLICY) may name an antialiased filter instead (RESIZE_FILTERS).
+(decoding.POLICY) may name an antialiased filter instead (RESIZE_FILTERS), which load_rgb uses only to shrink.
 """
 
 from __future__ import annotations
